@@ -55,11 +55,14 @@ var (
 // package's TestMain:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
-func Main(m *testing.M, opts ...goleak.Option) {
+//
+// m is usually the *testing.M itself; anything with its Run method will do,
+// for a TestMain that has more to set up or tear down.
+func Main(m interface{ Run() int }, opts ...goleak.Option) {
 	goleak.VerifyTestMain(cleanupRunner{m}, opts...)
 }
 
-type cleanupRunner struct{ m *testing.M }
+type cleanupRunner struct{ m interface{ Run() int } }
 
 func (r cleanupRunner) Run() int {
 	code := r.m.Run()
