@@ -1,0 +1,100 @@
+package shutdown
+
+import (
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Defaults applied to a zero Config (and to the zero Coordinator).
+const (
+	// DefaultTimeout is the overall budget for the hooks.
+	DefaultTimeout = 10 * time.Second
+	// DefaultCheckTimeout bounds one readiness check: short enough that a
+	// probe answers inside Kubernetes' default probe timeout of 1 s.
+	DefaultCheckTimeout = 500 * time.Millisecond
+	// DefaultCheckCacheTTL is how long a readiness check result is reused.
+	DefaultCheckCacheTTL = time.Second
+	// DefaultGracePeriod is Kubernetes' default terminationGracePeriodSeconds.
+	DefaultGracePeriod = 30 * time.Second
+)
+
+// Config configures a Coordinator. The zero Config is valid: every field has
+// a documented default. New copies it, so changing a Config after New has no
+// effect on the Coordinator.
+type Config struct {
+	// Timeout is the overall budget for running the hooks (the HTTP servers
+	// given to Serve first, then the other hooks). It starts after the drain
+	// delay. Each hook gets an equal share of what is left of the budget, so a
+	// stuck hook cannot starve the hooks after it.
+	// The default is 10 s; 0 or a negative value means the default.
+	Timeout time.Duration
+
+	// DrainDelay is how long Shutdown waits, with readiness already answering
+	// 503, before it stops any server, so that load balancers and kube-proxy
+	// stop sending new requests to this process. It is not part of Timeout.
+	// The default is 0: no delay; a negative value also means none. On
+	// Kubernetes a few seconds (5 s is common) is a good value.
+	DrainDelay time.Duration
+
+	// Signals start the shutdown on their first arrival and force an exit on
+	// the second (see HandleSignals).
+	// The default is SIGINT and SIGTERM; nil or empty means the default.
+	Signals []os.Signal
+
+	// Exit ends the process when a second signal arrives, with exit code
+	// 128 plus the signal number. Tests inject their own.
+	// The default is os.Exit; nil means the default.
+	Exit func(code int)
+
+	// CheckTimeout bounds each readiness check.
+	// The default is 500 ms; 0 or a negative value means the default.
+	CheckTimeout time.Duration
+
+	// CheckCacheTTL is how long a readiness check's result (failure included)
+	// is reused before the check runs again, so that probes do not hammer the
+	// database. The default is 1 s; 0 means the default; a negative value
+	// turns caching off (concurrent probes still share one run).
+	CheckCacheTTL time.Duration
+
+	// Logger receives the shutdown progress, the per-hook report and the
+	// warnings. The default is slog.Default(); nil means the default.
+	Logger *slog.Logger
+
+	// Now is the clock that ages cached readiness results. Waits (drain delay,
+	// hook shares) use real timers.
+	// The default is time.Now; nil means the default.
+	Now func() time.Time
+}
+
+// withDefaults returns a copy of cfg with every default filled in.
+func (cfg Config) withDefaults() Config {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.DrainDelay < 0 {
+		cfg.DrainDelay = 0
+	}
+	if len(cfg.Signals) == 0 {
+		cfg.Signals = []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	} else {
+		cfg.Signals = append([]os.Signal(nil), cfg.Signals...)
+	}
+	if cfg.Exit == nil {
+		cfg.Exit = os.Exit
+	}
+	if cfg.CheckTimeout <= 0 {
+		cfg.CheckTimeout = DefaultCheckTimeout
+	}
+	if cfg.CheckCacheTTL == 0 {
+		cfg.CheckCacheTTL = DefaultCheckCacheTTL
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg
+}

@@ -1,0 +1,261 @@
+package shutdown
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// stepDrain is the name of the drain delay step, as reported by a forced
+// exit and by Stats.Step.
+const stepDrain = "drain delay"
+
+// A Coordinator runs a graceful shutdown: it turns readiness to 503, waits
+// the drain delay, stops the HTTP servers given to Serve and then runs the
+// other hooks, newest first, each within its share of the budget.
+//
+// The zero Coordinator is ready to use with the defaults of a zero Config.
+// A Coordinator must not be copied after first use. Its shutdown sequence
+// runs once: later calls to Shutdown wait for it and return its result.
+type Coordinator struct {
+	initOnce sync.Once
+	cfg      Config        // normalized copy; read-only after init
+	done     chan struct{} // closed when the sequence has finished
+
+	draining atomic.Bool
+
+	// counters for Stats
+	hookTimeouts   atomic.Uint64
+	hookErrors     atomic.Uint64
+	probes         atomic.Uint64
+	probeFailures  atomic.Uint64
+	checkRuns      atomic.Uint64
+	checkCacheHits atomic.Uint64
+
+	mu       sync.Mutex // protects the fields below
+	hooks    []hook
+	checks   []*check
+	started  bool   // the sequence has begun
+	finished bool   // the sequence has ended; report is set
+	step     string // what the running sequence is doing now
+	report   Report
+}
+
+// hook is one registered shutdown function.
+type hook struct {
+	name   string
+	fn     func(context.Context) error
+	server bool // an HTTP server registered by Serve: runs before the others
+}
+
+// New returns a Coordinator configured by cfg, which it copies.
+func New(cfg Config) *Coordinator {
+	c := &Coordinator{cfg: cfg}
+	c.init()
+	return c
+}
+
+// init fills in the defaults once; every exported method calls it so the
+// zero Coordinator works.
+func (c *Coordinator) init() {
+	c.initOnce.Do(func() {
+		c.cfg = c.cfg.withDefaults()
+		c.done = make(chan struct{})
+	})
+}
+
+// Register adds a hook that the shutdown sequence calls with a context
+// bounded by the hook's share of the budget. Hooks run one at a time in
+// reverse order of registration, like deferred calls: register a pool before
+// the store that uses it, and the store closes first. HTTP servers given to
+// Serve run before every other hook, whatever their registration order.
+// There are no further phases.
+//
+// A hook should return when its context is done. One that does not is
+// reported as timed out and left running in its goroutine while the
+// sequence goes on. A panic in a hook is recovered and reported as its error.
+//
+// A hook registered after the sequence has started never runs; Register
+// logs a warning.
+func (c *Coordinator) Register(name string, fn func(context.Context) error) {
+	c.register(hook{name: name, fn: fn})
+}
+
+// register appends h and reports whether it will run.
+func (c *Coordinator) register(h hook) bool {
+	c.init()
+	c.mu.Lock()
+	started := c.started
+	if !started {
+		c.hooks = append(c.hooks, h)
+	}
+	c.mu.Unlock()
+	if started {
+		c.cfg.Logger.Warn("shutdown: hook registered after shutdown started; it will not run", slog.String("hook", h.name))
+	}
+	return !started
+}
+
+// Done returns a channel that is closed when the shutdown sequence has
+// finished.
+func (c *Coordinator) Done() <-chan struct{} {
+	c.init()
+	return c.done
+}
+
+// Draining reports whether the shutdown sequence has begun (readiness then
+// answers 503).
+func (c *Coordinator) Draining() bool { return c.draining.Load() }
+
+// Shutdown runs the shutdown sequence and returns its report and the joined
+// errors of the hooks that failed (Report.Err). ctx may cut the drain delay
+// and the budget short; its cancellation does not stop the sequence, whose
+// remaining hooks then get an expired context.
+//
+// The sequence runs once. A call made while it runs, or after, waits for it
+// (or for ctx) and returns the same report.
+func (c *Coordinator) Shutdown(ctx context.Context) (Report, error) {
+	return c.shutdown(ctx, "call")
+}
+
+func (c *Coordinator) shutdown(ctx context.Context, trigger string) (Report, error) {
+	c.init()
+	c.mu.Lock()
+	if c.started {
+		c.mu.Unlock()
+		select {
+		case <-c.done:
+			r := c.lastReport()
+			return r, r.Err()
+		case <-ctx.Done():
+			return Report{}, fmt.Errorf("shutdown: waiting for the running sequence: %w", ctx.Err())
+		}
+	}
+	c.started = true
+	order := make([]hook, 0, len(c.hooks))
+	for _, server := range []bool{true, false} {
+		for i := len(c.hooks) - 1; i >= 0; i-- {
+			if c.hooks[i].server == server {
+				order = append(order, c.hooks[i])
+			}
+		}
+	}
+	c.mu.Unlock()
+
+	r := c.run(ctx, trigger, order)
+
+	c.mu.Lock()
+	c.report = r
+	c.finished = true
+	c.step = ""
+	c.mu.Unlock()
+	close(c.done)
+	return r.clone(), r.Err()
+}
+
+// run is the sequence itself: drain, then the hooks.
+func (c *Coordinator) run(ctx context.Context, trigger string, order []hook) Report {
+	start := time.Now()
+	log := c.cfg.Logger
+	c.draining.Store(true)
+	log.Info("shutdown: draining",
+		slog.String("trigger", trigger),
+		slog.Duration("drain_delay", c.cfg.DrainDelay),
+		slog.Duration("budget", c.cfg.Timeout),
+		slog.Int("hooks", len(order)),
+	)
+
+	if d := c.cfg.DrainDelay; d > 0 {
+		c.setStep(stepDrain)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	r := Report{Trigger: trigger, DrainDelay: time.Since(start)}
+
+	budget, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	deadline, _ := budget.Deadline()
+	for i, h := range order {
+		// An equal share of what is left, among the hooks that are left:
+		// time a fast hook does not use flows to the later ones.
+		share := time.Until(deadline) / time.Duration(len(order)-i)
+		if share < 0 || budget.Err() != nil {
+			share = 0
+		}
+		res := c.runHook(budget, h, share)
+		if res.TimedOut {
+			c.hookTimeouts.Add(1)
+		}
+		if res.Err != nil {
+			c.hookErrors.Add(1)
+		}
+		r.Hooks = append(r.Hooks, res)
+	}
+	r.Duration = time.Since(start)
+	r.log(log)
+	return r
+}
+
+// runHook calls h with a context bounded by share and waits at most that
+// long for it.
+func (c *Coordinator) runHook(parent context.Context, h hook, share time.Duration) HookResult {
+	c.setStep(h.name)
+	ctx, cancel := context.WithTimeout(parent, share)
+	defer cancel()
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- callHook(ctx, h.fn) }()
+
+	res := HookResult{Name: h.name, Share: share}
+	select {
+	case err := <-done:
+		res.Err = err
+		// An error after the share ran out is an overrun, whatever its text.
+		res.TimedOut = err != nil && ctx.Err() != nil
+	case <-ctx.Done():
+		select {
+		case err := <-done: // returned at the same moment
+			res.Err = err
+			res.TimedOut = err != nil
+		default:
+			res.Err = ctx.Err()
+			res.TimedOut = true
+		}
+	}
+	res.Duration = time.Since(start)
+	return res
+}
+
+// callHook calls fn, turning a panic into an error.
+func callHook(ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	if fn == nil {
+		return errors.New("nil hook")
+	}
+	return fn(ctx)
+}
+
+func (c *Coordinator) setStep(s string) {
+	c.mu.Lock()
+	c.step = s
+	c.mu.Unlock()
+}
+
+// lastReport returns a copy of the finished sequence's report.
+func (c *Coordinator) lastReport() Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.report.clone()
+}

@@ -1,0 +1,262 @@
+package shutdown
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestHooksRunInReverseRegistrationOrder(t *testing.T) {
+	c := New(Config{Logger: discard})
+	var mu sync.Mutex
+	var got []string
+	for _, name := range []string{"pool", "store", "cache"} {
+		c.Register(name, func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, name)
+			return nil
+		})
+	}
+	r, err := c.Shutdown(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"cache", "store", "pool"}, got)
+	require.Len(t, r.Hooks, 3)
+	for i, want := range []string{"cache", "store", "pool"} {
+		assert.Equal(t, want, r.Hooks[i].Name)
+		assert.NoError(t, r.Hooks[i].Err)
+		assert.False(t, r.Hooks[i].TimedOut)
+	}
+	assert.Equal(t, "call", r.Trigger)
+}
+
+func TestZeroCoordinatorUsesDefaults(t *testing.T) {
+	var c Coordinator
+	c.cfg.Logger = discard // a zero Coordinator logs to slog.Default; keep test output clean
+	ran := false
+	c.Register("only", func(ctx context.Context) error {
+		ran = true
+		deadline, ok := ctx.Deadline()
+		require.True(t, ok, "a hook's context must carry its share as a deadline")
+		// The only hook gets the whole default budget.
+		assert.Greater(t, time.Until(deadline), DefaultTimeout-time.Second)
+		return nil
+	})
+	_, err := c.Shutdown(context.Background())
+	require.NoError(t, err)
+	assert.True(t, ran)
+	assert.True(t, c.Draining())
+	select {
+	case <-c.Done():
+	default:
+		t.Fatal("Done not closed after Shutdown returned")
+	}
+}
+
+func TestHangingHookTimesOutAndLaterHooksRun(t *testing.T) {
+	logger, logs := newLogger()
+	const budget = 300 * time.Millisecond
+	c := New(Config{Timeout: budget, Logger: logger})
+	release := make(chan struct{})
+	defer close(release) // let the abandoned hook's goroutine end before goleak looks
+
+	var laterCtxErr error
+	var laterRan bool
+	var laterLeft time.Duration
+	c.Register("database", func(ctx context.Context) error { // registered first, runs last
+		laterRan = true
+		laterCtxErr = ctx.Err()
+		deadline, _ := ctx.Deadline()
+		laterLeft = time.Until(deadline)
+		return nil
+	})
+	c.Register("stuck", func(context.Context) error {
+		<-release // ignores its context
+		return nil
+	})
+	c.Register("first", func(context.Context) error { return nil })
+
+	r, err := c.Shutdown(context.Background())
+	require.Error(t, err)
+	require.Len(t, r.Hooks, 3)
+
+	assert.Equal(t, "first", r.Hooks[0].Name)
+	assert.NoError(t, r.Hooks[0].Err)
+
+	stuck := r.Hooks[1]
+	assert.Equal(t, "stuck", stuck.Name)
+	assert.True(t, stuck.TimedOut, "the hanging hook must be reported as timed out")
+	assert.ErrorIs(t, stuck.Err, context.DeadlineExceeded)
+	// Its share is bounded: it may not take the time of the hook after it.
+	assert.Less(t, stuck.Share, budget)
+
+	assert.True(t, laterRan, "the hook after the stuck one must still run")
+	assert.NoError(t, laterCtxErr, "the later hook must start with budget left")
+	assert.Greater(t, laterLeft, time.Duration(0))
+	assert.Equal(t, "database", r.Hooks[2].Name)
+	assert.NoError(t, r.Hooks[2].Err)
+	assert.False(t, r.Hooks[2].TimedOut)
+
+	assert.ErrorContains(t, err, `hook "stuck" timed out`)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 1, r.TimedOut())
+
+	st := c.Stats()
+	assert.Equal(t, uint64(1), st.HookTimeouts)
+	assert.Equal(t, uint64(1), st.HookErrors)
+	assert.Equal(t, uint64(1), st.Shutdowns)
+	require.NotNil(t, st.LastReport)
+	assert.Len(t, st.LastReport.Hooks, 3)
+
+	out := logs.String()
+	assert.Contains(t, out, "shutdown: hook timed out")
+	assert.Contains(t, out, "hook=stuck")
+	assert.Contains(t, out, "timed_out=true")
+	assert.Contains(t, out, "shutdown: complete")
+}
+
+func TestHookThatHonoursItsContextIsReportedTimedOut(t *testing.T) {
+	c := New(Config{Timeout: 50 * time.Millisecond, Logger: discard})
+	c.Register("slow", func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	r, err := c.Shutdown(context.Background())
+	require.Error(t, err)
+	assert.True(t, r.Hooks[0].TimedOut)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestHookErrorsAreJoinedWithNames(t *testing.T) {
+	c := New(Config{Logger: discard})
+	errPool := errors.New("pool: close failed")
+	errStore := errors.New("store: flush failed")
+	c.Register("pool", func(context.Context) error { return errPool })
+	c.Register("ok", func(context.Context) error { return nil })
+	c.Register("store", func(context.Context) error { return errStore })
+	r, err := c.Shutdown(context.Background())
+	require.Error(t, err)
+	assert.ErrorIs(t, err, errPool)
+	assert.ErrorIs(t, err, errStore)
+	assert.ErrorContains(t, err, `hook "pool": pool: close failed`)
+	assert.ErrorContains(t, err, `hook "store": store: flush failed`)
+	assert.False(t, r.Hooks[0].TimedOut)
+	assert.Equal(t, uint64(2), c.Stats().HookErrors)
+	assert.Equal(t, uint64(0), c.Stats().HookTimeouts)
+}
+
+func TestPanickingHookIsReportedAndTheSequenceGoesOn(t *testing.T) {
+	c := New(Config{Logger: discard})
+	ran := false
+	c.Register("after", func(context.Context) error { ran = true; return nil })
+	c.Register("boom", func(context.Context) error { panic("kaboom") })
+	c.Register("nil", nil)
+	r, err := c.Shutdown(context.Background())
+	require.Error(t, err)
+	assert.True(t, ran)
+	assert.ErrorContains(t, r.Hooks[0].Err, "nil hook")
+	assert.ErrorContains(t, r.Hooks[1].Err, "panic: kaboom")
+}
+
+func TestShutdownRunsOnceAndLaterCallsShareTheReport(t *testing.T) {
+	c := New(Config{Logger: discard})
+	calls := 0
+	c.Register("once", func(context.Context) error { calls++; return errors.New("x") })
+
+	var wg sync.WaitGroup
+	reports := make([]Report, 4)
+	for i := range reports {
+		wg.Go(func() { reports[i], _ = c.Shutdown(context.Background()) })
+	}
+	wg.Wait()
+	assert.Equal(t, 1, calls)
+	for _, r := range reports {
+		require.Len(t, r.Hooks, 1)
+		assert.EqualError(t, r.Hooks[0].Err, "x")
+	}
+	// A caller's copy is its own.
+	reports[0].Hooks[0].Name = "changed"
+	assert.Equal(t, "once", c.Stats().LastReport.Hooks[0].Name)
+}
+
+func TestSecondShutdownCallHonoursItsContext(t *testing.T) {
+	c := New(Config{Logger: discard})
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	c.Register("slow", func(context.Context) error {
+		close(entered)
+		<-release
+		return nil
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = c.Shutdown(context.Background())
+	}()
+	<-entered
+	assert.Equal(t, "slow", c.Stats().Step)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.Shutdown(ctx)
+	assert.ErrorIs(t, err, context.Canceled)
+	close(release)
+	<-done
+	assert.Empty(t, c.Stats().Step)
+}
+
+func TestRegisterAfterStartIsIgnoredWithAWarning(t *testing.T) {
+	logger, logs := newLogger()
+	c := New(Config{Logger: logger})
+	_, err := c.Shutdown(context.Background())
+	require.NoError(t, err)
+	ran := false
+	c.Register("late", func(context.Context) error { ran = true; return nil })
+	r, _ := c.Shutdown(context.Background())
+	assert.False(t, ran)
+	assert.Empty(t, r.Hooks)
+	assert.Contains(t, logs.String(), "hook registered after shutdown started")
+}
+
+func TestDrainDelayMarksDrainingFirst(t *testing.T) {
+	c := New(Config{DrainDelay: 100 * time.Millisecond, Logger: discard})
+	sawDraining := false
+	c.Register("hook", func(context.Context) error {
+		sawDraining = c.Draining()
+		return nil
+	})
+	go func() { _, _ = c.Shutdown(context.Background()) }()
+	require.Eventually(t, func() bool { return c.Stats().Step == stepDrain }, time.Second, time.Millisecond)
+	assert.True(t, c.Draining())
+	<-c.Done()
+	assert.True(t, sawDraining)
+	r := c.Stats().LastReport
+	require.NotNil(t, r)
+	assert.GreaterOrEqual(t, r.DrainDelay, 100*time.Millisecond)
+}
+
+func TestContextCutsTheBudget(t *testing.T) {
+	c := New(Config{DrainDelay: time.Hour, Logger: discard})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var hookErr atomic.Value
+	c.Register("late", func(ctx context.Context) error {
+		hookErr.Store(ctx.Err())
+		return nil
+	})
+	r, err := c.Shutdown(ctx) // must not wait an hour
+	require.Error(t, err)
+	assert.Less(t, r.DrainDelay, time.Hour)
+	require.Len(t, r.Hooks, 1)
+	assert.True(t, r.Hooks[0].TimedOut, "no budget left: the hook is reported as timed out")
+	assert.Equal(t, time.Duration(0), r.Hooks[0].Share)
+	assert.ErrorIs(t, err, context.Canceled)
+	// The hook was still called, with its context already done; it may
+	// finish after the sequence, so wait for it.
+	require.Eventually(t, func() bool { return hookErr.Load() != nil }, time.Second, time.Millisecond)
+}
