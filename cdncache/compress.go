@@ -1,0 +1,151 @@
+package cdncache
+
+import (
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Content codings this package knows, in server preference order for equal
+// q-values. br is served only from precompressed siblings; zstd only on the
+// fly; gzip from a sibling when present, else on the fly.
+const (
+	codingBr = iota
+	codingZstd
+	codingGzip
+	numCodings
+)
+
+var codingNames = [numCodings]string{"br", "zstd", "gzip"}
+
+// siblingExt is the file extension of a precompressed sibling; "" when the
+// coding has none.
+var siblingExt = [numCodings]string{".br", "", ".gz"}
+
+// acceptedCodings parses Accept-Encoding (RFC 9110 §12.5.3) and returns the
+// q-value of each known coding (0 means not acceptable). A "*" applies to the
+// codings not named; malformed elements are skipped.
+func acceptedCodings(fields []string) (q [numCodings]float64) {
+	var named [numCodings]bool
+	star := -1.0
+	for _, field := range fields {
+		for field != "" {
+			var elem string
+			if i := strings.IndexByte(field, ','); i >= 0 {
+				elem, field = field[:i], field[i+1:]
+			} else {
+				elem, field = field, ""
+			}
+			coding, params, _ := strings.Cut(elem, ";")
+			coding = strings.TrimSpace(coding)
+			if coding == "" {
+				continue
+			}
+			qv, ok := qValue(params)
+			if !ok {
+				continue
+			}
+			if coding == "*" {
+				star = qv
+				continue
+			}
+			for c := range numCodings {
+				if strings.EqualFold(coding, codingNames[c]) || c == codingGzip && strings.EqualFold(coding, "x-gzip") {
+					q[c], named[c] = qv, true
+				}
+			}
+		}
+	}
+	if star > 0 {
+		for c := range numCodings {
+			if !named[c] {
+				q[c] = star
+			}
+		}
+	}
+	return q
+}
+
+// qValue parses the weight of an Accept-Encoding element: "" means 1.
+func qValue(params string) (float64, bool) {
+	params = strings.TrimSpace(params)
+	if params == "" {
+		return 1, true
+	}
+	name, val, ok := strings.Cut(params, "=")
+	if !ok || !strings.EqualFold(strings.TrimSpace(name), "q") {
+		return 0, false
+	}
+	val = strings.TrimSpace(val)
+	if len(val) == 0 || len(val) > 5 || val[0] != '0' && val[0] != '1' {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(val, 64)
+	if err != nil || f < 0 || f > 1 {
+		return 0, false
+	}
+	return f, true
+}
+
+// codingOrder returns the acceptable codings, most preferred first.
+func codingOrder(q [numCodings]float64) []int {
+	order := make([]int, 0, numCodings)
+	for c := range numCodings {
+		if q[c] > 0 {
+			order = append(order, c)
+		}
+	}
+	// Stable insertion sort by descending q; ties keep preference order.
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && q[order[j]] > q[order[j-1]]; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	return order
+}
+
+// encoders pools the on-the-fly compressors.
+type encoders struct {
+	gzip sync.Pool // *gzip.Writer
+	zstd sync.Pool // *zstd.Encoder
+}
+
+// compress copies src to w through the coding's compressor.
+func (e *encoders) compress(coding int, w io.Writer, src io.Reader) error {
+	switch coding {
+	case codingGzip:
+		gw, _ := e.gzip.Get().(*gzip.Writer)
+		if gw == nil {
+			gw = gzip.NewWriter(w)
+		} else {
+			gw.Reset(w)
+		}
+		defer func() { gw.Reset(io.Discard); e.gzip.Put(gw) }()
+		if _, err := io.Copy(gw, src); err != nil {
+			return err
+		}
+		return gw.Close()
+	case codingZstd:
+		zw, _ := e.zstd.Get().(*zstd.Encoder)
+		if zw == nil {
+			var err error
+			zw, err = zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+			if err != nil {
+				return err
+			}
+		} else {
+			zw.Reset(w)
+		}
+		defer func() { zw.Reset(nil); e.zstd.Put(zw) }()
+		if _, err := io.Copy(zw, src); err != nil {
+			return err
+		}
+		return zw.Close()
+	}
+	_, err := io.Copy(w, src)
+	return err
+}

@@ -1,0 +1,459 @@
+package cdncache
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// Handler serves objects from its sources, first match wins, with the
+// caching policy, validators, conditional and range handling of the package.
+// Its Middleware method applies the same policy to any handler. A Handler is
+// safe for concurrent use; build it with New.
+type Handler struct {
+	sources     []Source
+	pol         *policies
+	metas       *lru.Cache[versionKey, *meta]
+	maxRanges   int
+	minCompress int
+	tags        func(key string) []string
+	tagHeader   string
+	tagSep      string
+	log         *slog.Logger
+	enc         encoders
+	stats       counters
+}
+
+// New returns a Handler serving the objects of sources, tried in order for
+// every request; the first that has the object wins. The request path (after
+// any http.StripPrefix) without its leading slash is the object key. With no
+// sources every request is a 404, which is fine for a Handler used only for
+// its Middleware.
+func New(cfg Config, sources ...Source) *Handler {
+	size := cfg.ETagCacheSize
+	if size <= 0 {
+		size = defaultETagCacheSize
+	}
+	metas, err := lru.New[versionKey, *meta](size)
+	if err != nil {
+		panic("cdncache: " + err.Error()) // unreachable: size > 0
+	}
+	h := &Handler{
+		sources:     append([]Source(nil), sources...),
+		pol:         newPolicies(&cfg),
+		metas:       metas,
+		maxRanges:   cfg.MaxRanges,
+		minCompress: cfg.MinCompressSize,
+		tags:        cfg.Tags,
+		tagHeader:   http.CanonicalHeaderKey(cfg.TagHeader),
+		log:         cfg.Logger,
+	}
+	if h.maxRanges <= 0 {
+		h.maxRanges = defaultMaxRanges
+	}
+	if h.minCompress == 0 {
+		h.minCompress = defaultMinCompressSize
+	}
+	if h.tagHeader == "" {
+		h.tagHeader = "Surrogate-Key"
+	}
+	h.tagSep = ", "
+	if h.tagHeader == "Surrogate-Key" {
+		h.tagSep = " "
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	return h
+}
+
+// Close closes the sources that hold resources (the directories of Dir
+// sources). It is safe to call more than once; a Dir source used again
+// reopens its directory.
+func (h *Handler) Close() error {
+	var errs []error
+	for _, s := range h.sources {
+		if c, ok := s.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// representation is the selected form of an object: identity, a
+// precompressed sibling, or compressed on the fly.
+type representation struct {
+	body    io.ReadSeeker
+	size    int64 // -1 when compressed on the fly
+	etag    string
+	coding  int // -1 for identity
+	dynamic bool
+}
+
+// ServeHTTP serves the object named by the request path.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.fail(w, r, http.StatusMethodNotAllowed)
+		return
+	}
+	key, status := cleanKey(r.URL.Path)
+	if status != 0 {
+		h.fail(w, r, status)
+		return
+	}
+	ctx := r.Context()
+	obj, info, src, err := h.open(ctx, key)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			h.fail(w, r, http.StatusNotFound)
+		} else {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "cdncache: open failed", slog.String("key", key), slog.Any("err", err))
+			h.fail(w, r, http.StatusInternalServerError)
+		}
+		return
+	}
+	defer obj.Close()
+	m, err := h.meta(src, key, obj, info)
+	if err != nil {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "cdncache: validator failed", slog.String("key", key), slog.Any("err", err))
+		h.fail(w, r, http.StatusInternalServerError)
+		return
+	}
+
+	hdr := w.Header()
+	_, ranged := r.Header["Range"]
+	var q [numCodings]float64
+	if m.compressible {
+		q = acceptedCodings(r.Header["Accept-Encoding"])
+	}
+	rep := representation{body: obj, size: info.Size, etag: m.etag, coding: -1}
+	if m.compressible && !ranged {
+		rep = h.selectEncoding(ctx, src, key, info.Size, m.etag, q, rep)
+		if c, ok := rep.body.(io.Closer); ok && rep.coding >= 0 && !rep.dynamic {
+			defer c.Close()
+		}
+	}
+
+	var lastMod time.Time
+	if m.lastModified != "" {
+		lastMod = info.ModTime
+	}
+	addVary(hdr)
+	if hasConditional(r.Header) {
+		cands := candidates(rep.etag, m.etag, q)
+		switch cond, tag := checkPreconditions(r.Header, r.Method, cands, lastMod); cond {
+		case condFailed:
+			h.fail(w, r, http.StatusPreconditionFailed)
+			return
+		case condNotModified:
+			h.setCacheHeaders(hdr, m, key, tag)
+			w.WriteHeader(http.StatusNotModified)
+			saved := rep.size
+			if saved < 0 {
+				saved = info.Size
+			}
+			h.stats.record(http.StatusNotModified, 0, saved)
+			return
+		}
+	}
+
+	h.setCacheHeaders(hdr, m, key, rep.etag)
+	if m.lastModified != "" {
+		hdr["Last-Modified"] = []string{m.lastModified}
+	}
+	if ranged && ifRangeAllows(r.Header, m.etag, lastMod) {
+		ranges, res := parseRange(strings.Join(r.Header["Range"], ","), info.Size, h.maxRanges)
+		switch res {
+		case rangeUnsatisfiable:
+			hdr.Del("ETag")
+			hdr.Del("Last-Modified")
+			hdr.Del(h.tagHeader)
+			hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
+			h.fail(w, r, http.StatusRequestedRangeNotSatisfiable)
+			return
+		case rangeSatisfiable:
+			h.servePartial(w, r, obj, m, info.Size, ranges)
+			return
+		}
+	}
+
+	hdr["Content-Type"] = []string{m.contentType}
+	if rep.coding >= 0 {
+		hdr["Content-Encoding"] = []string{codingNames[rep.coding]}
+	} else {
+		hdr["Accept-Ranges"] = []string{"bytes"}
+	}
+	if rep.size >= 0 {
+		hdr["Content-Length"] = []string{strconv.FormatInt(rep.size, 10)}
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		h.stats.record(http.StatusOK, 0, 0)
+		return
+	}
+	var n int64
+	if rep.dynamic {
+		cw := &countingWriter{w: w}
+		err = h.enc.compress(rep.coding, cw, rep.body)
+		n = cw.n
+	} else {
+		n, err = io.CopyN(w, rep.body, rep.size)
+	}
+	h.stats.record(http.StatusOK, n, 0)
+	if err != nil && ctx.Err() == nil {
+		h.log.LogAttrs(ctx, slog.LevelDebug, "cdncache: body write failed", slog.String("key", key), slog.Any("err", err))
+	}
+}
+
+// servePartial writes a 206 for one or several satisfiable ranges; a 206 is
+// never compressed.
+func (h *Handler) servePartial(w http.ResponseWriter, r *http.Request, obj io.ReadSeeker, m *meta, size int64, ranges []byteRange) {
+	hdr := w.Header()
+	hdr["Accept-Ranges"] = []string{"bytes"}
+	var err error
+	var n int64
+	if len(ranges) == 1 {
+		rg := ranges[0]
+		hdr["Content-Type"] = []string{m.contentType}
+		hdr["Content-Range"] = []string{rg.contentRange(size)}
+		hdr["Content-Length"] = []string{strconv.FormatInt(rg.length, 10)}
+		w.WriteHeader(http.StatusPartialContent)
+		if r.Method != http.MethodHead {
+			if _, err = obj.Seek(rg.start, io.SeekStart); err == nil {
+				n, err = io.CopyN(w, obj, rg.length)
+			}
+		}
+	} else {
+		mb := newMultipartBody(ranges, m.contentType, size)
+		hdr["Content-Type"] = []string{mb.mediaType()}
+		hdr["Content-Length"] = []string{strconv.FormatInt(mb.length(), 10)}
+		w.WriteHeader(http.StatusPartialContent)
+		if r.Method != http.MethodHead {
+			n, err = mb.writeTo(w, obj)
+		}
+	}
+	h.stats.record(http.StatusPartialContent, n, 0)
+	if err != nil && r.Context().Err() == nil {
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "cdncache: body write failed", slog.Any("err", err))
+	}
+}
+
+// selectEncoding picks the most preferred acceptable coding that can be
+// served: a precompressed sibling, else on-the-fly compression for objects
+// of at least MinCompressSize bytes.
+func (h *Handler) selectEncoding(ctx context.Context, src int, key string, size int64, etag string, q [numCodings]float64, identity representation) representation {
+	for _, c := range codingOrder(q) {
+		if ext := siblingExt[c]; ext != "" {
+			sib, sinfo, err := h.sources[src].Open(ctx, key+ext)
+			if err == nil {
+				sm, err := h.meta(src, key+ext, sib, sinfo)
+				if err == nil {
+					return representation{body: sib, size: sinfo.Size, etag: withSuffix(sm.etag, codingNames[c]), coding: c}
+				}
+				sib.Close()
+			}
+		}
+		if c != codingBr && h.minCompress > 0 && size >= int64(h.minCompress) {
+			return representation{body: identity.body, size: -1, etag: withSuffix(etag, codingNames[c]), coding: c, dynamic: true}
+		}
+	}
+	return identity
+}
+
+// withSuffix returns the entity-tag of an encoded representation:
+// "abc" becomes "abc-gzip".
+func withSuffix(etag, coding string) string {
+	return etag[:len(etag)-1] + "-" + coding + `"`
+}
+
+// candidates lists the tags an If-None-Match or If-Match may name for the
+// current object: the selected representation first, then identity and the
+// on-the-fly codings the client accepts, so that a cache holding any of
+// them gets its 304.
+func candidates(selected, identity string, q [numCodings]float64) []string {
+	c := []string{selected}
+	if identity != selected {
+		c = append(c, identity)
+	}
+	for _, coding := range []int{codingGzip, codingZstd} {
+		if q[coding] > 0 {
+			if t := withSuffix(identity, codingNames[coding]); t != selected {
+				c = append(c, t)
+			}
+		}
+	}
+	return c
+}
+
+func hasConditional(h http.Header) bool {
+	for _, k := range [...]string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// open finds key in the sources, first match wins.
+func (h *Handler) open(ctx context.Context, key string) (io.ReadSeekCloser, ObjectInfo, int, error) {
+	for i, s := range h.sources {
+		obj, info, err := s.Open(ctx, key)
+		if err == nil {
+			if info.Size < 0 {
+				obj.Close()
+				return nil, ObjectInfo{}, 0, errors.New("cdncache: negative object size")
+			}
+			return obj, info, i, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, ObjectInfo{}, 0, err
+		}
+	}
+	return nil, ObjectInfo{}, 0, fs.ErrNotExist
+}
+
+// meta returns the validators of an object version, from the LRU or
+// computed (hashing the content unless the source gave a hash).
+func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) (*meta, error) {
+	vk := versionKey{source: src, key: key, size: info.Size, hash: info.Hash}
+	if !info.ModTime.IsZero() {
+		vk.modNano = info.ModTime.UnixNano()
+	}
+	if m, ok := h.metas.Get(vk); ok {
+		h.stats.etagHits.Add(1)
+		return m, nil
+	}
+	h.stats.etagMisses.Add(1)
+	m := &meta{contentType: info.ContentType}
+	if m.contentType == "" {
+		m.contentType = typeByExtension(key)
+	}
+	var head []byte
+	var err error
+	if info.Hash != "" {
+		m.etag = etagFromHash(info.Hash)
+	} else if m.etag, head, err = hashContent(obj); err != nil {
+		return nil, err
+	}
+	if m.contentType == "" {
+		if head != nil || info.Size == 0 {
+			m.contentType = http.DetectContentType(head)
+		} else if m.contentType, err = sniff(obj); err != nil {
+			return nil, err
+		}
+	}
+	if t := info.ModTime; !t.IsZero() && !t.Equal(time.Unix(0, 0)) {
+		m.lastModified = t.UTC().Format(http.TimeFormat)
+	}
+	m.policy = h.pol.forObject(key, m.contentType)
+	m.compressible = compressible(m.contentType)
+	h.metas.Add(vk, m)
+	return m, nil
+}
+
+// setCacheHeaders sets the headers shared by 200, 206 and 304.
+func (h *Handler) setCacheHeaders(hdr http.Header, m *meta, key, etag string) {
+	hp := m.policy
+	_, cookie := hdr["Set-Cookie"]
+	if cookie {
+		hp = headerPolicy{cc: ccPrivate, cdn: ccNoStore}
+	}
+	hdr["Cache-Control"] = []string{hp.cc}
+	if hp.cdn != "" {
+		hdr["Cdn-Cache-Control"] = []string{hp.cdn}
+	}
+	hdr["Etag"] = []string{etag}
+	hdr["X-Content-Type-Options"] = []string{"nosniff"}
+	if h.tags != nil && !h.pol.private && !cookie {
+		if v := joinTags(h.tags(key), h.tagSep); v != "" {
+			hdr[h.tagHeader] = []string{v}
+		}
+	}
+}
+
+// joinTags joins purge tags, dropping the ones that would break the header.
+func joinTags(tags []string, sep string) string {
+	var b strings.Builder
+	for _, t := range tags {
+		if t == "" || strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r == ',' || r == 0x7f }) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+// fail writes an error status with a policy that never lets it be cached
+// publicly.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int) {
+	hdr := w.Header()
+	for _, k := range []string{"Etag", "Last-Modified", "Cdn-Cache-Control", "Content-Encoding", "Accept-Ranges"} {
+		delete(hdr, k)
+	}
+	hdr.Set("Cache-Control", h.pol.forError(status))
+	if h.pol.private {
+		hdr.Set("Cdn-Cache-Control", ccNoStore)
+	}
+	addVary(hdr)
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	body := http.StatusText(status) + "\n"
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	var n int
+	if r.Method != http.MethodHead {
+		n, _ = io.WriteString(w, body)
+	}
+	h.stats.record(status, int64(n), 0)
+}
+
+// addVary makes sure Vary lists Accept-Encoding.
+func addVary(hdr http.Header) {
+	vs := hdr["Vary"]
+	if len(vs) == 0 {
+		hdr["Vary"] = []string{"Accept-Encoding"}
+		return
+	}
+	for _, v := range vs {
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "*" || strings.EqualFold(f, "Accept-Encoding") {
+				return
+			}
+		}
+	}
+	hdr.Add("Vary", "Accept-Encoding")
+}
+
+// cleanKey turns a request path into an object key. It refuses what could
+// reach outside a source or reveal hidden files: backslashes, NUL and
+// invalid UTF-8 (400); "." and ".." segments, empty segments, directories
+// (trailing slash) and dotfile segments (404).
+func cleanKey(p string) (string, int) {
+	if strings.ContainsAny(p, "\\\x00") || !utf8.ValidString(p) {
+		return "", http.StatusBadRequest
+	}
+	key := strings.TrimPrefix(p, "/")
+	if key == "" || strings.HasSuffix(key, "/") || !fs.ValidPath(key) {
+		return "", http.StatusNotFound
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if seg[0] == '.' {
+			return "", http.StatusNotFound
+		}
+	}
+	return key, 0
+}

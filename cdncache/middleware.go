@@ -1,0 +1,144 @@
+package cdncache
+
+import (
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Middleware wraps next so that its responses follow the Handler's caching
+// policy, as a func(http.Handler) http.Handler:
+//   - every response gets Vary: Accept-Encoding;
+//   - a 2xx or 304 without a Cache-Control of its own gets the policy of its
+//     path (as a key, leading slash removed) and type (by extension, else its
+//     Content-Type), with CDN-Cache-Control and purge tags as configured;
+//     other 3xx responses are left as they are;
+//   - an error status always gets the error policy ("no-store", or the short
+//     404 policy), replacing whatever the handler set;
+//   - in private mode every response is private, and a response that sets a
+//     cookie is never public, whatever the handler set ("no-store" kept).
+//
+// It does not add validators or compress; use the Handler itself (or
+// http.ServeContent in next) for those. Responses are counted in Stats.
+func (h *Handler) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pw := &policyWriter{ResponseWriter: w, h: h, r: r}
+		next.ServeHTTP(pw, r)
+		if !pw.wroteHeader {
+			pw.WriteHeader(http.StatusOK)
+		}
+		h.stats.record(pw.status, pw.n, 0)
+	})
+}
+
+// policyWriter applies the policy when the status is known.
+type policyWriter struct {
+	http.ResponseWriter
+	h           *Handler
+	r           *http.Request
+	wroteHeader bool
+	status      int
+	n           int64
+}
+
+func (pw *policyWriter) WriteHeader(status int) {
+	if pw.wroteHeader {
+		pw.ResponseWriter.WriteHeader(status) // let net/http report it
+		return
+	}
+	if status >= 100 && status < 200 && status != http.StatusSwitchingProtocols {
+		pw.ResponseWriter.WriteHeader(status) // informational: more to come
+		return
+	}
+	pw.wroteHeader, pw.status = true, status
+	pw.h.applyPolicy(pw.Header(), pw.r, status)
+	pw.ResponseWriter.WriteHeader(status)
+}
+
+func (pw *policyWriter) Write(p []byte) (int, error) {
+	if !pw.wroteHeader {
+		pw.WriteHeader(http.StatusOK)
+	}
+	n, err := pw.ResponseWriter.Write(p)
+	pw.n += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps sendfile working for handlers such as http.FileServer.
+func (pw *policyWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !pw.wroteHeader {
+		pw.WriteHeader(http.StatusOK)
+	}
+	n, err := io.Copy(pw.ResponseWriter, src)
+	pw.n += n
+	return n, err
+}
+
+// Flush implements http.Flusher.
+func (pw *policyWriter) Flush() {
+	if !pw.wroteHeader {
+		pw.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(pw.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (pw *policyWriter) Unwrap() http.ResponseWriter { return pw.ResponseWriter }
+
+// applyPolicy sets the caching headers of a response from any handler.
+func (h *Handler) applyPolicy(hdr http.Header, r *http.Request, status int) {
+	addVary(hdr)
+	ps := h.pol
+	switch {
+	case status >= 400:
+		hdr.Set("Cache-Control", ps.forError(status))
+		delete(hdr, "Cdn-Cache-Control")
+		delete(hdr, h.tagHeader)
+		if ps.private {
+			hdr.Set("Cdn-Cache-Control", ccNoStore)
+		}
+		return
+	case ps.private:
+		if !hasDirective(hdr.Get("Cache-Control"), "no-store") {
+			hdr.Set("Cache-Control", ccPrivate)
+		}
+		hdr.Set("Cdn-Cache-Control", ccNoStore)
+		delete(hdr, h.tagHeader)
+		return
+	}
+	if _, ok := hdr["Cache-Control"]; !ok && (status < 300 || status == http.StatusNotModified) {
+		key := strings.TrimPrefix(r.URL.Path, "/")
+		ct := typeByExtension(key)
+		if ct == "" {
+			ct = hdr.Get("Content-Type")
+		}
+		hp := ps.forObject(key, ct)
+		hdr.Set("Cache-Control", hp.cc)
+		if hp.cdn != "" {
+			hdr.Set("Cdn-Cache-Control", hp.cdn)
+		}
+		if h.tags != nil {
+			if v := joinTags(h.tags(key), h.tagSep); v != "" {
+				hdr.Set(h.tagHeader, v)
+			}
+		}
+	}
+	if _, cookie := hdr["Set-Cookie"]; cookie {
+		if !hasDirective(hdr.Get("Cache-Control"), "no-store") {
+			hdr.Set("Cache-Control", ccPrivate)
+		}
+		hdr.Set("Cdn-Cache-Control", ccNoStore)
+		delete(hdr, h.tagHeader)
+	}
+}
+
+// hasDirective reports whether a Cache-Control value holds directive name.
+func hasDirective(cc, name string) bool {
+	for d := range strings.SplitSeq(cc, ",") {
+		d, _, _ = strings.Cut(d, "=")
+		if strings.EqualFold(strings.TrimSpace(d), name) {
+			return true
+		}
+	}
+	return false
+}

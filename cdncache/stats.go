@@ -1,0 +1,61 @@
+package cdncache
+
+import "sync/atomic"
+
+// Stats is a snapshot of a Handler's counters, including the responses that
+// went through its Middleware.
+type Stats struct {
+	OK             uint64 // 200 responses
+	PartialContent uint64 // 206 responses
+	NotModified    uint64 // 304 responses
+	ClientErrors   uint64 // 4xx responses (404, 412, 416, ...)
+	ServerErrors   uint64 // 5xx responses
+	BytesSent      int64  // body bytes written
+	BytesSaved     int64  // bytes not sent thanks to 304s (size of the representation)
+	ETagHits       uint64 // validators found in the LRU
+	ETagMisses     uint64 // validators computed
+}
+
+// counters are the live counters behind Stats.
+type counters struct {
+	ok, partial, notModified, clientErr, serverErr atomic.Uint64
+	bytesSent, bytesSaved                          atomic.Int64
+	etagHits, etagMisses                           atomic.Uint64
+}
+
+func (c *counters) record(status int, sent, saved int64) {
+	switch {
+	case status == 200:
+		c.ok.Add(1)
+	case status == 206:
+		c.partial.Add(1)
+	case status == 304:
+		c.notModified.Add(1)
+	case status >= 400 && status < 500:
+		c.clientErr.Add(1)
+	case status >= 500:
+		c.serverErr.Add(1)
+	}
+	if sent > 0 {
+		c.bytesSent.Add(sent)
+	}
+	if saved > 0 {
+		c.bytesSaved.Add(saved)
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (h *Handler) Stats() Stats {
+	c := &h.stats
+	return Stats{
+		OK:             c.ok.Load(),
+		PartialContent: c.partial.Load(),
+		NotModified:    c.notModified.Load(),
+		ClientErrors:   c.clientErr.Load(),
+		ServerErrors:   c.serverErr.Load(),
+		BytesSent:      c.bytesSent.Load(),
+		BytesSaved:     c.bytesSaved.Load(),
+		ETagHits:       c.etagHits.Load(),
+		ETagMisses:     c.etagMisses.Load(),
+	}
+}
