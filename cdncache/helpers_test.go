@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -101,3 +102,5 @@ func do(t *testing.T, c *http.Client, method, url string, hdr map[string]string)
 	require.NoError(t, err)
 	return resp, string(body)
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
