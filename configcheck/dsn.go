@@ -1,0 +1,186 @@
+package configcheck
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// poolKeys are the pool_* options pgxpool.ParseConfig understands.
+var poolKeys = []string{
+	"pool_max_conns", "pool_min_conns", "pool_min_idle_conns",
+	"pool_max_conn_lifetime", "pool_max_conn_idle_time", "pool_health_check_period",
+	"pool_max_conn_lifetime_jitter", "pool_ping_timeout",
+}
+
+// dsnErrors maps fixed fragments of pgx's parse errors to fixed
+// explanations. pgx's errors quote the connection string (redacted only on a
+// best-effort basis) and the values of some settings, so they are never
+// passed on: only one of these texts is.
+var dsnErrors = []struct{ fragment, text string }{
+	{"failed to parse as URL", "is not a valid postgres:// URL"},
+	{"failed to parse as keyword/value", "is not a valid keyword=value connection string"},
+	{"forbidden NUL byte", "contains a NUL byte"},
+	{"invalid port", "has an invalid port"},
+	{"could not match", "lists a different number of ports than hosts"},
+	{"sslmode is invalid", "has an unknown sslmode"},
+	{"failed to configure TLS", "has TLS settings (sslmode, sslrootcert, sslcert, sslkey) that are invalid or name unreadable files"},
+	{"invalid sslcertmode", "has an invalid sslcertmode"},
+	{"invalid connect_timeout", "has an invalid connect_timeout"},
+	{"target_session_attrs", "has an unknown target_session_attrs"},
+	{"failed to read service", "names a service that cannot be read"},
+	{"protocol_version", "has an invalid min_protocol_version or max_protocol_version"},
+	{"channel_binding", "has an unknown channel_binding"},
+	{"require_auth", "has an invalid require_auth"},
+	{"statement_cache_capacity", "has an invalid statement_cache_capacity"},
+	{"description_cache_capacity", "has an invalid description_cache_capacity"},
+	{"default_query_exec_mode", "has an invalid default_query_exec_mode"},
+	{"pool_max_conns too small", "has pool_max_conns below 1"},
+}
+
+// dsnHint is the fix hint of every DSN problem.
+const dsnHint = "use postgres://user:password@host:5432/dbname?sslmode=verify-full (pool_* options as in pgxpool.ParseConfig)"
+
+// explainDSNError turns a pgx parse error into a fixed text that cannot
+// contain any part of the connection string.
+func explainDSNError(err error) string {
+	msg := err.Error()
+	for _, key := range poolKeys {
+		if strings.Contains(msg, "cannot parse "+key) {
+			return "has a " + key + " that is not a valid number or duration"
+		}
+	}
+	for _, e := range dsnErrors {
+		if strings.Contains(msg, e.fragment) {
+			return e.text
+		}
+	}
+	return "is not a valid PostgreSQL connection string"
+}
+
+// PostgresDSN parses the value with pgx (pgxpool.ParseConfig, as the pool
+// will) and fails on a connection string pgx rejects, on sslmode=disable or
+// allow in production (sslmode=prefer, the default, is a warning there: it
+// falls back to plain text), on pool_* values that make no sense (min above
+// max, non-positive lifetimes and periods, negative timeouts), and on unknown
+// pool_* options, which PostgreSQL would reject as run-time parameters.
+//
+// pgx also reads the PG* variables of the process environment (PGSSLMODE,
+// PGHOST, …) and ~/.pgpass while parsing; the check sees what the pool will.
+// Its parse errors can quote the connection string, password included, so
+// they are mapped to fixed texts and never shown.
+func PostgresDSN() Rule {
+	return Rule{kind: "postgres-dsn", prefixes: []string{"postgres://", "postgresql://"}, check: checkDSN}
+}
+
+func checkDSN(c *checkCtx, v *varState) []finding {
+	dsn := v.res.value
+	// pgx.ParseConfig keeps pool_* options as run-time parameters, which
+	// tells which ones the string sets; pgxpool.ParseConfig types them.
+	conn, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return one(got(v, explainDSNError(err)), dsnHint)
+	}
+	// The report may name options and numbers of the DSN; the password is
+	// what must never show.
+	v.scrubFor = []string{}
+	if conn.Password != "" {
+		v.scrubFor = []string{conn.Password}
+	}
+	set := map[string]bool{}
+	for k := range conn.RuntimeParams {
+		if strings.HasPrefix(k, "pool_") {
+			set[k] = true
+		}
+	}
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return one(got(v, explainDSNError(err)), dsnHint)
+	}
+
+	var fs []finding
+	bad := func(format string, args ...any) {
+		fs = append(fs, finding{msg: fmt.Sprintf(format, args...), hint: dsnHint})
+	}
+	for k := range pc.ConnConfig.RuntimeParams {
+		if strings.HasPrefix(k, "pool_") {
+			bad("sets %s, which is not a pgxpool option", safeKey(k))
+		}
+	}
+	if set["pool_min_conns"] && pc.MinConns < 0 {
+		bad("sets pool_min_conns below 0")
+	}
+	if set["pool_min_idle_conns"] && pc.MinIdleConns < 0 {
+		bad("sets pool_min_idle_conns below 0")
+	}
+	if pc.MinConns > pc.MaxConns {
+		bad("sets pool_min_conns (%d) above pool_max_conns (%d)", pc.MinConns, pc.MaxConns)
+	}
+	if pc.MinIdleConns > pc.MaxConns {
+		bad("sets pool_min_idle_conns (%d) above pool_max_conns (%d)", pc.MinIdleConns, pc.MaxConns)
+	}
+	positive := []struct {
+		key string
+		d   time.Duration
+	}{
+		{"pool_max_conn_lifetime", pc.MaxConnLifetime},
+		{"pool_max_conn_idle_time", pc.MaxConnIdleTime},
+		{"pool_health_check_period", pc.HealthCheckPeriod},
+	}
+	for _, p := range positive {
+		if set[p.key] && p.d <= 0 {
+			bad("sets %s to %s; it must be positive", p.key, p.d)
+		}
+	}
+	if set["pool_ping_timeout"] && pc.PingTimeout < 0 {
+		bad("sets pool_ping_timeout below 0")
+	}
+	if set["pool_max_conn_lifetime_jitter"] && pc.MaxConnLifetimeJitter < 0 {
+		bad("sets pool_max_conn_lifetime_jitter below 0")
+	}
+	if pc.MaxConnLifetimeJitter > 0 && pc.MaxConnLifetime > 0 && pc.MaxConnLifetimeJitter > pc.MaxConnLifetime {
+		bad("sets pool_max_conn_lifetime_jitter (%s) above pool_max_conn_lifetime (%s)", pc.MaxConnLifetimeJitter, pc.MaxConnLifetime)
+	}
+
+	if c.env == Production {
+		fs = append(fs, dsnTLS(pc)...)
+	}
+	return fs
+}
+
+// dsnTLS judges the TLS the pool would use: pgx turns sslmode into a TLS
+// config for the first attempt and fallbacks, nil meaning plain text.
+func dsnTLS(pc *pgxpool.Config) []finding {
+	cc := pc.ConnConfig.Config
+	if cc.TLSConfig == nil {
+		return one("uses no TLS (sslmode=disable or allow) in production",
+			"set sslmode=verify-full (or require) in DATABASE_URL")
+	}
+	for _, fb := range cc.Fallbacks {
+		if fb.TLSConfig == nil {
+			return []finding{{
+				msg:  "may fall back to plain text (sslmode=prefer, the default) in production",
+				hint: "set sslmode=verify-full (or require) in the connection string",
+				warn: true,
+			}}
+		}
+	}
+	return nil
+}
+
+// safeKey returns a pool_* option name fit for a report: pgx only keeps
+// option names made of name characters, but a report quotes anything else.
+func safeKey(k string) string {
+	for _, r := range k {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return "an unknown pool_ option"
+		}
+	}
+	if len(k) > 40 {
+		return "an unknown pool_ option"
+	}
+	return k
+}
