@@ -1,0 +1,196 @@
+package cryptorates
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// PostgresState is a SharedState in a PostgreSQL table, for a fleet of
+// clients behind one upstream budget. The latest snapshot is one row of
+// cryptorates_snapshot (created on first use). Exclusive runs in a
+// transaction that takes pg_try_advisory_xact_lock: one instance at a time
+// reads the row, decides from its fetched and attempted times whether the
+// upstream is due, calls it, and writes the row back; an instance that does
+// not get the lock reads the row instead. A restarted instance starts from
+// the row rather than from the static tier.
+type PostgresState struct {
+	pool    *pgxpool.Pool
+	name    string
+	lockKey int64
+
+	mu    sync.Mutex // protects ready
+	ready bool       // the table exists
+}
+
+// NewPostgresState returns a shared state in the database pool connects to.
+// name keys the row (and the advisory lock), so that clients with different
+// coin lists can share a table; "" means "default". The pool stays the
+// caller's to close.
+func NewPostgresState(pool *pgxpool.Pool, name string) *PostgresState {
+	if name == "" {
+		name = "default"
+	}
+	return &PostgresState{pool: pool, name: name, lockKey: advisoryKey("cryptorates:" + name)}
+}
+
+func advisoryKey(s string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return int64(h.Sum64())
+}
+
+var schemaKey = advisoryKey("cryptorates:schema")
+
+const schema = `CREATE TABLE IF NOT EXISTS cryptorates_snapshot (
+	name       text PRIMARY KEY,
+	fetched_at timestamptz,
+	data       jsonb NOT NULL,
+	updated_at timestamptz NOT NULL DEFAULT now()
+)`
+
+// ensure creates the table once, serialized across the fleet.
+func (s *PostgresState) ensure(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ready {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", schemaKey); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, schema)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("cryptorates: create table: %w", err)
+	}
+	s.ready = true
+	return nil
+}
+
+// Load reads the stored snapshot.
+func (s *PostgresState) Load(ctx context.Context) (Snapshot, error) {
+	if err := s.ensure(ctx); err != nil {
+		return Snapshot{}, err
+	}
+	return s.read(ctx, s.pool)
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (s *PostgresState) read(ctx context.Context, q querier) (Snapshot, error) {
+	var data []byte
+	err := q.QueryRow(ctx, "SELECT data FROM cryptorates_snapshot WHERE name = $1", s.name).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Snapshot{}, nil
+	}
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("cryptorates: read snapshot: %w", err)
+	}
+	snap, err := decodeSnapshot(data)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("cryptorates: read snapshot: %w", err)
+	}
+	return snap, nil
+}
+
+// Exclusive runs fn in a transaction holding the row's advisory lock, and
+// writes what fn returns when it says store. Without the lock it returns
+// (false, nil) at once. When writing fails after fn ran it returns (true,
+// err): what fn fetched is still the caller's to use.
+func (s *PostgresState) Exclusive(ctx context.Context, fn func(Snapshot) (Snapshot, bool)) (bool, error) {
+	if err := s.ensure(ctx); err != nil {
+		return false, err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("cryptorates: begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	var got bool
+	if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", s.lockKey).Scan(&got); err != nil {
+		return false, fmt.Errorf("cryptorates: advisory lock: %w", err)
+	}
+	if !got {
+		return false, nil
+	}
+	cur, err := s.read(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	next, store := fn(cur)
+	if !store {
+		return true, nil
+	}
+	data, newest, err := encodeSnapshot(next)
+	if err != nil {
+		return true, err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO cryptorates_snapshot (name, fetched_at, data, updated_at)
+		VALUES ($1, $2, $3, now())
+		ON CONFLICT (name) DO UPDATE SET fetched_at = $2, data = $3, updated_at = now()`,
+		s.name, newest, data)
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
+	if err != nil {
+		return true, fmt.Errorf("cryptorates: write snapshot: %w", err)
+	}
+	return true, nil
+}
+
+// snapshotDoc is a Snapshot as stored: JSON cannot key by Pair.
+type snapshotDoc struct {
+	AttemptedAt time.Time                      `json:"attempted_at,omitzero"`
+	NotBefore   time.Time                      `json:"not_before,omitzero"`
+	Prices      map[string]map[string]priceDoc `json:"prices"`
+}
+
+type priceDoc struct {
+	Value     float64   `json:"v"`
+	UpdatedAt time.Time `json:"u,omitzero"`
+	FetchedAt time.Time `json:"f"`
+}
+
+func encodeSnapshot(s Snapshot) (data []byte, newest *time.Time, err error) {
+	doc := snapshotDoc{AttemptedAt: s.AttemptedAt, NotBefore: s.NotBefore, Prices: map[string]map[string]priceDoc{}}
+	for p, pr := range s.Prices {
+		m := doc.Prices[p.Coin]
+		if m == nil {
+			m = map[string]priceDoc{}
+			doc.Prices[p.Coin] = m
+		}
+		m[p.Currency] = priceDoc(pr)
+		if newest == nil || pr.FetchedAt.After(*newest) {
+			t := pr.FetchedAt
+			newest = &t
+		}
+	}
+	data, err = json.Marshal(doc)
+	return data, newest, err
+}
+
+func decodeSnapshot(data []byte) (Snapshot, error) {
+	var doc snapshotDoc
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return Snapshot{}, err
+	}
+	s := Snapshot{AttemptedAt: doc.AttemptedAt, NotBefore: doc.NotBefore, Prices: map[Pair]Price{}}
+	for coin, m := range doc.Prices {
+		for cur, pr := range m {
+			s.Prices[Pair{coin, cur}] = Price(pr)
+		}
+	}
+	return s, nil
+}

@@ -1,0 +1,116 @@
+package cryptorates
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Stats is a snapshot of a client's counters, from [Client.Stats].
+type Stats struct {
+	// UpstreamCalls counts the HTTP calls this client made.
+	UpstreamCalls uint64
+	// Failures counts this client's failed upstream calls by class.
+	Failures Failures
+	// SharedReads counts refreshes that took another instance's snapshot
+	// from the shared state instead of calling the upstream.
+	SharedReads uint64
+	// SharedErrors counts shared-state operations that failed (the client
+	// then works alone until the state answers again).
+	SharedErrors uint64
+	// Breaker is the breaker's state now: "closed", "open" or "half-open".
+	Breaker BreakerState
+	// BreakerTransitions counts the breaker's state changes by new state.
+	BreakerTransitions Transitions
+	// Served counts quotes served per tier.
+	Served Served
+	// LastSuccess is the time of this client's last successful upstream call
+	// (zero if none).
+	LastSuccess time.Time
+	// LastFetched is when the newest value the client serves was fetched, by
+	// it or by the fleet (zero if none).
+	LastFetched time.Time
+}
+
+// Failures counts failed upstream calls by class.
+type Failures struct {
+	Network     uint64 // connection refused, reset, DNS, TLS
+	Timeout     uint64 // HTTPTimeout exceeded
+	Server      uint64 // HTTP 5xx
+	RateLimited uint64 // HTTP 429
+	Auth        uint64 // HTTP 401, 403: a rejected or missing API key
+	Status      uint64 // any other non-200 status
+	Invalid     uint64 // a 200 with a body validation rejected in whole or in part
+}
+
+// Transitions counts breaker state changes by the state entered.
+type Transitions struct {
+	Open, HalfOpen, Closed uint64
+}
+
+// Served counts quotes per tier.
+type Served struct {
+	Fresh, Acceptable, Fallback, Static uint64
+}
+
+// counters are the live counters behind Stats.
+type counters struct {
+	calls        atomic.Uint64
+	failures     [numFailClasses]atomic.Uint64
+	sharedReads  atomic.Uint64
+	sharedErrors atomic.Uint64
+	toOpen       atomic.Uint64
+	toHalfOpen   atomic.Uint64
+	toClosed     atomic.Uint64
+	lastSuccess  atomic.Int64 // UnixNano, 0 for none
+	// served is indexed by tierIndex; padded so that the counters of the
+	// hot path do not share a cache line with each other.
+	served [4]paddedCounter
+}
+
+type paddedCounter struct {
+	atomic.Uint64
+	_ [56]byte
+}
+
+func tierIndex(t Tier) int {
+	switch t {
+	case TierFresh:
+		return 0
+	case TierAcceptable:
+		return 1
+	case TierFallback:
+		return 2
+	}
+	return 3
+}
+
+// Stats returns a snapshot of the client's counters.
+func (c *Client) Stats() Stats {
+	now := c.cfg.Clock()
+	f := &c.stats.failures
+	s := Stats{
+		UpstreamCalls: c.stats.calls.Load(),
+		Failures: Failures{
+			Network: f[failNetwork].Load(), Timeout: f[failTimeout].Load(), Server: f[failServer].Load(),
+			RateLimited: f[failRateLimited].Load(), Auth: f[failAuth].Load(), Status: f[failStatus].Load(),
+			Invalid: f[failInvalid].Load(),
+		},
+		SharedReads:  c.stats.sharedReads.Load(),
+		SharedErrors: c.stats.sharedErrors.Load(),
+		Breaker:      c.br.state(now),
+		BreakerTransitions: Transitions{
+			Open: c.stats.toOpen.Load(), HalfOpen: c.stats.toHalfOpen.Load(), Closed: c.stats.toClosed.Load(),
+		},
+		Served: Served{
+			Fresh: c.stats.served[0].Load(), Acceptable: c.stats.served[1].Load(),
+			Fallback: c.stats.served[2].Load(), Static: c.stats.served[3].Load(),
+		},
+	}
+	if ns := c.stats.lastSuccess.Load(); ns != 0 {
+		s.LastSuccess = time.Unix(0, ns)
+	}
+	if v := c.view.Load(); v != nil {
+		s.LastFetched = v.newest
+	}
+	return s
+}
