@@ -113,8 +113,8 @@ func (c *Coordinator) Draining() bool { return c.draining.Load() }
 
 // Shutdown runs the shutdown sequence and returns its report and the joined
 // errors of the hooks that failed (Report.Err). ctx may cut the drain delay
-// and the budget short; its cancellation does not stop the sequence, whose
-// remaining hooks then get an expired context.
+// and the budget short: the running hook's context is then done, and the
+// hooks left are not called but reported as timed out with ctx's error.
 //
 // The sequence runs once. A call made while it runs, or after, waits for it
 // (or for ctx) and returns the same report.
@@ -187,10 +187,17 @@ func (c *Coordinator) run(ctx context.Context, trigger string, order []hook) Rep
 		// An equal share of what is left, among the hooks that are left:
 		// time a fast hook does not use flows to the later ones.
 		share := time.Until(deadline) / time.Duration(len(order)-i)
-		if share < 0 || budget.Err() != nil {
-			share = 0
+		var res HookResult
+		if err := budget.Err(); err != nil || share <= 0 {
+			// Only the caller's context (or a timer firing very late) can
+			// use the whole budget up: the hooks left are not called.
+			if err == nil {
+				err = context.DeadlineExceeded
+			}
+			res = HookResult{Name: h.name, Err: err, TimedOut: true}
+		} else {
+			res = c.runHook(budget, h, share)
 		}
-		res := c.runHook(budget, h, share)
 		if res.TimedOut {
 			c.hookTimeouts.Add(1)
 		}

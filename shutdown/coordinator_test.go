@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,19 +243,33 @@ func TestContextCutsTheBudget(t *testing.T) {
 	c := New(Config{DrainDelay: time.Hour, Logger: discard})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	var hookErr atomic.Value
-	c.Register("late", func(ctx context.Context) error {
-		hookErr.Store(ctx.Err())
-		return nil
-	})
+	called := false
+	c.Register("late", func(context.Context) error { called = true; return nil })
 	r, err := c.Shutdown(ctx) // must not wait an hour
 	require.Error(t, err)
 	assert.Less(t, r.DrainDelay, time.Hour)
 	require.Len(t, r.Hooks, 1)
+	assert.False(t, called, "with no budget left the hook is not called")
 	assert.True(t, r.Hooks[0].TimedOut, "no budget left: the hook is reported as timed out")
 	assert.Equal(t, time.Duration(0), r.Hooks[0].Share)
 	assert.ErrorIs(t, err, context.Canceled)
-	// The hook was still called, with its context already done; it may
-	// finish after the sequence, so wait for it.
-	require.Eventually(t, func() bool { return hookErr.Load() != nil }, time.Second, time.Millisecond)
+}
+
+func TestContextCancelledMidSequence(t *testing.T) {
+	c := New(Config{Logger: discard})
+	ctx, cancel := context.WithCancel(context.Background())
+	called := false
+	c.Register("never", func(context.Context) error { called = true; return nil })
+	c.Register("cancels", func(hctx context.Context) error {
+		cancel()
+		<-hctx.Done()
+		return hctx.Err()
+	})
+	r, err := c.Shutdown(ctx)
+	require.Error(t, err)
+	require.Len(t, r.Hooks, 2)
+	assert.True(t, r.Hooks[0].TimedOut)
+	assert.ErrorIs(t, r.Hooks[0].Err, context.Canceled)
+	assert.True(t, r.Hooks[1].TimedOut)
+	assert.False(t, called)
 }

@@ -149,7 +149,9 @@ func (c *Coordinator) runCheck(ctx context.Context, k *check) checkResult {
 	}
 	k.mu.Unlock()
 
-	t := time.NewTimer(c.cfg.CheckTimeout)
+	// A tenth more than the run's own timeout, so that a check that honours
+	// its context reports its own error rather than a bare time-out.
+	t := time.NewTimer(c.cfg.CheckTimeout + c.cfg.CheckTimeout/10)
 	defer t.Stop()
 	select {
 	case <-running:

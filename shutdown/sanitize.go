@@ -9,8 +9,12 @@ import (
 // redacted replaces whatever sanitize removes.
 const redacted = "[redacted]"
 
-// maxErrorLen bounds an error text in a readiness body.
-const maxErrorLen = 256
+// maxErrorLen bounds, in bytes, an error text in a readiness body or a log;
+// a longer one is cut and ends with ellipsis.
+const (
+	maxErrorLen = 256
+	ellipsis    = "…"
+)
 
 var (
 	// urlPattern matches a URL of any scheme: a DSN such as
@@ -20,10 +24,12 @@ var (
 
 	// secretPattern matches key=value and key: value pairs whose key names a
 	// secret, in libpq/pgx connection strings, query strings, headers, JSON.
-	secretPattern = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credentials?|authorization|cookie|session[_\-]?id|dsn|conn[_\-]?str(?:ing)?))(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)`)
+	secretPattern = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credentials?|authorization|cookie|session[_\-]?id|dsn|conn[_\-]?str(?:ing)?))(["']?\s*[=:]\s*)((?:(?:bearer|basic|token|digest|negotiate)\s+)?(?:"[^"]*"|'[^']*'|\S+))`)
 
-	// schemePattern matches HTTP authentication scheme credentials.
-	schemePattern = regexp.MustCompile(`(?i)\b(bearer|basic|token)(\s+)[a-z0-9._~+/=\-]+`)
+	// schemePattern matches HTTP authentication scheme credentials outside
+	// an Authorization header ("Token x" is left alone there: "token
+	// expired" is no credential).
+	schemePattern = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)[a-z0-9._~+/=\-]+`)
 )
 
 // sanitize removes from an error text anything that may be a secret or a
@@ -38,11 +44,11 @@ func sanitize(s string) string {
 	s = secretPattern.ReplaceAllString(s, "${1}${2}"+redacted)
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) > maxErrorLen {
-		cut := maxErrorLen
+		cut := maxErrorLen - len(ellipsis)
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
-		s = s[:cut] + "…"
+		s = s[:cut] + ellipsis
 	}
 	return s
 }

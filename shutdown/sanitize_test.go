@@ -1,0 +1,88 @@
+package shutdown
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestSanitize(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"connection refused", "connection refused"},
+		{"dial postgres://app:pw@db:5432/x?sslmode=disable: timeout", "dial postgres://[redacted] timeout"},
+		{"dial postgresql://db.internal/market failed", "dial postgresql://[redacted] failed"},
+		{`Get "https://user:tok@api.example/v1?key=abc": EOF`, `Get "https://[redacted]": EOF`},
+		{"host=db user=app password=hunter2 dbname=m", "host=db user=app password=[redacted] dbname=m"},
+		{"PGPASSWORD=x123 psql failed", "PGPASSWORD=[redacted] psql failed"},
+		{`sslpassword='a b c' rejected`, `sslpassword=[redacted] rejected`},
+		{`{"client_secret": "zzz", "id": 1}`, `{"client_secret": [redacted], "id": 1}`},
+		{"Authorization: Bearer abc.def.ghi", "Authorization: [redacted]"},
+		{"authorization=Token abc123 sent", "authorization=[redacted] sent"},
+		{"retry with Bearer abc.def", "retry with Bearer [redacted]"},
+		{"x-api-key: k-123 denied", "x-api-key: [redacted] denied"},
+		{"token expired", "token expired"},
+		{"password authentication failed for user \"app\"", "password authentication failed for user \"app\""},
+	} {
+		assert.Equal(t, tc.want, sanitize(tc.in), "sanitize(%q)", tc.in)
+	}
+}
+
+func TestSanitizeBoundsLength(t *testing.T) {
+	got := sanitize(strings.Repeat("é", 1000))
+	assert.True(t, utf8.ValidString(got))
+	assert.LessOrEqual(t, len(got), maxErrorLen)
+	assert.True(t, strings.HasSuffix(got, "…"))
+}
+
+// FuzzSanitize checks that sanitize never panics, stays valid UTF-8 and
+// bounded, is idempotent, and never lets a planted password through.
+func FuzzSanitize(f *testing.F) {
+	for _, s := range []struct{ prefix, secret string }{
+		{"failed to connect to host=db user=app", "hunter2hunter2"},
+		{"dial postgres://a:b@c/d", "Zq9s8d7f6g"},
+		{`{"token": "`, "abcdefgh1234"},
+		{"Authorization: Bearer", "eyJhbGciOiJIUzI1"},
+		{"\xff\xfe invalid utf8", "secretsecret"},
+		{"", "aaaaaaaaaaaa"},
+		{strings.Repeat("dial postgres://u:p@h/d ", 20), "longinputsecret"},
+	} {
+		f.Add(s.prefix, s.secret)
+	}
+	f.Fuzz(func(t *testing.T, prefix, secret string) {
+		out := sanitize(prefix)
+		if !utf8.ValidString(out) {
+			t.Fatalf("sanitize(%q) = %q: invalid UTF-8", prefix, out)
+		}
+		if len(out) > maxErrorLen {
+			t.Fatalf("sanitize(%q) is %d bytes long", prefix, len(out))
+		}
+		// Idempotent while no cut happens (a cut may split a URL, which a
+		// second pass then redacts whole). A redaction at most triples a
+		// text's length.
+		if again := sanitize(out); len(prefix)*3 < maxErrorLen && again != out {
+			t.Fatalf("not idempotent: %q then %q", out, again)
+		}
+
+		if len(secret) < 8 || !isAlnum(secret) || strings.Contains(strings.ToLower(prefix), strings.ToLower(secret)) ||
+			strings.Contains(strings.ToLower(redacted+"password"), strings.ToLower(secret)) {
+			return
+		}
+		in := prefix + " password=" + secret + " tail"
+		if got := sanitize(in); strings.Contains(strings.ToLower(got), strings.ToLower(secret)) {
+			t.Fatalf("sanitize(%q) = %q: the password leaked", in, got)
+		}
+	})
+}
+
+func isAlnum(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,116 @@
+//go:build unix
+
+package shutdown
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSignalsStartShutdownAndSecondForcesExit sends real signals to this
+// process; the injected Exit records the code instead of exiting.
+func TestSignalsStartShutdownAndSecondForcesExit(t *testing.T) {
+	logger, logs := newLogger()
+	codes := make(chan int, 1)
+	c := New(Config{
+		Signals: []os.Signal{syscall.SIGUSR1},
+		Exit:    func(code int) { codes <- code },
+		Logger:  logger,
+	})
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	c.Register("close-pool", func(context.Context) error { return nil })
+	c.Register("flush-audit-log", func(context.Context) error {
+		close(entered)
+		<-release // stuck, ignoring its context
+		return nil
+	})
+	stop := c.HandleSignals()
+
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGUSR1))
+	<-entered
+	assert.True(t, c.Draining())
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGUSR1))
+
+	select {
+	case code := <-codes:
+		assert.Equal(t, 128+int(syscall.SIGUSR1), code)
+	case <-time.After(5 * time.Second):
+		t.Fatal("second signal did not force an exit")
+	}
+	out := logs.String()
+	assert.Contains(t, out, "second signal, exiting now")
+	assert.Contains(t, out, "stuck_in=flush-audit-log")
+
+	close(release)
+	stop() // waits for the sequence the first signal started
+	r := c.Stats().LastReport
+	require.NotNil(t, r)
+	assert.Equal(t, "signal user defined signal 1", r.Trigger)
+	assert.Len(t, r.Hooks, 2)
+	stop() // idempotent
+}
+
+func TestStopWithoutSignals(t *testing.T) {
+	c := New(Config{Signals: []os.Signal{syscall.SIGUSR2}, Logger: discard})
+	stop := c.HandleSignals()
+	stop()
+	assert.False(t, c.Draining())
+}
+
+// TestSecondSignalForcesExitSubprocess checks the real exit path: the test
+// binary re-executes itself as a child (see runChild in main_test.go) whose
+// hook hangs; the first signal starts the shutdown, the second must end the
+// process at once with 128+signal, naming the hook.
+func TestSecondSignalForcesExitSubprocess(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{
+		{syscall.SIGTERM, 143},
+		{syscall.SIGINT, 130},
+	} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), childEnv+"=1")
+			var stderr logBuffer
+			cmd.Stderr = &stderr
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			lines := bufio.NewScanner(stdout)
+
+			expect := func(want string) {
+				t.Helper()
+				require.True(t, lines.Scan(), "child ended before printing %q; stderr:\n%s", want, stderr.String())
+				require.Equal(t, want, lines.Text())
+			}
+			expect("ready")
+			require.NoError(t, cmd.Process.Signal(tc.sig))
+			expect("stuck")
+			require.NoError(t, cmd.Process.Signal(tc.sig))
+			_, _ = io.Copy(io.Discard, stdout)
+
+			err = cmd.Wait()
+			var exitErr *exec.ExitError
+			require.ErrorAs(t, err, &exitErr, "stderr:\n%s", stderr.String())
+			assert.Equal(t, tc.code, exitErr.ExitCode())
+			assert.Contains(t, stderr.String(), "second signal, exiting now")
+			assert.Contains(t, stderr.String(), "stuck_in=flush-audit-log")
+			assert.Contains(t, stderr.String(), "exit_code="+strconv.Itoa(tc.code))
+			assert.NoError(t, ctx.Err(), "the child had to be killed")
+		})
+	}
+}
