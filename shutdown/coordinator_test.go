@@ -273,3 +273,17 @@ func TestContextCancelledMidSequence(t *testing.T) {
 	assert.True(t, r.Hooks[1].TimedOut)
 	assert.False(t, called)
 }
+
+func TestHookErrorsAreSanitizedInTheLog(t *testing.T) {
+	logger, logs := newLogger()
+	c := New(Config{Logger: logger})
+	c.Register("pool", func(context.Context) error {
+		return errors.New("close postgres://app:s3cr3tpw@db/market: password=hunter2hunter2 rejected")
+	})
+	_, err := c.Shutdown(context.Background())
+	require.Error(t, err, "the caller still gets the hook's own error")
+	out := logs.String()
+	assert.Contains(t, out, "shutdown: hook failed")
+	assert.NotContains(t, out, "s3cr3tpw")
+	assert.NotContains(t, out, "hunter2hunter2")
+}
