@@ -1,0 +1,152 @@
+package sessionstore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Config configures a [Manager]. Only Secrets is required; every other
+// zero field means its documented default.
+type Config struct {
+	// Secrets sign the session cookie with HMAC-SHA256: the first signs,
+	// all verify, so a secret can be rotated by putting the new one first
+	// and keeping the old one until its cookies expire. Each must be at
+	// least 32 bytes. Required.
+	Secrets [][]byte
+
+	// IdleTimeout ends a session not used for that long. The default is
+	// 7 days.
+	IdleTimeout time.Duration
+	// TouchAfter is how old the last write of a session must be before a
+	// request that does not change it moves its idle expiry (one data-free
+	// UPDATE, and a reissued cookie). Below it, reading a session costs no
+	// write. The default is 2 hours; it must be shorter than IdleTimeout.
+	TouchAfter time.Duration
+	// Lifetime ends a session that long after its creation, however active.
+	// The default is 30 days.
+	Lifetime time.Duration
+
+	// MaxSize bounds the JSON encoding of a session's data, in bytes:
+	// changes beyond it fail with [ErrTooLarge]. The default is 64 KiB.
+	MaxSize int
+
+	// Cookie configures the session cookie.
+	Cookie CookieConfig
+
+	// ErrorHandler answers a request whose session could not be loaded or
+	// saved (the store is unreachable). The handler's own response, if it
+	// had started one, is discarded. The default answers 503 Service
+	// Unavailable with Retry-After: 5.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Now is the clock. The default is time.Now.
+	Now func() time.Time
+	// Logger receives store errors and rejected cookies (never a token or
+	// cookie value). nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// CookieConfig configures the session cookie. The cookie is always
+// HttpOnly.
+type CookieConfig struct {
+	// Name is the cookie's name. The default is "session".
+	Name string
+	// HostPrefix prefixes Name with "__Host-", which browsers accept only
+	// for a Secure cookie with Path=/ and no Domain: NewManager enforces
+	// those rules. Recommended in production.
+	HostPrefix bool
+	// Insecure drops the Secure attribute, for local development over
+	// plain HTTP. The default (false) sends Secure cookies.
+	Insecure bool
+	// Path is the cookie's path. The default is "/".
+	Path string
+	// Domain is the cookie's domain. The default is "" (the host only).
+	Domain string
+	// SameSite is the cookie's SameSite attribute. The default is
+	// http.SameSiteLaxMode.
+	SameSite http.SameSite
+}
+
+// withDefaults returns the config with defaults applied, or an error for
+// values that cannot work.
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Secrets) == 0 {
+		return c, errors.New("sessionstore: Config.Secrets needs at least one secret")
+	}
+	secrets := make([][]byte, len(c.Secrets))
+	for i, s := range c.Secrets {
+		if len(s) < 32 {
+			return c, fmt.Errorf("sessionstore: Config.Secrets[%d] is %d bytes; at least 32 are needed", i, len(s))
+		}
+		secrets[i] = append([]byte(nil), s...)
+	}
+	c.Secrets = secrets
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 7 * 24 * time.Hour
+	}
+	if c.TouchAfter == 0 {
+		c.TouchAfter = 2 * time.Hour
+	}
+	if c.Lifetime == 0 {
+		c.Lifetime = 30 * 24 * time.Hour
+	}
+	if c.IdleTimeout < 0 || c.TouchAfter < 0 || c.Lifetime < 0 {
+		return c, errors.New("sessionstore: IdleTimeout, TouchAfter and Lifetime must not be negative")
+	}
+	if c.TouchAfter >= c.IdleTimeout {
+		return c, fmt.Errorf("sessionstore: TouchAfter (%v) must be shorter than IdleTimeout (%v)", c.TouchAfter, c.IdleTimeout)
+	}
+	if c.MaxSize <= 0 {
+		c.MaxSize = 64 << 10
+	}
+	if c.ErrorHandler == nil {
+		c.ErrorHandler = unavailable
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	ck := &c.Cookie
+	if ck.Name == "" {
+		ck.Name = "session"
+	}
+	if ck.Path == "" {
+		ck.Path = "/"
+	}
+	if ck.SameSite == 0 {
+		ck.SameSite = http.SameSiteLaxMode
+	}
+	if strings.HasPrefix(ck.Name, "__Host-") {
+		ck.HostPrefix = true
+		ck.Name = strings.TrimPrefix(ck.Name, "__Host-")
+	}
+	if ck.HostPrefix {
+		if ck.Insecure || ck.Domain != "" || ck.Path != "/" {
+			return c, errors.New("sessionstore: a __Host- cookie must be Secure, with Path=/ and no Domain")
+		}
+		ck.Name = "__Host-" + ck.Name
+	}
+	if strings.HasPrefix(ck.Name, "__Secure-") && ck.Insecure {
+		return c, errors.New("sessionstore: a __Secure- cookie must be Secure")
+	}
+	if ck.SameSite == http.SameSiteNoneMode && ck.Insecure {
+		return c, errors.New("sessionstore: browsers refuse SameSite=None without Secure")
+	}
+	if err := (&http.Cookie{Name: ck.Name, Value: "x", Path: ck.Path, Domain: ck.Domain}).Valid(); err != nil {
+		return c, fmt.Errorf("sessionstore: cookie: %w", err)
+	}
+	return c, nil
+}
+
+// unavailable is the default ErrorHandler.
+func unavailable(w http.ResponseWriter, _ *http.Request, _ error) {
+	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "Service temporarily unavailable: sessions cannot be loaded or saved. Please retry.", http.StatusServiceUnavailable)
+}

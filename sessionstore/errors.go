@@ -1,0 +1,33 @@
+package sessionstore
+
+import "errors"
+
+var (
+	// ErrConflict is returned by [Store.Save] when the stored version is not
+	// the one the record was read at: another request saved the session in
+	// between. The Manager handles it by reloading and reapplying the
+	// request's changes; handlers never see it.
+	ErrConflict = errors.New("sessionstore: version conflict")
+
+	// ErrTooLarge is returned to a handler by [Session.Put] and [Update]
+	// when the change would make the session's data larger than
+	// [Config].MaxSize. The change is not applied.
+	ErrTooLarge = errors.New("sessionstore: session data too large")
+
+	// ErrNotReady is wrapped by the errors of a [PostgresStore] whose
+	// initialisation has not succeeded yet, and by [Manager.Ready].
+	ErrNotReady = errors.New("sessionstore: store not ready")
+
+	// ErrCommitted is returned by changes made to a session after its
+	// response was started (headers written or flushed): the session was
+	// already saved, and a later change would be lost.
+	ErrCommitted = errors.New("sessionstore: session already committed; change it before writing the response")
+
+	// ErrNoSession is returned by the methods of a nil *Session: the
+	// request did not pass through [Manager.Middleware].
+	ErrNoSession = errors.New("sessionstore: no session in context (missing Manager.Middleware?)")
+)
+
+// errNotSaved is returned by writes of a response whose session could not
+// be saved: the error handler has answered instead.
+var errNotSaved = errors.New("sessionstore: session not saved; response replaced by the error handler")

@@ -1,0 +1,346 @@
+package sessionstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// maxReplays bounds how often a save is retried after version conflicts.
+const maxReplays = 8
+
+// Manager loads, exposes and commits sessions for HTTP handlers: see
+// [Manager.Middleware].
+type Manager struct {
+	cfg   Config
+	store Store
+	codec *codec
+
+	loads, hits, misses, writes, touches, rejected, errors, conflicts atomic.Uint64
+}
+
+// NewManager returns a Manager keeping sessions in store, or an error for a
+// configuration that cannot work (no secret, a short one, a __Host-
+// cookie that breaks its rules…). The configuration is copied.
+func NewManager(store Store, cfg Config) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("sessionstore: NewManager needs a Store")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Manager{cfg: cfg, store: store, codec: newCodec(cfg.Cookie.Name, cfg.Secrets)}, nil
+}
+
+// now returns the clock's time at the precision PostgreSQL stores, so that
+// both backends see the same values.
+func (m *Manager) now() time.Time { return m.cfg.Now().Truncate(time.Microsecond) }
+
+// Middleware loads the session named by the request's cookie, puts it in
+// the request's context ([FromContext]), and commits it when the response
+// starts (the first WriteHeader, Write or Flush, or the handler's return),
+// before anything reaches the client. If the session cannot be loaded the
+// handler is not called; if it cannot be saved the handler's response is
+// replaced: in both cases ErrorHandler answers (503 by default).
+//
+// A request that does not change its session writes nothing and sets no
+// cookie, except once per TouchAfter when it moves the idle expiry.
+// A request without a valid cookie gets a new empty session, stored (and
+// its cookie set) only if the handler puts something in it.
+func (m *Manager) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, sawCookie, err := m.load(r)
+		if err != nil {
+			m.cfg.Logger.Warn("sessionstore: cannot load session", "err", err, "method", r.Method, "path", r.URL.Path)
+			m.cfg.ErrorHandler(w, r, err)
+			return
+		}
+		cw := &writer{ResponseWriter: w, m: m, r: r, s: s, vary: sawCookie}
+		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
+		cw.commit()
+	})
+}
+
+// load returns the request's session; err is set only when the store
+// failed.
+func (m *Manager) load(r *http.Request) (s *Session, sawCookie bool, err error) {
+	s = &Session{m: m}
+	var token [tokenLen]byte
+	valid := false
+	for _, c := range r.CookiesNamed(m.cfg.Cookie.Name) {
+		sawCookie = true
+		if token, valid = m.codec.decode(c.Value); valid {
+			break
+		}
+	}
+	if !sawCookie {
+		return s, false, nil
+	}
+	if !valid {
+		m.rejected.Add(1)
+		m.cfg.Logger.Debug("sessionstore: rejected a session cookie that is not ours", "path", r.URL.Path)
+		return s, true, nil
+	}
+	m.loads.Add(1)
+	rec, found, err := m.store.Load(r.Context(), idOf(token[:]))
+	if err != nil {
+		m.errors.Add(1)
+		return nil, true, err
+	}
+	if !found || !rec.alive(m.now()) {
+		m.misses.Add(1)
+		return s, true, nil
+	}
+	m.hits.Add(1)
+	s.rec, s.found, s.token, s.hasToken, s.userID = rec, true, token, true, rec.UserID
+	return s, true, nil
+}
+
+// commitSession saves what the request changed, or touches the session,
+// and sets the cookie headers on h. It runs once, before the response
+// starts.
+func (m *Manager) commitSession(ctx context.Context, h http.Header, s *Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return nil
+	}
+	s.done = true
+	// The client may go away; what the handler did should still be saved.
+	ctx = context.WithoutCancel(ctx)
+	now := m.now()
+	if !s.destroy.IsZero() {
+		if err := m.store.Delete(ctx, s.destroy); err != nil {
+			m.errors.Add(1)
+			return err
+		}
+		m.writes.Add(1)
+	}
+	switch {
+	case s.modified():
+		if err := m.save(ctx, s, now); err != nil {
+			return err
+		}
+		m.setCookie(h, m.codec.encode(s.token[:]), s.rec.Expires.Sub(now))
+	case s.cleared:
+		m.setCookie(h, "", -1)
+	case s.found && s.rec.Touched.Before(now.Add(-m.cfg.TouchAfter)):
+		expires := m.expiry(now, s.rec.Deadline)
+		moved, err := m.store.Touch(ctx, s.rec.ID, now, expires, now.Add(-m.cfg.TouchAfter))
+		if err != nil {
+			// Nothing the handler did is lost: the session keeps its old
+			// expiry, and a later request touches it.
+			m.errors.Add(1)
+			m.cfg.Logger.Warn("sessionstore: cannot touch session", "err", err)
+			return nil
+		}
+		if moved {
+			m.touches.Add(1)
+			m.setCookie(h, m.codec.encode(s.token[:]), expires.Sub(now))
+		}
+	}
+	return nil
+}
+
+func (m *Manager) expiry(now, deadline time.Time) time.Time {
+	e := now.Add(m.cfg.IdleTimeout)
+	if e.After(deadline) {
+		return deadline
+	}
+	return e
+}
+
+// save writes the session, replaying the request's changes on a fresh copy
+// after each version conflict.
+func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
+	for replay := 0; ; replay++ {
+		if err := s.parse(); err != nil {
+			m.errors.Add(1)
+			return err
+		}
+		data, err := json.Marshal(s.values)
+		if err != nil {
+			m.errors.Add(1)
+			return err
+		}
+		if len(data) > m.cfg.MaxSize {
+			m.errors.Add(1)
+			return fmt.Errorf("%w: %d bytes after merging concurrent changes, limit %d", ErrTooLarge, len(data), m.cfg.MaxSize)
+		}
+		rec := Record{Data: data, UserID: s.userID, Touched: now}
+		var token [tokenLen]byte
+		var replace ID
+		if s.found {
+			rec.Created, rec.Deadline, rec.Version = s.rec.Created, s.rec.Deadline, s.rec.Version
+			if s.renew {
+				token, replace = newToken(), s.rec.ID
+			} else {
+				token = s.token
+			}
+		} else {
+			token = newToken()
+			rec.Created, rec.Deadline = now, now.Add(m.cfg.Lifetime)
+		}
+		rec.ID = idOf(token[:])
+		rec.Expires = m.expiry(now, rec.Deadline)
+		v, err := m.store.Save(ctx, rec, replace)
+		if err == nil {
+			m.writes.Add(1)
+			rec.Version = v
+			s.rec, s.found, s.token, s.hasToken, s.renew = rec, true, token, true, false
+			return nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			m.errors.Add(1)
+			return err
+		}
+		m.conflicts.Add(1)
+		if replay >= maxReplays {
+			m.errors.Add(1)
+			return fmt.Errorf("sessionstore: save: still conflicting after %d replays: %w", replay, err)
+		}
+		var fresh Record
+		found := false
+		if s.found {
+			m.loads.Add(1)
+			if fresh, found, err = m.store.Load(ctx, s.rec.ID); err != nil {
+				m.errors.Add(1)
+				return err
+			}
+			found = found && fresh.alive(now)
+		}
+		if err := s.rebase(fresh, found); err != nil {
+			m.errors.Add(1)
+			return err
+		}
+	}
+}
+
+// rebase replaces the session's base with fresh (or an empty new session
+// when the stored one is gone) and replays the request's changes on it.
+func (s *Session) rebase(fresh Record, found bool) error {
+	if !found {
+		// Destroyed or revoked meanwhile: never resurrect it (nor its
+		// user); this request's changes go to a new session.
+		fresh = Record{}
+	}
+	s.rec, s.found, s.values = fresh, found, nil
+	if !found {
+		s.hasToken = false
+	}
+	if err := s.parse(); err != nil {
+		return err
+	}
+	for _, o := range s.ops {
+		if err := s.apply(o); err != nil {
+			return err
+		}
+	}
+	if !s.userSet {
+		s.userID = fresh.UserID
+	}
+	return nil
+}
+
+// setCookie sets the session cookie (or, with maxAge < 0, deletes it) and
+// the headers that keep shared caches from storing the response.
+func (m *Manager) setCookie(h http.Header, value string, maxAge time.Duration) {
+	ck := m.cfg.Cookie
+	c := &http.Cookie{
+		Name:     ck.Name,
+		Value:    value,
+		Path:     ck.Path,
+		Domain:   ck.Domain,
+		Secure:   !ck.Insecure,
+		HttpOnly: true,
+		SameSite: ck.SameSite,
+	}
+	if maxAge < 0 {
+		c.MaxAge = -1
+	} else {
+		c.MaxAge = int(maxAge / time.Second)
+		if c.MaxAge == 0 {
+			c.MaxAge = -1 // already expired: delete rather than keep for the browser session
+		} else {
+			c.Expires = m.cfg.Now().Add(maxAge).UTC()
+		}
+	}
+	if v := c.String(); v != "" {
+		h.Add("Set-Cookie", v)
+	}
+	h.Set("Cache-Control", "private, no-store")
+	addVary(h)
+}
+
+func addVary(h http.Header) {
+	for _, v := range h.Values("Vary") {
+		if v == "Cookie" || v == "*" {
+			return
+		}
+	}
+	h.Add("Vary", "Cookie")
+}
+
+// Ready reports whether the store serves: for a [PostgresStore], whether it
+// is initialised and its database answers. Use it in a readiness probe.
+func (m *Manager) Ready(ctx context.Context) error {
+	if r, ok := m.store.(readier); ok {
+		return r.Ready(ctx)
+	}
+	return nil
+}
+
+// ListUser returns the live sessions of a user (without their data), for
+// a "your devices" page. IDs are hashes, safe to show and to pass to
+// [Manager.Revoke].
+func (m *Manager) ListUser(ctx context.Context, userID string) ([]Record, error) {
+	if userID == "" {
+		return nil, nil
+	}
+	recs, err := m.store.ListUser(ctx, userID)
+	if err != nil {
+		m.errors.Add(1)
+		return nil, err
+	}
+	now := m.now()
+	live := recs[:0]
+	for _, r := range recs {
+		if r.alive(now) {
+			live = append(live, r)
+		}
+	}
+	return live, nil
+}
+
+// Revoke ends one session by its ID, at once.
+func (m *Manager) Revoke(ctx context.Context, id ID) error {
+	if err := m.store.Delete(ctx, id); err != nil {
+		m.errors.Add(1)
+		return err
+	}
+	m.writes.Add(1)
+	return nil
+}
+
+// RevokeUser ends every session of a user except keep (the zero ID keeps
+// none; pass [Session.ID] to keep the current one): "log out everywhere".
+// It returns how many sessions it ended.
+func (m *Manager) RevokeUser(ctx context.Context, userID string, keep ID) (int, error) {
+	if userID == "" {
+		return 0, nil
+	}
+	n, err := m.store.DeleteUser(ctx, userID, keep)
+	if err != nil {
+		m.errors.Add(1)
+		return 0, err
+	}
+	if n > 0 {
+		m.writes.Add(1)
+	}
+	return n, nil
+}

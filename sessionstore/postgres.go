@@ -1,0 +1,568 @@
+package sessionstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// PostgresConfig configures a [PostgresStore]. Every zero field means its
+// documented default; only one of URL and Pool is needed.
+type PostgresConfig struct {
+	// URL is the connection string (postgres://… or key=value), used to
+	// open the store's own pool. Ignored when Pool is set.
+	URL string
+	// Pool, when set, is used instead of a pool of the store's own, and is
+	// not closed by [PostgresStore.Close]. MaxConns and ConnectTimeout do
+	// not apply to it.
+	Pool *pgxpool.Pool
+
+	// MaxConns bounds the store's own pool. The default is 5: sessions
+	// need few connections, and an own pool keeps them from starving (or
+	// being starved by) the application's queries.
+	MaxConns int32
+	// ConnectTimeout bounds each new connection. The default is 20 s; 0
+	// means the default, whatever the URL says.
+	ConnectTimeout time.Duration
+	// QueryTimeout bounds each operation (load, save, touch…). The
+	// default is 5 s.
+	QueryTimeout time.Duration
+
+	// Schema holds the table; it is created if missing. The default is ""
+	// meaning the connection's search_path (usually public).
+	Schema string
+	// Table is the table's name. The default is "sessions".
+	Table string
+
+	// InitTimeout is how long the store retries its initialisation (the
+	// CREATE … IF NOT EXISTS of the table and indexes) in the background
+	// after [NewPostgresStore], with jittered exponential backoff starting
+	// at 1 s. The default is 1 minute. Whatever it is, at least 3 attempts
+	// are made (at about 0 s, 1 s and 3 s). After that, each operation
+	// that finds the store uninitialised makes one attempt itself: a
+	// failure is never cached.
+	InitTimeout time.Duration
+
+	// PruneInterval is how often expired sessions are deleted, jittered by
+	// ±10%. The default is 6 h; a negative value turns pruning off (call
+	// [PostgresStore.Prune] yourself). Across instances sharing the table
+	// one prunes at a time (pg_try_advisory_lock); the others skip.
+	PruneInterval time.Duration
+	// PruneBatch is the most rows one DELETE removes. The default is 1000.
+	PruneBatch int
+	// PruneStatementTimeout bounds each DELETE batch. The default is 10 s.
+	PruneStatementTimeout time.Duration
+
+	// Now is the clock pruning compares expiries with. The default is
+	// time.Now (the Manager's clock writes the expiries).
+	Now func() time.Time
+	// Logger receives initialisation attempts, pruning counts and errors.
+	// It never receives tokens, cookies or passwords. nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// PostgresStore keeps sessions in a PostgreSQL table. It connects lazily:
+// [NewPostgresStore] returns at once and initialises in the background,
+// and until that succeeds operations fail with an error wrapping
+// [ErrNotReady] (which the Manager answers with 503).
+type PostgresStore struct {
+	cfg     PostgresConfig
+	pool    *pgxpool.Pool
+	ownPool bool
+
+	q         queries
+	initKey   int64 // advisory lock around the DDL
+	pruneKey  int64 // advisory lock held while pruning
+	ready     atomic.Bool
+	retrying  atomic.Bool   // the background initialisation is running
+	attempt   chan struct{} // semaphore: one initialisation attempt at a time
+	initMu    sync.Mutex    // protects initErr
+	initErr   error         // last initialisation failure
+	attempts  atomic.Uint64
+	pruned    atomic.Uint64
+	pruneRuns atomic.Uint64
+
+	ctx       context.Context // cancelled by Close: stops background work
+	cancel    context.CancelFunc
+	initDone  chan struct{}
+	loop      *loop
+	closeOnce sync.Once
+}
+
+type queries struct {
+	ddl                                                    []string
+	load, update, del, insert, touch, list, delUser, prune string
+}
+
+func buildQueries(schema, table string) queries {
+	var t string
+	if schema != "" {
+		t = pgx.Identifier{schema, table}.Sanitize()
+	} else {
+		t = pgx.Identifier{table}.Sanitize()
+	}
+	idx := func(suffix string) string { return pgx.Identifier{table + suffix}.Sanitize() }
+	var q queries
+	if schema != "" {
+		q.ddl = append(q.ddl, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
+	}
+	q.ddl = append(q.ddl,
+		`CREATE TABLE IF NOT EXISTS `+t+` (
+	id       bytea       PRIMARY KEY CHECK (octet_length(id) = 32),
+	data     jsonb       NOT NULL DEFAULT '{}',
+	user_id  text,
+	created  timestamptz NOT NULL,
+	touched  timestamptz NOT NULL,
+	expires  timestamptz NOT NULL,
+	deadline timestamptz NOT NULL,
+	version  bigint      NOT NULL DEFAULT 1
+)`,
+		`COMMENT ON COLUMN `+t+`.id IS 'SHA-256 of the session token; the token itself is never stored'`,
+		`CREATE INDEX IF NOT EXISTS `+idx("_expires_idx")+` ON `+t+` (expires)`,
+		`CREATE INDEX IF NOT EXISTS `+idx("_user_id_idx")+` ON `+t+` (user_id) WHERE user_id IS NOT NULL`,
+	)
+	q.load = `SELECT data, user_id, created, touched, expires, deadline, version FROM ` + t + ` WHERE id = $1`
+	q.update = `UPDATE ` + t + ` SET data = $2, user_id = $3, touched = $4, expires = LEAST($5::timestamptz, deadline), version = version + 1
+WHERE id = $1 AND version = $6
+RETURNING version`
+	q.del = `DELETE FROM ` + t + ` WHERE id = $1 AND ($2::bigint IS NULL OR version = $2)`
+	q.insert = `INSERT INTO ` + t + ` (id, data, user_id, created, touched, expires, deadline, version)
+VALUES ($1, $2, $3, $4, $5, LEAST($6::timestamptz, $7::timestamptz), $7, 1) ON CONFLICT (id) DO NOTHING`
+	q.touch = `UPDATE ` + t + ` SET touched = $2, expires = LEAST($3::timestamptz, deadline)
+WHERE id = $1 AND touched < $4 AND expires > $2`
+	q.list = `SELECT id, user_id, created, touched, expires, deadline, version FROM ` + t + ` WHERE user_id = $1`
+	q.delUser = `DELETE FROM ` + t + ` WHERE user_id = $1 AND id <> $2`
+	q.prune = `DELETE FROM ` + t + ` WHERE id IN (SELECT id FROM ` + t + ` WHERE expires <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	return q
+}
+
+// NewPostgresStore returns a store on cfg.URL or cfg.Pool. It does no I/O
+// itself: initialisation and pruning run in goroutines that
+// [PostgresStore.Close] stops. It fails only on a bad configuration.
+func NewPostgresStore(cfg PostgresConfig) (*PostgresStore, error) {
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = 5
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 20 * time.Second
+	}
+	if cfg.QueryTimeout == 0 {
+		cfg.QueryTimeout = 5 * time.Second
+	}
+	if cfg.Table == "" {
+		cfg.Table = "sessions"
+	}
+	if cfg.InitTimeout == 0 {
+		cfg.InitTimeout = time.Minute
+	}
+	if cfg.PruneInterval == 0 {
+		cfg.PruneInterval = 6 * time.Hour
+	}
+	if cfg.PruneBatch <= 0 {
+		cfg.PruneBatch = 1000
+	}
+	if cfg.PruneStatementTimeout <= 0 {
+		cfg.PruneStatementTimeout = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &PostgresStore{cfg: cfg, pool: cfg.Pool, attempt: make(chan struct{}, 1), initDone: make(chan struct{})}
+	if s.pool == nil {
+		if cfg.URL == "" {
+			return nil, errors.New("sessionstore: PostgresConfig needs a URL or a Pool")
+		}
+		pc, err := pgxpool.ParseConfig(cfg.URL)
+		if err != nil {
+			// pgx's parse errors may quote the connection string: say only that it failed.
+			return nil, errors.New("sessionstore: invalid PostgreSQL connection string")
+		}
+		pc.MaxConns = cfg.MaxConns
+		pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+		pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+		if err != nil {
+			return nil, fmt.Errorf("sessionstore: open pool: %w", err)
+		}
+		s.pool, s.ownPool = pool, true
+	}
+	name := cfg.Schema + "." + cfg.Table
+	s.q = buildQueries(cfg.Schema, cfg.Table)
+	s.initKey = lockKey("sessionstore init " + name)
+	s.pruneKey = lockKey("sessionstore prune " + name)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.retrying.Store(true)
+	go s.initLoop()
+	s.loop = startLoop(cfg.PruneInterval, func(ctx context.Context) {
+		if !s.ready.Load() {
+			return
+		}
+		if _, _, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("sessionstore: pruning failed", "err", err)
+		}
+	})
+	return s, nil
+}
+
+func lockKey(s string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return int64(h.Sum64())
+}
+
+// Close stops the background work and closes the store's own pool (not a
+// pool passed in PostgresConfig.Pool). It is safe to call more than once.
+func (s *PostgresStore) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		<-s.initDone
+		s.loop.stop()
+		if s.ownPool {
+			s.pool.Close()
+		}
+	})
+	return nil
+}
+
+// initLoop retries the initialisation in the background until it succeeds,
+// the budget runs out or the store is closed.
+func (s *PostgresStore) initLoop() {
+	defer close(s.initDone)
+	defer s.retrying.Store(false)
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(time.Second),
+		backoff.WithMultiplier(2),
+		backoff.WithRandomizationFactor(0.2),
+		backoff.WithMaxInterval(15*time.Second),
+		backoff.WithMaxElapsedTime(0), // the budget is counted below, with the floor
+	)
+	start := time.Now()
+	for n := 1; ; n++ {
+		err := s.tryInit(s.ctx)
+		if err == nil || s.ctx.Err() != nil {
+			return
+		}
+		wait := b.NextBackOff()
+		if n >= 3 && time.Since(start)+wait > s.cfg.InitTimeout {
+			s.cfg.Logger.Error("sessionstore: initialisation gave up retrying in the background; each operation will try again",
+				"attempts", n, "err", err)
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// tryInit waits for the attempt semaphore, then makes one initialisation
+// attempt unless the store became ready meanwhile.
+func (s *PostgresStore) tryInit(ctx context.Context) error {
+	select {
+	case s.attempt <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.attempt }()
+	if s.ready.Load() {
+		return nil
+	}
+	return s.initLocked(ctx)
+}
+
+// initLocked makes one initialisation attempt; the caller holds the
+// attempt semaphore.
+func (s *PostgresStore) initLocked(ctx context.Context) error {
+	n := s.attempts.Add(1)
+	s.cfg.Logger.Info("sessionstore: initialising", "attempt", n, "table", s.cfg.Table)
+	actx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout+s.cfg.QueryTimeout)
+	defer cancel()
+	err := pgx.BeginFunc(actx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(actx, "SELECT pg_advisory_xact_lock($1)", s.initKey); err != nil {
+			return err
+		}
+		for _, q := range s.q.ddl {
+			if _, err := tx.Exec(actx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		err = fmt.Errorf("initialise: %w", err)
+		s.initMu.Lock()
+		s.initErr = err
+		s.initMu.Unlock()
+		s.cfg.Logger.Warn("sessionstore: initialisation failed", "attempt", n, "err", err)
+		return fmt.Errorf("sessionstore: %w: %w", ErrNotReady, err)
+	}
+	s.ready.Store(true)
+	s.cfg.Logger.Info("sessionstore: initialised", "attempt", n, "table", s.cfg.Table)
+	return nil
+}
+
+func (s *PostgresStore) notReady() error {
+	s.initMu.Lock()
+	last := s.initErr
+	s.initMu.Unlock()
+	if last == nil {
+		return fmt.Errorf("sessionstore: %w: initialising", ErrNotReady)
+	}
+	return fmt.Errorf("sessionstore: %w: %w", ErrNotReady, last)
+}
+
+// ensure returns nil when the store is initialised. Otherwise it waits
+// (up to QueryTimeout) for an attempt under way, and if that did not
+// succeed either fails at once, while the background retries are running,
+// or makes an attempt itself: a failure is never cached.
+func (s *PostgresStore) ensure(ctx context.Context) error {
+	if s.ready.Load() {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
+	select {
+	case s.attempt <- struct{}{}:
+	case <-wctx.Done():
+		return s.notReady()
+	}
+	defer func() { <-s.attempt }()
+	if s.ready.Load() {
+		return nil
+	}
+	if s.retrying.Load() {
+		return s.notReady()
+	}
+	return s.initLocked(ctx)
+}
+
+// op prepares an operation: initialisation check and timeout.
+func (s *PostgresStore) op(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if err := s.ensure(ctx); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	return ctx, cancel, nil
+}
+
+// fail wraps a query error; a missing table (dropped, or a database
+// restored without it) sends the store back to initialisation.
+func (s *PostgresStore) fail(op string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42P01" {
+		s.ready.Store(false)
+	}
+	return fmt.Errorf("sessionstore: %s: %w", op, err)
+}
+
+// Ready reports whether the store is initialised and its database answers;
+// it makes an initialisation attempt if needed. Use it in a readiness
+// probe.
+func (s *PostgresStore) Ready(ctx context.Context) error {
+	ctx, cancel, err := s.op(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("sessionstore: %w: %w", ErrNotReady, err)
+	}
+	return nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func data(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("{}")
+	}
+	return b
+}
+
+// Load implements [Store].
+func (s *PostgresStore) Load(ctx context.Context, id ID) (Record, bool, error) {
+	ctx, cancel, err := s.op(ctx)
+	if err != nil {
+		return Record{}, false, err
+	}
+	defer cancel()
+	r := Record{ID: id}
+	var uid *string
+	err = s.pool.QueryRow(ctx, s.q.load, id[:]).Scan(&r.Data, &uid, &r.Created, &r.Touched, &r.Expires, &r.Deadline, &r.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Record{}, false, nil
+	}
+	if err != nil {
+		return Record{}, false, s.fail("load", err)
+	}
+	if uid != nil {
+		r.UserID = *uid
+	}
+	return r, true, nil
+}
+
+// Save implements [Store].
+func (s *PostgresStore) Save(ctx context.Context, rec Record, replace ID) (int64, error) {
+	ctx, cancel, err := s.op(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	if replace.IsZero() {
+		if rec.Version == 0 {
+			tag, err := s.pool.Exec(ctx, s.q.insert, rec.ID[:], data(rec.Data), nullable(rec.UserID),
+				rec.Created, rec.Touched, rec.Expires, rec.Deadline)
+			if err != nil {
+				return 0, s.fail("save", err)
+			}
+			if tag.RowsAffected() != 1 {
+				return 0, ErrConflict
+			}
+			return 1, nil
+		}
+		var v int64
+		err := s.pool.QueryRow(ctx, s.q.update, rec.ID[:], data(rec.Data), nullable(rec.UserID),
+			rec.Touched, rec.Expires, rec.Version).Scan(&v)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return 0, ErrConflict // changed by another request, or gone
+		}
+		if err != nil {
+			return 0, s.fail("save", err)
+		}
+		return v, nil
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if rec.Version != 0 {
+			tag, err := tx.Exec(ctx, s.q.del, replace[:], rec.Version)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() != 1 {
+				return ErrConflict
+			}
+		} else {
+			var exists bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS ("+s.q.load+")", replace[:]).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return ErrConflict
+			}
+		}
+		tag, err := tx.Exec(ctx, s.q.insert, rec.ID[:], data(rec.Data), nullable(rec.UserID),
+			rec.Created, rec.Touched, rec.Expires, rec.Deadline)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return ErrConflict
+		}
+		return nil
+	})
+	if errors.Is(err, ErrConflict) {
+		return 0, ErrConflict
+	}
+	if err != nil {
+		return 0, s.fail("renew", err)
+	}
+	return 1, nil
+}
+
+// Touch implements [Store].
+func (s *PostgresStore) Touch(ctx context.Context, id ID, now, expires, touchedBefore time.Time) (bool, error) {
+	ctx, cancel, err := s.op(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, s.q.touch, id[:], now, expires, touchedBefore)
+	if err != nil {
+		return false, s.fail("touch", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Delete implements [Store].
+func (s *PostgresStore) Delete(ctx context.Context, id ID) error {
+	ctx, cancel, err := s.op(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if _, err := s.pool.Exec(ctx, s.q.del, id[:], nil); err != nil {
+		return s.fail("delete", err)
+	}
+	return nil
+}
+
+// ListUser implements [Store].
+func (s *PostgresStore) ListUser(ctx context.Context, userID string) ([]Record, error) {
+	ctx, cancel, err := s.op(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	rows, err := s.pool.Query(ctx, s.q.list, userID)
+	if err != nil {
+		return nil, s.fail("list", err)
+	}
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var id []byte
+		var uid *string
+		if err := rows.Scan(&id, &uid, &r.Created, &r.Touched, &r.Expires, &r.Deadline, &r.Version); err != nil {
+			rows.Close()
+			return nil, s.fail("list", err)
+		}
+		copy(r.ID[:], id)
+		if uid != nil {
+			r.UserID = *uid
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("list", err)
+	}
+	return out, nil
+}
+
+// DeleteUser implements [Store].
+func (s *PostgresStore) DeleteUser(ctx context.Context, userID string, keep ID) (int, error) {
+	ctx, cancel, err := s.op(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, s.q.delUser, userID, keep[:])
+	if err != nil {
+		return 0, s.fail("revoke", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// Stats returns the store's counters.
+func (s *PostgresStore) Stats() StoreStats {
+	return StoreStats{InitAttempts: s.attempts.Load(), Pruned: s.pruned.Load(), PruneRuns: s.pruneRuns.Load()}
+}

@@ -1,0 +1,342 @@
+package sessionstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+type ctxKey struct{}
+
+// FromContext returns the request's session, or nil outside
+// [Manager.Middleware] (the methods of a nil *Session return
+// [ErrNoSession] or zero values).
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(ctxKey{}).(*Session)
+	return s
+}
+
+// Session is one request's view of a session. Its methods are safe for
+// concurrent use by the handler's goroutines. Changes are kept in memory
+// and committed by the Manager when the response starts: see the package
+// documentation for how concurrent requests' changes are merged.
+type Session struct {
+	m *Manager
+
+	mu       sync.Mutex                 // protects everything below
+	token    [tokenLen]byte             // the session's token, valid when hasToken
+	hasToken bool                       // token names a stored session (or the one this request will create)
+	rec      Record                     // as loaded; rec.Version 0 when not stored
+	found    bool                       // the session exists in the store
+	values   map[string]json.RawMessage // parsed rec.Data; nil until first needed
+	size     int                        // encoded size of values, valid when values != nil
+	ops      []op                       // this request's changes, in order, replayed on conflict
+	userID   string
+	userSet  bool // this request set userID
+	renew    bool // RenewToken was called
+	destroy  ID   // a stored session to delete at commit (Destroy)
+	cleared  bool // Destroy was called: the cookie is deleted unless a new session replaces it
+	done     bool // committed: further changes are refused
+}
+
+type opKind uint8
+
+const (
+	opPut opKind = iota
+	opDelete
+	opUpdate
+)
+
+// op is one recorded change: the request's delta is the list of them.
+type op struct {
+	kind opKind
+	key  string
+	val  json.RawMessage                                                // opPut
+	fn   func(old json.RawMessage, found bool) (json.RawMessage, error) // opUpdate
+}
+
+// parse fills values from rec.Data on first use. Values are compacted so
+// that sizes do not depend on the backend's formatting (jsonb adds spaces).
+func (s *Session) parse() error {
+	if s.values != nil {
+		return nil
+	}
+	vals := make(map[string]json.RawMessage)
+	if len(s.rec.Data) > 0 {
+		if err := json.Unmarshal(s.rec.Data, &vals); err != nil {
+			return fmt.Errorf("sessionstore: stored session data is not a JSON object: %w", err)
+		}
+		var buf bytes.Buffer
+		for k, v := range vals {
+			buf.Reset()
+			if err := json.Compact(&buf, v); err != nil {
+				return fmt.Errorf("sessionstore: stored session data: %w", err)
+			}
+			vals[k] = bytes.Clone(buf.Bytes())
+		}
+	}
+	s.values = vals
+	s.size = encodedSize(vals)
+	return nil
+}
+
+// encodedSize is the length of the compact JSON object holding vals.
+func encodedSize(vals map[string]json.RawMessage) int {
+	n := 2
+	for k, v := range vals {
+		n += entrySize(k, v) + 1
+	}
+	if len(vals) > 0 {
+		n-- // no comma after the last entry
+	}
+	return n
+}
+
+func entrySize(k string, v json.RawMessage) int {
+	q, _ := json.Marshal(k) // a string always marshals
+	return len(q) + 1 + len(v)
+}
+
+// set applies one change to values, refusing it if the result would exceed
+// the size limit.
+func (s *Session) set(key string, val json.RawMessage, del bool) error {
+	old, had := s.values[key]
+	size := s.size
+	if had {
+		size -= entrySize(key, old) + 1
+	}
+	if !del {
+		size += entrySize(key, val) + 1
+	}
+	if max := s.m.cfg.MaxSize; size > max && !del {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, max)
+	}
+	if del {
+		delete(s.values, key)
+	} else {
+		s.values[key] = val
+	}
+	s.size = encodedSize(s.values)
+	return nil
+}
+
+// apply applies a recorded change (at first, or replayed after a conflict).
+func (s *Session) apply(o op) error {
+	switch o.kind {
+	case opPut:
+		return s.set(o.key, o.val, false)
+	case opDelete:
+		return s.set(o.key, nil, true)
+	default:
+		old, found := s.values[o.key]
+		val, err := o.fn(old, found)
+		if err != nil {
+			return err
+		}
+		return s.set(o.key, val, false)
+	}
+}
+
+// change applies a change now and records it for replay.
+func (s *Session) change(o op) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return ErrCommitted
+	}
+	if err := s.parse(); err != nil {
+		return err
+	}
+	if err := s.apply(o); err != nil {
+		return err
+	}
+	s.ops = append(s.ops, o)
+	return nil
+}
+
+// Put stores the JSON encoding of v under key. It returns [ErrTooLarge]
+// (and changes nothing) when the session would exceed the size limit.
+// Two requests putting the same key concurrently: the later commit wins;
+// use [Update] to merge instead.
+func (s *Session) Put(key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("sessionstore: put %q: %w", key, err)
+	}
+	return s.change(op{kind: opPut, key: key, val: b})
+}
+
+// Delete removes key. Deleting a missing key still counts as a change.
+func (s *Session) Delete(key string) error {
+	return s.change(op{kind: opDelete, key: key})
+}
+
+// Get decodes the value under key into a T; found is false (and v the zero
+// T) when there is none.
+func Get[T any](s *Session, key string) (v T, found bool, err error) {
+	if s == nil {
+		return v, false, ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.parse(); err != nil {
+		return v, false, err
+	}
+	raw, ok := s.values[key]
+	if !ok {
+		return v, false, nil
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, true, fmt.Errorf("sessionstore: get %q: %w", key, err)
+	}
+	return v, true, nil
+}
+
+// Update changes the value under key with fn, which receives the current
+// value (the zero T when there is none) and modifies it in place. If
+// another request saved the session in the meantime, the Manager reloads
+// it and calls fn again on the fresh value before saving, so concurrent
+// updates (two tabs adding to one cart) both take effect. fn must
+// therefore be a pure function of its argument, and must not call the
+// session. An error from fn is returned and nothing changes.
+func Update[T any](s *Session, key string, fn func(v *T) error) error {
+	return s.change(op{kind: opUpdate, key: key, fn: func(old json.RawMessage, found bool) (json.RawMessage, error) {
+		var v T
+		if found {
+			if err := json.Unmarshal(old, &v); err != nil {
+				return nil, fmt.Errorf("sessionstore: update %q: %w", key, err)
+			}
+		}
+		if err := fn(&v); err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("sessionstore: update %q: %w", key, err)
+		}
+		return b, nil
+	}})
+}
+
+// Keys returns the session's keys, sorted.
+func (s *Session) Keys() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.parse() != nil {
+		return nil
+	}
+	keys := make([]string, 0, len(s.values))
+	for k := range s.values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// UserID returns the user the session belongs to; "" for none.
+func (s *Session) UserID() string {
+	if s == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.userID
+}
+
+// SetUserID ties the session to a user, for [Manager.ListUser] and
+// [Manager.RevokeUser]; "" unties it. At login, call [Session.RenewToken]
+// too.
+func (s *Session) SetUserID(userID string) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return ErrCommitted
+	}
+	s.userID, s.userSet = userID, true
+	return nil
+}
+
+// RenewToken gives the session a new token, keeping its data, when the
+// request commits: the old token stops working at once (it is deleted in
+// the same transaction). Call it when privileges change, at login above
+// all, against session fixation.
+func (s *Session) RenewToken() error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return ErrCommitted
+	}
+	s.renew = true
+	return nil
+}
+
+// Destroy ends the session (logout): its data is dropped and, when the
+// request commits, it is deleted from the store and the cookie is
+// removed. Changes made after Destroy start a new session with a new
+// token.
+func (s *Session) Destroy() error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return ErrCommitted
+	}
+	if s.found {
+		s.destroy = s.rec.ID
+	}
+	s.cleared = true
+	s.hasToken, s.found = false, false
+	s.rec = Record{}
+	s.values = map[string]json.RawMessage{}
+	s.size = 2
+	s.ops = nil
+	s.userID, s.userSet, s.renew = "", false, false
+	return nil
+}
+
+// IsNew reports whether the session is not stored yet (no valid cookie, or
+// its session had expired or was destroyed).
+func (s *Session) IsNew() bool {
+	if s == nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.found
+}
+
+// ID returns the stored session's ID (the hash of its token, safe to
+// show), or the zero ID for a session not stored yet.
+func (s *Session) ID() ID {
+	if s == nil {
+		return ID{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.found {
+		return ID{}
+	}
+	return s.rec.ID
+}
+
+// modified reports whether the request changed anything to save.
+func (s *Session) modified() bool {
+	return len(s.ops) > 0 || s.userSet || s.renew
+}

@@ -1,0 +1,93 @@
+package sessionstore
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Stats is a snapshot of a Manager's counters, all monotonic since
+// NewManager (the store's since its construction).
+type Stats struct {
+	// Loads counts store lookups of a session named by a valid cookie
+	// (including reloads after a conflict).
+	Loads uint64
+	// Hits counts requests whose cookie named a live session.
+	Hits uint64
+	// Misses counts valid cookies whose session was missing or expired.
+	Misses uint64
+	// Writes counts saves, deletions and revocations that reached the
+	// store (touches are counted apart).
+	Writes uint64
+	// Touches counts data-free expiry updates that moved the expiry.
+	Touches uint64
+	// RejectedCookies counts session cookies refused before any store
+	// lookup: bad length, encoding or signature.
+	RejectedCookies uint64
+	// Errors counts failed store operations.
+	Errors uint64
+	// Conflicts counts saves that met a concurrent save and were replayed.
+	Conflicts uint64
+	// InitAttempts counts the store's initialisation attempts (PostgreSQL).
+	InitAttempts uint64
+	// Pruned counts expired sessions deleted by pruning.
+	Pruned uint64
+}
+
+// Stats returns a snapshot of the counters.
+func (m *Manager) Stats() Stats {
+	st := Stats{
+		Loads:           m.loads.Load(),
+		Hits:            m.hits.Load(),
+		Misses:          m.misses.Load(),
+		Writes:          m.writes.Load(),
+		Touches:         m.touches.Load(),
+		RejectedCookies: m.rejected.Load(),
+		Errors:          m.errors.Load(),
+		Conflicts:       m.conflicts.Load(),
+	}
+	if s, ok := m.store.(statser); ok {
+		ss := s.Stats()
+		st.InitAttempts, st.Pruned = ss.InitAttempts, ss.Pruned
+	}
+	return st
+}
+
+// Collector returns a Prometheus collector exporting [Manager.Stats] as
+// counters named sessionstore_<counter>_total (sessionstore_loads_total,
+// sessionstore_rejected_cookies_total, …). Register it once:
+//
+//	prometheus.MustRegister(manager.Collector())
+func (m *Manager) Collector() prometheus.Collector { return collector{m} }
+
+type collector struct{ m *Manager }
+
+var statDescs = func() []*prometheus.Desc {
+	names := []struct{ name, help string }{
+		{"loads", "Session lookups in the store."},
+		{"hits", "Requests whose cookie named a live session."},
+		{"misses", "Valid cookies whose session was missing or expired."},
+		{"writes", "Session saves, deletions and revocations."},
+		{"touches", "Data-free expiry updates."},
+		{"rejected_cookies", "Session cookies rejected without a store lookup."},
+		{"errors", "Failed store operations."},
+		{"conflicts", "Saves replayed after a concurrent save."},
+		{"init_attempts", "Store initialisation attempts."},
+		{"pruned", "Expired sessions deleted by pruning."},
+	}
+	d := make([]*prometheus.Desc, len(names))
+	for i, n := range names {
+		d[i] = prometheus.NewDesc("sessionstore_"+n.name+"_total", n.help, nil, nil)
+	}
+	return d
+}()
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range statDescs {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.m.Stats()
+	for i, v := range []uint64{s.Loads, s.Hits, s.Misses, s.Writes, s.Touches, s.RejectedCookies,
+		s.Errors, s.Conflicts, s.InitAttempts, s.Pruned} {
+		ch <- prometheus.MustNewConstMetric(statDescs[i], prometheus.CounterValue, float64(v))
+	}
+}
