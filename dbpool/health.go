@@ -1,0 +1,243 @@
+package dbpool
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// State is the pool's health as the monitor last saw it.
+type State int
+
+const (
+	// StateUnknown is the zero State; a Pool from New never reports it.
+	StateUnknown State = iota
+	// StateHealthy: the last check answered within WarnLatency.
+	StateHealthy
+	// StateDegraded: the last check answered, but slower than WarnLatency.
+	StateDegraded
+	// StateUnhealthy: the last check failed.
+	StateUnhealthy
+	// StateIdle: with ScaleToZero, no application traffic for QuietPeriod:
+	// probes are paused and the pool may have drained to zero connections,
+	// letting the compute suspend. Idle is ready, not unhealthy.
+	StateIdle
+)
+
+// String returns "unknown", "healthy", "degraded", "unhealthy" or "idle".
+func (s State) String() string {
+	switch s {
+	case StateHealthy:
+		return "healthy"
+	case StateDegraded:
+		return "degraded"
+	case StateUnhealthy:
+		return "unhealthy"
+	case StateIdle:
+		return "idle"
+	default:
+		return "unknown"
+	}
+}
+
+// MarshalText makes a State read as its name in JSON.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Report is the health monitor's latest finding.
+type Report struct {
+	State State `json:"state"`
+	// CheckedAt is when the last check started (for StateIdle: when the
+	// monitor last looked at the pool's counters).
+	CheckedAt time.Time `json:"checked_at"`
+	// Latency is the SELECT 1 round trip of the last successful check.
+	Latency time.Duration `json:"latency_ns"`
+	// LastSuccess is when a check last succeeded.
+	LastSuccess time.Time `json:"last_success"`
+	// ConsecutiveFailures counts failed checks since the last success.
+	ConsecutiveFailures int `json:"consecutive_failures"`
+	// LastError is the text of the most recent failure (kept after a
+	// recovery; see State for the present), passwords removed.
+	LastError string `json:"last_error,omitempty"`
+	// IdleSince is when the pool went idle (StateIdle only).
+	IdleSince time.Time `json:"idle_since,omitzero"`
+	// Checks and Failures count the checks run (New's ping included) and
+	// the failed ones, since New.
+	Checks   int64 `json:"checks"`
+	Failures int64 `json:"failures"`
+	// AcquiresWaiting is true while acquires keep waiting for connections
+	// (see Config.WaitThreshold).
+	AcquiresWaiting bool `json:"acquires_waiting"`
+}
+
+// Ready reports whether a readiness endpoint should accept traffic:
+// healthy, degraded (slow but answering) or idle.
+func (r Report) Ready() bool {
+	return r.State == StateHealthy || r.State == StateDegraded || r.State == StateIdle
+}
+
+// Health returns the monitor's latest report. It never touches the
+// database, so readiness endpoints may call it as often as they like, and
+// it does not wake a suspended compute; ctx is accepted for the handler's
+// request context and not otherwise used.
+func (p *Pool) Health(ctx context.Context) Report {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.report
+}
+
+// monitorState is owned by the monitor goroutine.
+type monitorState struct {
+	lastAcquires int64     // AcquireCount after our last probe
+	lastEmpty    int64     // EmptyAcquireCount after our last probe
+	lastTraffic  time.Time // when application traffic was last seen
+	prevTick     time.Time
+	waitingSince time.Time // start of the run of periods with too many waits
+}
+
+// monitor runs a check every health period until ctx ends.
+func (p *Pool) monitor(ctx context.Context, st *pgxpool.Stat) {
+	defer close(p.monitorDone)
+	now := time.Now()
+	m := monitorState{
+		lastAcquires: st.AcquireCount(),
+		lastEmpty:    st.EmptyAcquireCount(),
+		lastTraffic:  now,
+		prevTick:     now,
+	}
+	t := time.NewTicker(p.s.healthPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			p.check(ctx, &m, now)
+		}
+	}
+}
+
+// check runs one health period: contention, traffic, and unless idle a
+// SELECT 1 round trip.
+func (p *Pool) check(ctx context.Context, m *monitorState, now time.Time) {
+	st := p.pool.Stat()
+	period := now.Sub(m.prevTick)
+	m.prevTick = now
+
+	// Acquires that found no idle connection since our last probe, which
+	// is the monitor's own acquires left out.
+	waits := st.EmptyAcquireCount() - m.lastEmpty
+	waiting := false
+	if p.s.waitThreshold >= 0 && waits > p.s.waitThreshold {
+		if m.waitingSince.IsZero() {
+			m.waitingSince = now.Add(-period)
+		}
+		waiting = now.Sub(m.waitingSince) >= p.s.waitWindow
+	} else {
+		m.waitingSince = time.Time{}
+	}
+	if waiting {
+		p.log.Warn("acquires keep waiting for a connection: pool too small or connections held too long",
+			append([]any{"waits_in_period", waits, "waiting_for_ms", msec(now.Sub(m.waitingSince)),
+				"max_conns", st.MaxConns()}, statAttrs(st)...)...)
+	}
+
+	if p.s.scaleToZero {
+		if st.AcquireCount() != m.lastAcquires || st.AcquiredConns() > 0 {
+			m.lastTraffic = now
+		}
+		if now.Sub(m.lastTraffic) >= p.s.quietPeriod {
+			m.lastAcquires, m.lastEmpty = st.AcquireCount(), st.EmptyAcquireCount()
+			p.idle(now, waiting, st)
+			return
+		}
+	}
+
+	latency, err := p.probe(ctx)
+	if ctx.Err() != nil {
+		return // Close interrupted the check: not the database's failure
+	}
+	after := p.pool.Stat()
+	m.lastAcquires, m.lastEmpty = after.AcquireCount(), after.EmptyAcquireCount()
+	p.record(now, latency, err, waiting, after)
+}
+
+// probe acquires a connection and runs SELECT 1 within the check timeout.
+// The latency is the query's round trip alone.
+func (p *Pool) probe(ctx context.Context) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.s.healthTimeout)
+	defer cancel()
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	var one int
+	start := time.Now()
+	err = conn.QueryRow(ctx, "SELECT 1").Scan(&one)
+	return time.Since(start), err
+}
+
+// record stores a check's result and logs it, outside the lock.
+func (p *Pool) record(at time.Time, latency time.Duration, err error, waiting bool, st *pgxpool.Stat) {
+	p.mu.Lock()
+	prev := p.report.State
+	r := &p.report
+	r.CheckedAt, r.Checks, r.AcquiresWaiting, r.IdleSince = at, r.Checks+1, waiting, time.Time{}
+	if err != nil {
+		err = sanitize(err, p.s.secrets)
+		r.State, r.ConsecutiveFailures, r.Failures, r.LastError = StateUnhealthy, r.ConsecutiveFailures+1, r.Failures+1, err.Error()
+	} else {
+		r.State, r.Latency, r.LastSuccess, r.ConsecutiveFailures = StateHealthy, latency, time.Now(), 0
+		if p.s.warnLatency > 0 && latency > p.s.warnLatency {
+			r.State = StateDegraded
+		}
+	}
+	failures := r.ConsecutiveFailures
+	p.mu.Unlock()
+
+	attrs := append([]any{"latency_ms", msec(latency)}, statAttrs(st)...)
+	switch {
+	case err != nil:
+		p.log.Error("database health check failed",
+			append(attrs, "consecutive_failures", failures, "err", err.Error())...)
+	case p.s.errorLatency > 0 && latency > p.s.errorLatency:
+		p.log.Error("database health check very slow", attrs...)
+	case p.s.warnLatency > 0 && latency > p.s.warnLatency:
+		p.log.Warn("database health check slow", attrs...)
+	case prev == StateUnhealthy:
+		p.log.Info("database health recovered", attrs...)
+	case prev == StateIdle:
+		p.log.Info("application traffic resumed: health checks resumed", attrs...)
+	default:
+		p.log.Debug("database health check ok", attrs...)
+	}
+}
+
+// idle records that the pool is idle (ScaleToZero) without probing.
+func (p *Pool) idle(at time.Time, waiting bool, st *pgxpool.Stat) {
+	p.mu.Lock()
+	prev := p.report.State
+	r := &p.report
+	r.CheckedAt, r.AcquiresWaiting = at, waiting
+	if prev != StateIdle {
+		r.State, r.IdleSince = StateIdle, at
+	}
+	p.mu.Unlock()
+	if prev != StateIdle {
+		p.log.Info("no application traffic: health checks paused, the pool may drain to zero (idle/suspended)",
+			append([]any{"quiet_period_ms", msec(p.s.quietPeriod)}, statAttrs(st)...)...)
+	}
+}
+
+// statAttrs are the pool counters every monitor log line carries.
+func statAttrs(st *pgxpool.Stat) []any {
+	return []any{
+		slog.Int("total", int(st.TotalConns())),
+		slog.Int("idle", int(st.IdleConns())),
+		slog.Int("acquired", int(st.AcquiredConns())),
+		slog.Int("constructing", int(st.ConstructingConns())),
+		slog.Int64("empty_acquire_waits", st.EmptyAcquireCount()),
+	}
+}

@@ -1,0 +1,187 @@
+package dbpool
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/pgtest"
+)
+
+func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
+	s := pgtest.NewServer(t, pgtest.Options{})
+	const pw = "h34lth-pw-x"
+	dsn := "postgres://postgres:" + pw + "@" + s.Addr() + "/postgres?sslmode=disable"
+	log, logs := testLogger()
+	cfg := fastConfig(log)
+	cfg.HealthCheckPeriod = 200 * time.Millisecond
+	p := mustNew(t, dsn, cfg)
+	ctx := context.Background()
+
+	waitFor(t, 5*time.Second, "a periodic check", func() bool { return p.Health(ctx).Checks >= 2 })
+	require.Equal(t, StateHealthy, p.Health(ctx).State)
+
+	require.NoError(t, s.Stop())
+	stoppedAt := time.Now()
+	// The first check that starts after the stop must see it.
+	var r Report
+	waitFor(t, 10*time.Second, "a check started after the stop", func() bool {
+		r = p.Health(ctx)
+		return r.CheckedAt.After(stoppedAt)
+	})
+	assert.Equal(t, StateUnhealthy, r.State, "report: %+v", r)
+	assert.False(t, r.Ready())
+	assert.GreaterOrEqual(t, r.ConsecutiveFailures, 1)
+	assert.GreaterOrEqual(t, r.Failures, int64(1))
+	assert.NotEmpty(t, r.LastError)
+	assert.Less(t, r.LastSuccess, stoppedAt)
+
+	failed := logs.lines(`"level":"ERROR"`, `"msg":"database health check failed"`)
+	require.NotEmpty(t, failed, "logs:\n%s", logs)
+	for _, field := range []string{`"component":"dbpool"`, `"latency_ms":`, `"total":`, `"idle":`, `"acquired":`,
+		`"constructing":`, `"empty_acquire_waits":`, `"consecutive_failures":`, `"err":`} {
+		assert.Contains(t, failed[0], field)
+	}
+
+	// Same pool, no help: it recovers once the server is back.
+	require.NoError(t, s.Start())
+	waitFor(t, 15*time.Second, "recovery", func() bool { return p.Health(ctx).State == StateHealthy })
+	r = p.Health(ctx)
+	assert.Equal(t, 0, r.ConsecutiveFailures)
+	assert.NotEmpty(t, r.LastError, "the last error is kept after recovery")
+	assert.NotEmpty(t, logs.lines(`"msg":"database health recovered"`))
+	var one int
+	require.NoError(t, p.Pool().QueryRow(ctx, "SELECT 1").Scan(&one))
+	assert.NotContains(t, logs.String(), pw)
+}
+
+func TestSlowChecksAreLogged(t *testing.T) {
+	dsn := pgtest.DB(t)
+	tests := []struct {
+		name       string
+		warn, err  time.Duration
+		level, msg string
+	}{
+		{"above WarnLatency", time.Nanosecond, -1, "WARN", "database health check slow"},
+		{"above ErrorLatency", time.Nanosecond, time.Nanosecond, "ERROR", "database health check very slow"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log, logs := testLogger()
+			cfg := fastConfig(log)
+			cfg.WarnLatency, cfg.ErrorLatency = tt.warn, tt.err
+			p := mustNew(t, dsn, cfg)
+			waitFor(t, 5*time.Second, "a slow check", func() bool {
+				return len(logs.lines(`"level":"`+tt.level+`"`, `"msg":"`+tt.msg+`"`)) > 0
+			})
+			r := p.Health(context.Background())
+			assert.Equal(t, StateDegraded, r.State)
+			assert.True(t, r.Ready(), "slow is still ready")
+			assert.Positive(t, r.Latency)
+		})
+	}
+}
+
+func TestWarnsWhenAcquiresKeepWaiting(t *testing.T) {
+	log, logs := testLogger()
+	cfg := fastConfig(log)
+	cfg.MaxConns = 1
+	cfg.WaitThreshold = 2
+	cfg.WaitWindow = 250 * time.Millisecond
+	p := mustNew(t, pgtest.DB(t), cfg)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				_, _ = p.Pool().Exec(ctx, "SELECT pg_sleep(0.002)")
+			}
+		}()
+	}
+	waitFor(t, 10*time.Second, "the waiting warning", func() bool {
+		return len(logs.lines(`"level":"WARN"`, `"msg":"acquires keep waiting`)) > 0 &&
+			p.Health(context.Background()).AcquiresWaiting
+	})
+	cancel()
+	wg.Wait()
+	w := logs.lines(`"msg":"acquires keep waiting`)[0]
+	assert.Contains(t, w, `"waits_in_period":`)
+	assert.Contains(t, w, `"max_conns":1`)
+
+	waitFor(t, 10*time.Second, "the waiting to stop", func() bool { return !p.Health(context.Background()).AcquiresWaiting })
+}
+
+func TestScaleToZeroReportsIdle(t *testing.T) {
+	log, logs := testLogger()
+	cfg := fastConfig(log)
+	cfg.ScaleToZero = true
+	cfg.QuietPeriod = 300 * time.Millisecond
+	cfg.MaxConnIdleTime = 200 * time.Millisecond
+	p := mustNew(t, pgtest.DB(t), cfg)
+	ctx := context.Background()
+	assert.Equal(t, int32(0), p.Pool().Config().MinConns)
+
+	waitFor(t, 10*time.Second, "idle", func() bool { return p.Health(ctx).State == StateIdle })
+	r := p.Health(ctx)
+	assert.True(t, r.Ready(), "idle is ready, not unhealthy")
+	assert.False(t, r.IdleSince.IsZero())
+	checks := r.Checks
+
+	// No probes while idle, so the pool drains to zero connections.
+	waitFor(t, 10*time.Second, "the pool to drain", func() bool { return p.Stats().TotalConns == 0 })
+	waitFor(t, 10*time.Second, "three idle periods", func() bool {
+		return p.Health(ctx).CheckedAt.Sub(r.IdleSince) >= 3*cfg.HealthCheckPeriod
+	})
+	r = p.Health(ctx)
+	assert.Equal(t, StateIdle, r.State)
+	assert.Equal(t, checks, r.Checks, "no synthetic probe while idle")
+	assert.Empty(t, logs.lines(`"level":"ERROR"`))
+	assert.NotEmpty(t, logs.lines(`"level":"INFO"`, `idle/suspended`))
+
+	// Application traffic wakes the monitor up.
+	_, err := p.Pool().Exec(ctx, "SELECT 1")
+	require.NoError(t, err)
+	waitFor(t, 10*time.Second, "probes to resume", func() bool {
+		r := p.Health(ctx)
+		return r.State == StateHealthy && r.Checks > checks
+	})
+	assert.NotEmpty(t, logs.lines(`"msg":"application traffic resumed: health checks resumed"`))
+}
+
+func TestStatsSnapshot(t *testing.T) {
+	p := mustNew(t, pgtest.DB(t), fastConfig(nil))
+	ctx := context.Background()
+	before := p.Stats()
+	conn, err := p.Pool().Acquire(ctx)
+	require.NoError(t, err)
+	during := p.Stats()
+	conn.Release()
+
+	assert.Equal(t, int32(10), during.MaxConns)
+	assert.Equal(t, int32(1), during.AcquiredConns-before.AcquiredConns)
+	assert.Greater(t, during.AcquireCount, before.AcquireCount)
+	assert.GreaterOrEqual(t, during.NewConnsCount, int64(1))
+	assert.Equal(t, StateHealthy, during.Health.State)
+	assert.GreaterOrEqual(t, during.Health.Checks, int64(1))
+}
+
+func TestReportJSON(t *testing.T) {
+	b, err := json.Marshal(Report{State: StateIdle, Checks: 3})
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"state":"idle"`)
+	assert.Contains(t, string(b), `"checks":3`)
+	assert.NotContains(t, string(b), "idle_since", "zero IdleSince is omitted")
+	for s, want := range map[State]string{StateUnknown: "unknown", StateHealthy: "healthy", StateDegraded: "degraded",
+		StateUnhealthy: "unhealthy", StateIdle: "idle", State(42): "unknown"} {
+		assert.Equal(t, want, s.String())
+	}
+	assert.False(t, Report{}.Ready())
+}

@@ -1,0 +1,98 @@
+package dbpool
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// logBuffer collects JSON log lines written from any goroutine.
+type logBuffer struct {
+	mu  sync.Mutex // protects buf
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lines returns the log lines containing every one of subs.
+func (b *logBuffer) lines(subs ...string) []string {
+	var out []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		ok := l != ""
+		for _, s := range subs {
+			ok = ok && strings.Contains(l, s)
+		}
+		if ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// testLogger logs everything, as JSON, into a buffer.
+func testLogger() (*slog.Logger, *logBuffer) {
+	b := &logBuffer{}
+	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+// fastConfig is a Config with test-sized periods.
+func fastConfig(log *slog.Logger) Config {
+	return Config{
+		HealthCheckPeriod:  100 * time.Millisecond,
+		HealthCheckTimeout: 500 * time.Millisecond,
+		ConnectTimeout:     2 * time.Second,
+		ConnectBudget:      10 * time.Second,
+		Logger:             log,
+	}
+}
+
+// mustNew opens a pool and closes it when the test ends.
+func mustNew(t *testing.T, dsn string, cfg Config) *Pool {
+	t.Helper()
+	p, err := New(context.Background(), dsn, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, p.Close(ctx))
+	})
+	return p
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// waitFor polls cond until it holds, failing the test after limit. Limits
+// are generous: they bound a hung test, they do not measure speed.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	require.Eventually(t, cond, limit, 10*time.Millisecond, "waiting for: %s", what)
+}
