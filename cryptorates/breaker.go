@@ -65,11 +65,6 @@ func (b *breaker) state(now time.Time) BreakerState {
 	return BreakerHalfOpen
 }
 
-// allow reports whether the gate lets an upstream call through at now.
-func (b *breaker) allow(now time.Time) bool {
-	return !b.tripped.Load() || now.UnixNano() >= b.openUntil.Load()
-}
-
 // errRejected means gobreaker itself refused the call (it should not, given
 // the gate; kept so that such a refusal is never mistaken for a failure).
 var errRejected = errors.New("cryptorates: breaker rejected the call")

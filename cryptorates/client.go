@@ -34,7 +34,9 @@ type Client struct {
 	nextRound atomic.Int64         // Clock UnixNano before which no refresh round starts
 	closed    atomic.Bool
 
-	kick chan struct{} // buffered 1: asks the worker for a round
+	kick   chan struct{} // buffered 1: asks the worker for a round
+	kicked atomic.Int64  // kicks sent; equal to rounds when the worker is idle
+	rounds atomic.Int64  // rounds finished
 
 	mu       sync.Mutex    // protects round and inflight
 	round    chan struct{} // closed when the in-flight (or next) round ends
@@ -279,9 +281,16 @@ func (c *Client) revalidate(now time.Time) {
 	if now.UnixNano() < c.nextRound.Load() {
 		return
 	}
+	c.sendKick()
+}
+
+// sendKick asks the worker for a round unless one is already pending.
+func (c *Client) sendKick() {
+	c.kicked.Add(1)
 	select {
 	case c.kick <- struct{}{}:
 	default:
+		c.kicked.Add(-1)
 	}
 }
 
@@ -299,10 +308,7 @@ func (c *Client) await(ctx context.Context, now time.Time) {
 		if now.UnixNano() < c.nextRound.Load() {
 			return
 		}
-		select {
-		case c.kick <- struct{}{}:
-		default:
-		}
+		c.sendKick()
 	}
 	t := time.NewTimer(c.cfg.ColdWait)
 	defer t.Stop()

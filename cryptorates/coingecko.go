@@ -184,7 +184,7 @@ func (c *Client) validate(raw rawPrices, prev map[Pair]Price, now time.Time) (go
 		}
 		var updated time.Time
 		if s, ok := m[lastUpdatedKey]; ok && s > 0 && s < 1e11 {
-			updated = time.Unix(int64(s), 0)
+			updated = time.Unix(int64(s), 0).UTC()
 		}
 		for _, cur := range c.cfg.Currencies {
 			p := Pair{coin, cur}

@@ -39,6 +39,7 @@ func (c *Client) run() {
 		c.inflight = false
 		c.mu.Unlock()
 		close(old)
+		c.rounds.Add(1)
 	}
 }
 
@@ -100,11 +101,12 @@ func (c *Client) fetchLocked(cur Snapshot) (Snapshot, bool) {
 	if v := c.view.Load(); v != nil {
 		base = v.prices
 	}
-	if c.allFresh(base, now) ||
-		now.Before(cur.AttemptedAt.Add(c.cfg.MinInterval)) ||
-		now.Before(c.lastAttempt.Add(c.cfg.MinInterval)) ||
-		now.Before(c.notBefore) ||
-		!c.br.allow(now) {
+	if c.allFresh(base, now) {
+		return cur, false
+	}
+	if earliest := c.earliestCall(cur.AttemptedAt); now.Before(earliest) {
+		// Paced, Retry-After or cooldown: no round before the call could go.
+		c.nextRound.Store(earliest.UnixNano())
 		return cur, false
 	}
 
@@ -133,7 +135,27 @@ func (c *Client) fetchLocked(cur Snapshot) (Snapshot, bool) {
 	c.lastAttempt = now
 	c.record(res, err, now, &next)
 	c.transitions(transitions)
+	c.nextRound.Store(c.earliestCall(now).UnixNano())
 	return next, true
+}
+
+// earliestCall is the first time the gate lets an upstream call through:
+// MinInterval after the last call (the fleet's, attempted, and this
+// client's), not before Retry-After, not while the breaker's cooldown runs.
+func (c *Client) earliestCall(attempted time.Time) time.Time {
+	t := attempted.Add(c.cfg.MinInterval)
+	if l := c.lastAttempt.Add(c.cfg.MinInterval); l.After(t) {
+		t = l
+	}
+	if c.notBefore.After(t) {
+		t = c.notBefore
+	}
+	if c.br.tripped.Load() {
+		if u := time.Unix(0, c.br.openUntil.Load()); u.After(t) {
+			t = u
+		}
+	}
+	return t
 }
 
 // record accounts for one upstream call's outcome and folds good values into

@@ -107,7 +107,7 @@ func (c *Client) Stats() Stats {
 		},
 	}
 	if ns := c.stats.lastSuccess.Load(); ns != 0 {
-		s.LastSuccess = time.Unix(0, ns)
+		s.LastSuccess = time.Unix(0, ns).UTC()
 	}
 	if v := c.view.Load(); v != nil {
 		s.LastFetched = v.newest

@@ -1,0 +1,177 @@
+package cryptorates
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBreakerOpensHalfOpensAndRecovers(t *testing.T) {
+	clk, up := newClock(), newUpstream(t)
+	up.set(status(503))
+	c, logs := newTestClient(t, Config{ColdWait: time.Second}, clk, up.URL)
+
+	// Five consecutive failures, each after the minimum interval.
+	for i := 1; i <= 5; i++ {
+		q := rate(t, c, "bitcoin", "usd")
+		require.Equal(t, TierStatic, q.Tier)
+		require.EqualValues(t, i, up.calls.Load())
+		require.Contains(t, logs.String(), "failure="+strconv.Itoa(i)+"/5")
+		if i < 5 {
+			require.Equal(t, BreakerClosed, c.Stats().Breaker)
+		}
+		clk.Add(3 * time.Second)
+	}
+	require.Equal(t, BreakerOpen, c.Stats().Breaker)
+	require.Equal(t, BreakerOpen, rate(t, c, "bitcoin", "usd").Breaker)
+	require.Contains(t, logs.String(), "circuit breaker open")
+	require.Contains(t, logs.String(), "until="+t0.Add(12*time.Second+5*time.Minute).Format("2006-01-02T15:04:05.000Z07:00"))
+
+	// No upstream call during the cooldown, however many callers.
+	for clk.Since0()+7*time.Second < 12*time.Second+5*time.Minute {
+		clk.Add(7 * time.Second)
+		_, err := c.Rates(t.Context())
+		require.NoError(t, err)
+		idle(t, c)
+	}
+	require.EqualValues(t, 5, up.calls.Load(), "no call while open")
+
+	// After the cooldown: half-open; a failing probe reopens it.
+	clk.Set(12*time.Second + 5*time.Minute)
+	require.Equal(t, BreakerHalfOpen, c.Stats().Breaker)
+	concurrently(50, func() { rate(t, c, "bitcoin", "usd") })
+	idle(t, c)
+	require.EqualValues(t, 6, up.calls.Load(), "exactly one half-open probe")
+	require.Equal(t, BreakerOpen, c.Stats().Breaker)
+
+	// Next cooldown over; this time the probe succeeds and closes it.
+	clk.Add(5 * time.Minute)
+	up.set(nil)
+	var mu sync.Mutex
+	tiers := map[Tier]int{}
+	concurrently(50, func() {
+		q := rate(t, c, "bitcoin", "usd")
+		mu.Lock()
+		tiers[q.Tier]++
+		mu.Unlock()
+	})
+	idle(t, c)
+	require.EqualValues(t, 7, up.calls.Load(), "exactly one half-open probe")
+	require.Equal(t, 50, tiers[TierFresh], "waiting callers got the probe's result: %v", tiers)
+	require.Equal(t, BreakerClosed, c.Stats().Breaker)
+
+	st := c.Stats()
+	assert.Equal(t, Transitions{Open: 2, HalfOpen: 2, Closed: 1}, st.BreakerTransitions)
+	assert.Equal(t, uint64(6), st.Failures.Server)
+	assert.Equal(t, clk.Now(), st.LastSuccess)
+	assert.Equal(t, 2, logs.count("circuit breaker half-open"))
+	assert.Equal(t, 1, logs.count("circuit breaker closed"))
+}
+
+func TestRetryAfter(t *testing.T) {
+	cases := []struct {
+		name   string
+		header func(now time.Time) string
+	}{
+		{"seconds", func(time.Time) string { return "120" }},
+		{"http-date", func(now time.Time) string { return now.Add(120 * time.Second).Format(http.TimeFormat) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clk, up := newClock(), newUpstream(t)
+			up.set(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", tc.header(clk.Now()))
+				http.Error(w, "slow down", http.StatusTooManyRequests)
+			})
+			c, logs := newTestClient(t, Config{ColdWait: time.Second}, clk, up.URL)
+
+			require.Equal(t, TierStatic, rate(t, c, "bitcoin", "usd").Tier)
+			require.EqualValues(t, 1, up.calls.Load())
+			require.Contains(t, logs.String(), "retry_after=")
+			up.set(nil)
+			for _, at := range []time.Duration{3 * time.Second, 30 * time.Second, 119 * time.Second} {
+				clk.Set(at)
+				rate(t, c, "bitcoin", "usd")
+				idle(t, c)
+				require.EqualValues(t, 1, up.calls.Load(), "no call %v in, before Retry-After", at)
+			}
+			clk.Set(120 * time.Second)
+			require.Equal(t, TierFresh, rate(t, c, "bitcoin", "usd").Tier)
+			require.EqualValues(t, 2, up.calls.Load())
+			require.Equal(t, uint64(1), c.Stats().Failures.RateLimited)
+		})
+	}
+}
+
+func TestRetryAfterParsing(t *testing.T) {
+	now := t0
+	cases := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"0", now, true},
+		{" 30 ", now.Add(30 * time.Second), true},
+		{now.Add(time.Hour).Format(http.TimeFormat), now.Add(time.Hour), true},
+		{"Sunday, 01-Feb-26 12:00:00 GMT", time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC), true}, // RFC 850
+		{"", time.Time{}, false},
+		{"-5", time.Time{}, false},
+		{"soon", time.Time{}, false},
+		{"1.5", time.Time{}, false},
+	}
+	for _, tc := range cases {
+		got, ok := parseRetryAfter(tc.in, now)
+		require.Equal(t, tc.ok, ok, "%q", tc.in)
+		require.True(t, tc.want.Equal(got), "%q: got %v, want %v", tc.in, got, tc.want)
+	}
+	// A huge delay does not overflow, and the client caps it.
+	got, ok := parseRetryAfter("99999999999999999999", now)
+	require.False(t, ok, "not a uint64")
+	require.True(t, got.IsZero())
+	got, ok = parseRetryAfter("18446744073709551615", now)
+	require.True(t, ok)
+	require.True(t, got.After(now))
+
+	clk, up := newClock(), newUpstream(t)
+	up.set(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "18446744073709551615")
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	c, _ := newTestClient(t, Config{ColdWait: time.Second, MaxRetryAfter: 10 * time.Minute}, clk, up.URL)
+	rate(t, c, "bitcoin", "usd")
+	up.set(nil)
+	clk.Set(10 * time.Minute)
+	require.Equal(t, TierFresh, rate(t, c, "bitcoin", "usd").Tier, "Retry-After capped by MaxRetryAfter")
+}
+
+func TestAuthErrorsAreConfigurationErrors(t *testing.T) {
+	for _, code := range []int{401, 403} {
+		clk, up := newClock(), newUpstream(t)
+		up.set(status(code))
+		const key = "CG-secret-key-value"
+		c, logs := newTestClient(t, Config{APIKey: key, ColdWait: time.Second, FailureThreshold: 2}, clk, up.URL)
+		require.Equal(t, TierStatic, rate(t, c, "bitcoin", "usd").Tier)
+		clk.Add(3 * time.Second)
+		rate(t, c, "bitcoin", "usd")
+		out := logs.String()
+		require.Contains(t, out, "level=ERROR")
+		require.Contains(t, out, "configuration error")
+		require.NotContains(t, out, key, "the key never reaches the log")
+		require.Equal(t, uint64(2), c.Stats().Failures.Auth)
+		require.Equal(t, BreakerOpen, c.Stats().Breaker, "auth failures count towards the breaker")
+		require.Equal(t, key, (*up.headers.Load()).Get("x-cg-demo-api-key"))
+	}
+}
+
+func concurrently(n int, f func()) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(f)
+	}
+	wg.Wait()
+}
