@@ -155,12 +155,15 @@ func checkDSN(c *checkCtx, v *varState) []finding {
 // config for the first attempt and fallbacks, nil meaning plain text.
 func dsnTLS(pc *pgxpool.Config) []finding {
 	cc := pc.ConnConfig.Config
+	if strings.HasPrefix(cc.Host, "/") {
+		return nil // a Unix socket: local, and never TLS
+	}
 	if cc.TLSConfig == nil {
 		return one("uses no TLS (sslmode=disable or allow) in production",
 			"set sslmode=verify-full (or require) in DATABASE_URL")
 	}
 	for _, fb := range cc.Fallbacks {
-		if fb.TLSConfig == nil {
+		if fb.TLSConfig == nil && !strings.HasPrefix(fb.Host, "/") {
 			return []finding{{
 				msg:  "may fall back to plain text (sslmode=prefer, the default) in production",
 				hint: "set sslmode=verify-full (or require) in the connection string",
