@@ -40,7 +40,23 @@
 //
 // Text types are compressed with gzip or zstd on the fly (klauspost/compress),
 // or served from precompressed ".br" and ".gz" siblings. Each encoding has
-// its own ETag ("abc-gzip"), and If-None-Match with any of them is a 304.
+// its own ETag ("abc-gzip"), and If-None-Match naming any encoding the client
+// accepts is a 304.
 // Range requests are always served uncompressed; images, video and fonts are
 // never compressed. Every response carries Vary: Accept-Encoding.
+//
+// # Performance
+//
+// BenchmarkRatio serves the same 16 KiB file from a Dir source and from a bare
+// http.FileServer(http.Dir) in the same run, alternating in chunks of 50
+// requests, and reports median time ratios (FileServer ÷ cdncache; above 1
+// means cdncache is faster). Measured on a shared 2-core AMD EPYC, Go 1.26:
+//
+//	path  ratio vs FileServer   notes
+//	200   1.00 – 1.13           target ≥ 0.9; 17 allocs/op (FileServer 16)
+//	304   1.11                  cdncache 304 takes 0.43 – 0.49 of its 200
+//	206   1.06 – 1.09           23 allocs/op (FileServer 21)
+//
+// The first request for an object version reads it once to hash it (unless
+// its Source gives a Hash); concurrent first requests may each hash it.
 package cdncache

@@ -35,7 +35,7 @@ const (
 // overlapping ranges, or three or more ranges not in ascending order. Ranges
 // that cannot be satisfied ("bytes=-0", a first position at or past the end)
 // are dropped; if none is left the result is rangeUnsatisfiable. The work
-// done is bounded by maxRanges, whatever the length of v.
+// is linear in len(v) and stops at the first spec past maxRanges.
 func parseRange(v string, size int64, maxRanges int) ([]byteRange, rangeResult) {
 	v = strings.TrimLeft(v, " \t")
 	const unit = "bytes"
