@@ -162,6 +162,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Currencies, err = ids("Currencies", c.Currencies, defaultCurrencies); err != nil {
 		return c, err
 	}
+	if slices.Contains(c.Currencies, lastUpdatedKey) {
+		return c, fmt.Errorf("cryptorates: Currencies: %q is not a currency", lastUpdatedKey)
+	}
 
 	durations := []struct {
 		name string

@@ -184,3 +184,5 @@ func rate(t *testing.T, c *Client, coin, cur string) Quote {
 func contextWithTimeout(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(t.Context(), d)
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
