@@ -2,6 +2,7 @@ package dbpool
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -170,6 +171,10 @@ func (p *Pool) probe(ctx context.Context) (time.Duration, error) {
 	defer cancel()
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
+		if st := p.pool.Stat(); ctx.Err() != nil && st.AcquiredConns() >= st.MaxConns() {
+			// The database may be fine: the pool is not.
+			err = fmt.Errorf("pool exhausted: all %d connections acquired for longer than the check timeout: %w", st.MaxConns(), err)
+		}
 		return 0, err
 	}
 	defer conn.Release()

@@ -185,3 +185,21 @@ func TestReportJSON(t *testing.T) {
 	}
 	assert.False(t, Report{}.Ready())
 }
+
+func TestExhaustedPoolFailsTheCheck(t *testing.T) {
+	log, logs := testLogger()
+	cfg := fastConfig(log)
+	cfg.MaxConns = 1
+	cfg.HealthCheckTimeout = 100 * time.Millisecond
+	p := mustNew(t, pgtest.DB(t), cfg)
+	ctx := context.Background()
+	conn, err := p.Pool().Acquire(ctx)
+	require.NoError(t, err)
+
+	waitFor(t, 10*time.Second, "a failed check", func() bool { return p.Health(ctx).State == StateUnhealthy })
+	assert.Contains(t, p.Health(ctx).LastError, "pool exhausted: all 1 connections acquired")
+	assert.NotEmpty(t, logs.lines(`"level":"ERROR"`, `pool exhausted`, `"acquired":1`))
+
+	conn.Release()
+	waitFor(t, 10*time.Second, "recovery", func() bool { return p.Health(ctx).State == StateHealthy })
+}
