@@ -1,0 +1,133 @@
+package cryptorates
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/pgtest"
+)
+
+func newPool(t *testing.T, url string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(t.Context(), url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func TestPostgresFleetMakesOneCallPerInterval(t *testing.T) {
+	url := pgtest.DB(t)
+	clk, up := newClock(), newUpstream(t)
+	// Two instances: their own pools, one table, one clock, one upstream.
+	a, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), "")}, clk, up.URL)
+	b, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), "")}, clk, up.URL)
+
+	qa := rate(t, a, "bitcoin", "usd")
+	require.Equal(t, TierFresh, qa.Tier)
+	qb := rate(t, b, "bitcoin", "usd")
+	require.Equal(t, TierFresh, qb.Tier)
+	require.Equal(t, qa.FetchedAt, qb.FetchedAt, "b took a's snapshot")
+	require.EqualValues(t, 1, up.calls.Load())
+	require.Equal(t, uint64(0), b.Stats().UpstreamCalls)
+	require.Equal(t, uint64(1), b.Stats().SharedReads)
+
+	for i := 1; i <= 4; i++ {
+		clk.Add(6 * time.Minute) // both stale
+		up.setFactor(1 + float64(i)/100)
+		var wg sync.WaitGroup
+		for _, c := range []*Client{a, b, a, b} {
+			wg.Go(func() {
+				for range 50 {
+					_, err := c.Rates(t.Context())
+					assert.NoError(t, err)
+				}
+			})
+		}
+		wg.Wait()
+		idle(t, a)
+		idle(t, b)
+		require.EqualValues(t, 1+i, up.calls.Load(), "interval %d: one call between the two", i)
+
+		// Within MinInterval both serve the one fetch, fresh.
+		clk.Add(3 * time.Second)
+		for _, c := range []*Client{a, b} {
+			rate(t, c, "bitcoin", "usd")
+			idle(t, c)
+			q := rate(t, c, "bitcoin", "usd")
+			require.Equal(t, TierFresh, q.Tier)
+			require.InDelta(t, 60000*(1+float64(i)/100), q.Value, 1e-6)
+		}
+		require.EqualValues(t, 1+i, up.calls.Load())
+	}
+	t.Logf("a: %d calls, b: %d calls", a.Stats().UpstreamCalls, b.Stats().UpstreamCalls)
+
+	// A restart with no upstream starts from the stored snapshot, not static.
+	require.NoError(t, a.Close())
+	clk.Add(7 * time.Minute)
+	c, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), ""), ColdWait: time.Second}, clk, refusedURL(t))
+	q := rate(t, c, "ethereum", "gbp")
+	require.Equal(t, TierAcceptable, q.Tier)
+	require.InDelta(t, 3000*0.8*1.04, q.Value, 1e-6)
+}
+
+func TestPostgresSharesRetryAfterAcrossTheFleet(t *testing.T) {
+	url := pgtest.DB(t)
+	clk, up := newClock(), newUpstream(t)
+	up.set(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "60")
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	a, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), "x")}, clk, up.URL)
+	b, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), "x")}, clk, up.URL)
+	rate(t, a, "bitcoin", "usd")
+	require.EqualValues(t, 1, up.calls.Load())
+	up.set(nil)
+	clk.Add(30 * time.Second)
+	require.Equal(t, TierStatic, rate(t, b, "bitcoin", "usd").Tier, "b honours a's Retry-After")
+	require.EqualValues(t, 1, up.calls.Load())
+	clk.Add(30 * time.Second)
+	require.Equal(t, TierFresh, rate(t, b, "bitcoin", "usd").Tier)
+	require.EqualValues(t, 2, up.calls.Load())
+}
+
+func TestPostgresDownClientWorksAloneAndLeaksNoPassword(t *testing.T) {
+	srv := pgtest.NewServer(t, pgtest.Options{})
+	dbURL := srv.CreateDB(t)
+	const password = "hunter2-very-secret"
+	dsn := strings.Replace(dbURL, "postgres@", "postgres:"+password+"@", 1)
+	require.Contains(t, dsn, password)
+
+	clk, up := newClock(), newUpstream(t)
+	c, logs := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, dsn), "")}, clk, up.URL)
+	require.Equal(t, TierFresh, rate(t, c, "bitcoin", "usd").Tier)
+
+	require.NoError(t, srv.Stop())
+	clk.Add(6 * time.Minute)
+	rate(t, c, "bitcoin", "usd")
+	idle(t, c)
+	q := rate(t, c, "bitcoin", "usd")
+	require.Equal(t, TierFresh, q.Tier, "refreshed alone while the database is down")
+	require.EqualValues(t, 2, up.calls.Load())
+	require.Positive(t, c.Stats().SharedErrors)
+	require.Equal(t, 1, logs.count("shared state unavailable"))
+	require.NotContains(t, logs.String(), password)
+
+	require.NoError(t, srv.Start())
+	clk.Add(6 * time.Minute)
+	rate(t, c, "bitcoin", "usd")
+	idle(t, c)
+	require.Eventually(t, func() bool {
+		clk.Add(3 * time.Second)
+		rate(t, c, "bitcoin", "usd")
+		idle(t, c)
+		return logs.count("shared state available again") == 1
+	}, 20*time.Second, 50*time.Millisecond)
+	require.NotContains(t, logs.String(), password)
+}
