@@ -77,8 +77,7 @@ func (rs *RuleSet) Command(args []string, src Source, stdout, stderr io.Writer) 
 	env := Development
 	switch *envFlag {
 	case "":
-		appEnv, _ := src.lookup("APP_ENV")
-		env, _ = ParseEnv(appEnv) // a bad APP_ENV is checked strictly and reported by its rule
+		env, _ = ParseEnv(src.resolve("APP_ENV").value) // a bad APP_ENV is checked strictly and reported by its rule
 	case string(Production), string(Development):
 		env = Env(*envFlag)
 	default:

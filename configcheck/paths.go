@@ -75,8 +75,9 @@ func Disjoint(other string) Rule {
 			return nil
 		}
 		var fs []finding
-		for _, a := range splitPaths(v.res.value) {
-			for _, b := range splitPaths(o.res.value) {
+		theirs := firstN(splitPaths(o.res.value), maxCompared)
+		for _, a := range firstN(splitPaths(v.res.value), maxCompared) {
+			for _, b := range theirs {
 				var rel string
 				switch {
 				case a == b:
@@ -105,6 +106,11 @@ func pathName(v *varState, p string) string {
 	}
 	return quoteValue(p)
 }
+
+// maxCompared bounds how many entries of each list Disjoint compares.
+const maxCompared = 256
+
+func firstN(s []string, n int) []string { return s[:min(len(s), n)] }
 
 // splitPaths returns the clean, non-empty entries of a path list.
 func splitPaths(s string) []string {

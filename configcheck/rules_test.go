@@ -1,6 +1,7 @@
 package configcheck
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +181,22 @@ func TestCrossRules(t *testing.T) {
 			assert.Equal(t, want, reduce(rep), "report:\n%s", dump(rep))
 		})
 	}
+}
+
+// TestHugeValues keeps pathological values fast and their reports short.
+func TestHugeValues(t *testing.T) {
+	big := strings.Repeat("a", 120_000) + "b"
+	commas := strings.Repeat(",", 60_000)
+	paths := strings.Repeat("/srv/x,", 20_000)
+	rs := &RuleSet{Vars: []Var{
+		{Name: "S", Secret: true, Rules: []Rule{Strong(), MinLen(32), Trimmed()}},
+		{Name: "L", Rules: []Rule{List()}},
+		{Name: "P", Rules: []Rule{PathList()}},
+		{Name: "Q", Rules: []Rule{PathList(), Disjoint("P")}},
+	}}
+	rep := rs.Check(Production, Map(map[string]string{"S": big, "L": commas, "P": paths, "Q": paths}))
+	assert.Len(t, find(rep, "S", "strength"), 1)
+	assert.Len(t, find(rep, "L", "list"), maxFindings+1)
+	assert.Len(t, find(rep, "Q", "disjoint"), maxFindings+1)
+	assert.Contains(t, find(rep, "L", "list")[maxFindings].Message, "more problems of this kind")
 }

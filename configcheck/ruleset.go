@@ -153,7 +153,7 @@ func (rs *RuleSet) Check(env Env, src Source) *Report {
 			if !r.appliesIn(env) || (!r.always && !st.present()) {
 				continue
 			}
-			fs := r.check(c, st)
+			fs := capFindings(r.check(c, st))
 			if r.warn {
 				for i := range fs {
 					fs[i].warn = true
@@ -166,6 +166,23 @@ func (rs *RuleSet) Check(env Env, src Source) *Report {
 	rep.scrub(states)
 	rep.count()
 	return rep
+}
+
+// maxFindings bounds the problems one rule reports for one variable: a list
+// of ten thousand empty entries is one problem told a few times, not ten
+// thousand lines.
+const maxFindings = 10
+
+func capFindings(fs []finding) []finding {
+	if len(fs) <= maxFindings {
+		return fs
+	}
+	more := len(fs) - maxFindings
+	fs = append(fs[:maxFindings:maxFindings], finding{
+		msg:  fmt.Sprintf("has %d more problems of this kind", more),
+		hint: "fix the problems above, then run the check again",
+	})
+	return fs
 }
 
 // checkFile reports NAME_FILE conflicts and unreadable files.

@@ -68,15 +68,19 @@ func containsAny(s string, subs []string) bool {
 	return false
 }
 
+// maxPeriod bounds the pattern length repeats looks for, keeping it linear.
+const maxPeriod = 64
+
 // repeats reports whether s is a pattern of at most a third of its length
-// repeated (with a possibly partial last copy).
+// (and at most maxPeriod characters) repeated, with a possibly partial last
+// copy.
 func repeats(s string) bool {
 	r := []rune(s)
 	n := len(r)
 	if n < 2 {
 		return n == 1
 	}
-	for p := 1; p <= n/3; p++ {
+	for p := 1; p <= min(n/3, maxPeriod); p++ {
 		ok := true
 		for i := p; i < n; i++ {
 			if r[i] != r[i-p] {

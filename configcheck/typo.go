@@ -20,13 +20,14 @@ func (rs *RuleSet) typos(src Source) []Problem {
 	set := src.names()
 	sort.Strings(set)
 	var out []Problem
+	var scratch []int
 	for i, n := range set {
 		if known[n] || n == "" || (i > 0 && set[i-1] == n) {
 			continue
 		}
 		best, bestD := "", 3
 		for _, k := range names {
-			if d := editDistance(n, k, bestD); d < bestD {
+			if d := editDistanceBuf(n, k, bestD, &scratch); d < bestD {
 				best, bestD = k, d
 			}
 		}
@@ -75,12 +76,21 @@ func safeName(n string) string {
 // (insertions, deletions, substitutions and adjacent transpositions cost 1),
 // or limit when it is limit or more.
 func editDistance(a, b string, limit int) int {
+	var scratch []int
+	return editDistanceBuf(a, b, limit, &scratch)
+}
+
+// editDistanceBuf is editDistance with its rows in *scratch, grown as needed.
+func editDistanceBuf(a, b string, limit int, scratch *[]int) int {
 	if d := len(a) - len(b); d >= limit || -d >= limit {
 		return limit
 	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	w := len(b) + 1
+	if cap(*scratch) < 3*w {
+		*scratch = make([]int, 3*w)
+	}
+	buf := (*scratch)[:3*w]
+	prev2, prev, cur := buf[:w:w], buf[w:2*w:2*w], buf[2*w:]
 	for j := range prev {
 		prev[j] = j
 	}
