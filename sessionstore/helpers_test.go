@@ -219,3 +219,14 @@ func (a *app) newSession(t *testing.T) string {
 	require.NotNil(t, res.cookie, "a modified new session sets its cookie")
 	return res.cookie.Value
 }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func mustRequest(t *testing.T, cookie string) *http.Request {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	return req
+}

@@ -153,6 +153,7 @@ func TestPostgresOutage(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, res.status)
 	assert.Nil(t, res.cookie)
 	assert.ErrorIs(t, a.m.Ready(t.Context()), ErrNotReady)
+	checkFailedSaveReplacesResponse(t, store)
 
 	require.NoError(t, srv.Start())
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -318,4 +319,37 @@ func TestPostgresConfigErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, ErrNotReady))
 	assert.NotContains(t, err.Error(), "pw-secret-123")
+}
+
+// checkFailedSaveReplacesResponse runs while the database is down: the
+// handler's response (headers and body) is replaced by the configured
+// error handler, and the handler's writes fail.
+func checkFailedSaveReplacesResponse(t *testing.T, store Store) {
+	var writeErr error
+	m, err := NewManager(store, Config{
+		Secrets: [][]byte{testSecret},
+		Logger:  (&logBuffer{}).logger(),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			assert.Error(t, err)
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("custom"))
+		},
+	})
+	require.NoError(t, err)
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assert.NoError(t, FromContext(r.Context()).Put("k", "v"))
+		w.Header().Set("X-Handler", "yes")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.WriteHeader(http.StatusCreated)
+		_, writeErr = w.Write([]byte("saved!"))
+	}))
+	rec := newRecorder()
+	h.ServeHTTP(rec, mustRequest(t, ""))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "custom", rec.Body.String())
+	assert.Empty(t, rec.Header().Get("X-Handler"))
+	assert.Empty(t, rec.Header().Get("Cache-Control"))
+	assert.Empty(t, rec.Header().Values("Set-Cookie"))
+	assert.ErrorIs(t, writeErr, errNotSaved)
 }
