@@ -70,6 +70,7 @@ func TestBreakerOpensHalfOpensAndRecovers(t *testing.T) {
 	assert.Equal(t, uint64(6), st.Failures.Server)
 	assert.Equal(t, clk.Now(), st.LastSuccess)
 	assert.Equal(t, 2, logs.count("circuit breaker half-open"))
+	assert.Equal(t, 1, logs.count("half-open probe failed"))
 	assert.Equal(t, 1, logs.count("circuit breaker closed"))
 }
 

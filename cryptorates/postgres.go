@@ -117,7 +117,12 @@ func (s *PostgresState) Exclusive(ctx context.Context, fn func(Snapshot) (Snapsh
 	if err != nil {
 		return false, fmt.Errorf("cryptorates: begin: %w", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	defer func() {
+		// After Commit a no-op; otherwise it releases the lock, even when ctx is done.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+	}()
 	var got bool
 	if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", s.lockKey).Scan(&got); err != nil {
 		return false, fmt.Errorf("cryptorates: advisory lock: %w", err)

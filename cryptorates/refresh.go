@@ -112,6 +112,7 @@ func (c *Client) fetchLocked(cur Snapshot) (Snapshot, bool) {
 
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HTTPTimeout)
 	defer cancel()
+	probe := c.br.tripped.Load() // the cooldown is over: this is the half-open probe
 	called := false
 	res, transitions, err := c.br.execute(func() (fetchResult, error) {
 		called = true
@@ -133,7 +134,7 @@ func (c *Client) fetchLocked(cur Snapshot) (Snapshot, bool) {
 	next := cur
 	next.AttemptedAt = now
 	c.lastAttempt = now
-	c.record(res, err, now, &next)
+	c.record(res, err, probe, &next)
 	c.transitions(transitions)
 	c.nextRound.Store(c.earliestCall(now).UnixNano())
 	return next, true
@@ -160,7 +161,7 @@ func (c *Client) earliestCall(attempted time.Time) time.Time {
 
 // record accounts for one upstream call's outcome and folds good values into
 // next and the served view.
-func (c *Client) record(res fetchResult, err error, now time.Time, next *Snapshot) {
+func (c *Client) record(res fetchResult, err error, probe bool, next *Snapshot) {
 	log := c.cfg.Logger
 	if len(res.problems) > 0 {
 		c.stats.failures[failInvalid].Add(1)
@@ -169,6 +170,8 @@ func (c *Client) record(res fetchResult, err error, now time.Time, next *Snapsho
 	}
 	var fe *fetchError
 	switch {
+	case err != nil && c.ctx.Err() != nil:
+		// A call aborted by Close: not the upstream's fault.
 	case err == nil:
 		c.br.consecutive = 0
 		c.stats.lastSuccess.Store(c.cfg.Clock().UnixNano())
@@ -202,11 +205,12 @@ func (c *Client) record(res fetchResult, err error, now time.Time, next *Snapsho
 		if fe.class == failAuth {
 			log.Error("cryptorates: upstream refused the request: configuration error (check the API key and plan)",
 				append(attrs, "plan", string(c.cfg.Plan), "key_set", c.cfg.APIKey != "")...)
+		} else if probe {
+			log.Warn("cryptorates: half-open probe failed", attrs...)
 		} else {
 			log.Warn("cryptorates: upstream call failed", attrs...)
 		}
 	}
-	// Any other error is a call aborted by Close: not the upstream's fault.
 }
 
 // transitions applies and logs the breaker's state changes of one call.

@@ -184,6 +184,7 @@ func TestCloseStopsBackgroundRefresh(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, c.Close())
+	require.Equal(t, Failures{}, c.Stats().Failures, "a call aborted by Close is no upstream failure")
 	select {
 	case <-c.done:
 	default:
