@@ -319,6 +319,19 @@ func TestPostgresConfigErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, ErrNotReady))
 	assert.NotContains(t, err.Error(), "pw-secret-123")
+
+	// The background retries give up after the floor of 3 attempts; the
+	// failure is not cached: once the server is up, the next operation
+	// initialises the store.
+	require.Eventually(t, func() bool { return !s.retrying.Load() }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, uint64(3), s.Stats().InitAttempts)
+	require.ErrorIs(t, s.Ready(t.Context()), ErrNotReady, "an operation tries again, and fails while the server is down")
+	assert.Equal(t, uint64(4), s.Stats().InitAttempts)
+	require.NoError(t, srv.Start())
+	require.NoError(t, s.Ready(t.Context()))
+	_, found, err := s.Load(t.Context(), ID{})
+	require.NoError(t, err)
+	assert.False(t, found)
 }
 
 // checkFailedSaveReplacesResponse runs while the database is down: the
