@@ -24,7 +24,8 @@
 // by default), such a request runs one data-free conditional UPDATE that
 // moves the idle expiry, and only if that UPDATE moved it is the cookie
 // reissued with the new Max-Age, so cookie and row agree. A request that
-// changes its session runs one upsert, before its response starts: a
+// changes its session runs one write (an INSERT for a new session, else an
+// UPDATE guarded by the version), before its response starts: a
 // failed save replaces the response by the error handler's 503, so a
 // client never sees success for an unsaved change.
 //
