@@ -54,12 +54,12 @@ func newBreaker(threshold int, cooldown time.Duration) *breaker {
 	return b
 }
 
-// state is the breaker's state as callers see it at now.
-func (b *breaker) state(now time.Time) BreakerState {
+// state is the breaker's state as callers see it at nowNs (Clock UnixNano).
+func (b *breaker) state(nowNs int64) BreakerState {
 	if !b.tripped.Load() {
 		return BreakerClosed
 	}
-	if now.UnixNano() < b.openUntil.Load() {
+	if nowNs < b.openUntil.Load() {
 		return BreakerOpen
 	}
 	return BreakerHalfOpen

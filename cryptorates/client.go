@@ -56,8 +56,15 @@ type Client struct {
 
 // view is an immutable snapshot of the servable prices.
 type view struct {
-	prices map[Pair]Price
-	newest time.Time // the latest FetchedAt in prices
+	prices   map[Pair]Price
+	hot      map[Pair]entry // prices again, with FetchedAt in nanoseconds for the hot path
+	newest   time.Time      // the latest FetchedAt in prices
+	newestNs int64
+}
+
+type entry struct {
+	Price
+	ns int64 // FetchedAt.UnixNano()
 }
 
 // New returns a client for cfg, after filling in defaults and checking it.
@@ -134,23 +141,26 @@ func (c *Client) lookup(p Pair, now time.Time) (Quote, bool) {
 	if v == nil {
 		return Quote{}, false
 	}
-	pr, ok := v.prices[p]
+	e, ok := v.hot[p]
 	if !ok {
 		return Quote{}, false
 	}
-	age := now.Sub(pr.FetchedAt)
-	t := c.tier(age)
+	nowNs := now.UnixNano()
+	age := time.Duration(nowNs - e.ns)
+	t, i := c.tier(age)
 	if t == TierStatic {
 		return Quote{}, false
 	}
-	if t != TierFresh {
-		c.revalidate(now)
+	if i != 0 {
+		c.revalidate(nowNs)
 	}
-	c.noteServing(c.tier(now.Sub(v.newest)), now)
-	c.stats.served[tierIndex(t)].Add(1)
+	if level, li := c.tier(time.Duration(nowNs - v.newestNs)); c.serving.Load() != uint32(li+1) {
+		c.noteServing(level, now)
+	}
+	c.stats.served[i].Add(1)
 	return Quote{
-		Coin: p.Coin, Currency: p.Currency, Value: pr.Value, Tier: t,
-		FetchedAt: pr.FetchedAt, UpdatedAt: pr.UpdatedAt, Age: age, Breaker: c.br.state(now),
+		Coin: p.Coin, Currency: p.Currency, Value: e.Value, Tier: t,
+		FetchedAt: e.FetchedAt, UpdatedAt: e.UpdatedAt, Age: age, Breaker: c.br.state(nowNs),
 	}, true
 }
 
@@ -228,21 +238,22 @@ func (c *Client) static(p Pair, now time.Time) (Quote, error) {
 	asOf := c.cfg.Static.AsOf
 	return Quote{
 		Coin: p.Coin, Currency: p.Currency, Value: val, Tier: TierStatic,
-		FetchedAt: asOf, UpdatedAt: asOf, Age: now.Sub(asOf), Breaker: c.br.state(now),
+		FetchedAt: asOf, UpdatedAt: asOf, Age: now.Sub(asOf), Breaker: c.br.state(now.UnixNano()),
 	}, nil
 }
 
-// tier names the tier of a value of the given age.
-func (c *Client) tier(age time.Duration) Tier {
+// tier names the tier of a value of the given age, and its index in
+// Stats counters.
+func (c *Client) tier(age time.Duration) (Tier, int) {
 	switch {
 	case age <= c.cfg.Fresh:
-		return TierFresh
+		return TierFresh, 0
 	case age <= c.cfg.Acceptable:
-		return TierAcceptable
+		return TierAcceptable, 1
 	case age <= c.cfg.Fallback:
-		return TierFallback
+		return TierFallback, 2
 	}
-	return TierStatic
+	return TierStatic, 3
 }
 
 // level is the client's serving level: the tier of its newest value.
@@ -251,7 +262,8 @@ func (c *Client) level(now time.Time) Tier {
 	if v == nil {
 		return TierStatic
 	}
-	return c.tier(now.Sub(v.newest))
+	t, _ := c.tier(now.Sub(v.newest))
+	return t
 }
 
 // noteServing logs a change of serving level, once per change: a CAS on
@@ -266,7 +278,7 @@ func (c *Client) noteServing(level Tier, now time.Time) {
 		c.cfg.Logger.Info("cryptorates: serving fresh rates again")
 		return
 	}
-	attrs := []any{"tier", level, "breaker", c.br.state(now)}
+	attrs := []any{"tier", level, "breaker", c.br.state(now.UnixNano())}
 	if v := c.view.Load(); v != nil {
 		attrs = append(attrs, "last_fetched", v.newest, "age", now.Sub(v.newest).Round(time.Second))
 	}
@@ -277,8 +289,8 @@ func (c *Client) noteServing(level Tier, now time.Time) {
 }
 
 // revalidate asks for one background refresh unless one is paced out.
-func (c *Client) revalidate(now time.Time) {
-	if now.UnixNano() < c.nextRound.Load() {
+func (c *Client) revalidate(nowNs int64) {
+	if nowNs < c.nextRound.Load() {
 		return
 	}
 	c.sendKick()

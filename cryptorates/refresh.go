@@ -273,12 +273,14 @@ func mergeNewer(dst, src map[Pair]Price) {
 }
 
 func (c *Client) setView(prices map[Pair]Price) {
-	v := &view{prices: prices}
-	for _, p := range prices {
+	v := &view{prices: prices, hot: make(map[Pair]entry, len(prices))}
+	for pair, p := range prices {
+		v.hot[pair] = entry{Price: p, ns: p.FetchedAt.UnixNano()}
 		if p.FetchedAt.After(v.newest) {
 			v.newest = p.FetchedAt
 		}
 	}
+	v.newestNs = v.newest.UnixNano()
 	c.view.Store(v)
 }
 

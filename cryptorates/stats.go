@@ -97,7 +97,7 @@ func (c *Client) Stats() Stats {
 		},
 		SharedReads:  c.stats.sharedReads.Load(),
 		SharedErrors: c.stats.sharedErrors.Load(),
-		Breaker:      c.br.state(now),
+		Breaker:      c.br.state(now.UnixNano()),
 		BreakerTransitions: Transitions{
 			Open: c.stats.toOpen.Load(), HalfOpen: c.stats.toHalfOpen.Load(), Closed: c.stats.toClosed.Load(),
 		},
