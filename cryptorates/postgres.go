@@ -100,10 +100,14 @@ func (s *PostgresState) read(ctx context.Context, q querier) (Snapshot, error) {
 	}
 	snap, err := decodeSnapshot(data)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("cryptorates: read snapshot: %w", err)
+		return Snapshot{}, fmt.Errorf("cryptorates: read snapshot: %w: %v", errCorruptSnapshot, err)
 	}
 	return snap, nil
 }
+
+// errCorruptSnapshot marks a stored row that does not decode: Exclusive
+// treats it as no snapshot, so the next fetch overwrites it.
+var errCorruptSnapshot = errors.New("stored snapshot does not decode")
 
 // Exclusive runs fn in a transaction holding the row's advisory lock, and
 // writes what fn returns when it says store. Without the lock it returns
@@ -131,7 +135,7 @@ func (s *PostgresState) Exclusive(ctx context.Context, fn func(Snapshot) (Snapsh
 		return false, nil
 	}
 	cur, err := s.read(ctx, tx)
-	if err != nil {
+	if err != nil && !errors.Is(err, errCorruptSnapshot) {
 		return false, err
 	}
 	next, store := fn(cur)

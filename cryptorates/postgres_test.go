@@ -131,3 +131,23 @@ func TestPostgresDownClientWorksAloneAndLeaksNoPassword(t *testing.T) {
 	}, 20*time.Second, 50*time.Millisecond)
 	require.NotContains(t, logs.String(), password)
 }
+
+func TestPostgresCorruptRowIsOverwritten(t *testing.T) {
+	url := pgtest.DB(t)
+	pool := newPool(t, url)
+	st := NewPostgresState(pool, "")
+	_, err := st.Load(t.Context()) // creates the table
+	require.NoError(t, err)
+	_, err = pool.Exec(t.Context(), `INSERT INTO cryptorates_snapshot (name, data) VALUES ('default', '{"prices": 5}')`)
+	require.NoError(t, err)
+	_, err = st.Load(t.Context())
+	require.ErrorIs(t, err, errCorruptSnapshot)
+
+	clk, up := newClock(), newUpstream(t)
+	c, _ := newTestClient(t, Config{Shared: st}, clk, up.URL)
+	require.Equal(t, TierFresh, rate(t, c, "bitcoin", "usd").Tier)
+	snap, err := st.Load(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 60000.0, snap.Prices[Pair{"bitcoin", "usd"}].Value)
+	require.Equal(t, t0, snap.AttemptedAt.UTC())
+}
