@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,8 +74,9 @@ type app struct {
 	srv   *httptest.Server
 	clock *clock
 	logs  *logBuffer
-	// gate, when set, is waited on by /add after the session is loaded.
-	gate func()
+	// gate, when set, is called by /add and /put after the session is
+	// loaded (setGate).
+	gate atomic.Pointer[func()]
 }
 
 func newApp(t *testing.T, store Store, cfg Config) *app {
@@ -104,8 +106,8 @@ func newApp(t *testing.T, store Store, cfg Config) *app {
 	})
 	mux.HandleFunc("POST /add", func(w http.ResponseWriter, r *http.Request) {
 		s := FromContext(r.Context())
-		if a.gate != nil {
-			a.gate()
+		if g := a.gate.Load(); g != nil {
+			(*g)()
 		}
 		id := r.FormValue("id")
 		err := Update(s, "cart", func(c *[]item) error {
@@ -120,8 +122,8 @@ func newApp(t *testing.T, store Store, cfg Config) *app {
 	})
 	mux.HandleFunc("POST /put", func(w http.ResponseWriter, r *http.Request) {
 		s := FromContext(r.Context())
-		if a.gate != nil {
-			a.gate()
+		if g := a.gate.Load(); g != nil {
+			(*g)()
 		}
 		if err := s.Put(r.FormValue("k"), r.FormValue("v")); err != nil {
 			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
@@ -229,4 +231,13 @@ func mustRequest(t *testing.T, cookie string) *http.Request {
 		req.Header.Set("Cookie", cookie)
 	}
 	return req
+}
+
+// setGate sets (or with nil clears) the function /add and /put call.
+func (a *app) setGate(f func()) {
+	if f == nil {
+		a.gate.Store(nil)
+		return
+	}
+	a.gate.Store(&f)
 }

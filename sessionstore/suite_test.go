@@ -189,7 +189,7 @@ func runSuite(t *testing.T, b backend) {
 		for _, path := range []string{"/add?id=tab", "/put?v=x&k=tab"} {
 			var arrived sync.WaitGroup
 			arrived.Add(2)
-			a.gate = func() { arrived.Done(); arrived.Wait() } // both loaded before either saves
+			a.setGate(func() { arrived.Done(); arrived.Wait() }) // both loaded before either saves
 			var wg sync.WaitGroup
 			for i := range 2 {
 				wg.Add(1)
@@ -200,7 +200,7 @@ func runSuite(t *testing.T, b backend) {
 				}()
 			}
 			wg.Wait()
-			a.gate = nil
+			a.setGate(nil)
 		}
 		st := a.get(t, ck)
 		assert.ElementsMatch(t, []item{{"first", 1}, {"tabA", 1}, {"tabB", 1}}, st.Cart)
@@ -273,12 +273,12 @@ func runSuite(t *testing.T, b backend) {
 		a := newApp(t, b.store(t), Config{})
 		res := a.do(t, http.MethodPost, "/login?user=dave", "")
 		ck := res.cookie.Value
-		a.gate = func() {
+		a.setGate(func() {
 			_, err := a.m.RevokeUser(t.Context(), "dave", ID{})
 			assert.NoError(t, err)
-		}
+		})
 		res = a.do(t, http.MethodPost, "/add?id=late", ck)
-		a.gate = nil
+		a.setGate(nil)
 		require.Equal(t, http.StatusOK, res.status)
 		require.NotNil(t, res.cookie)
 		assert.NotEqual(t, ck, res.cookie.Value, "the change went to a new session")
@@ -313,4 +313,23 @@ func flip(c byte) string {
 		return "B"
 	}
 	return "A"
+}
+
+func TestMemoryPruneLoop(t *testing.T) {
+	c := newClock()
+	logs := &logBuffer{}
+	s := NewMemoryStore(MemoryConfig{PruneInterval: 10 * time.Millisecond, Now: c.Now, Logger: logs.logger()})
+	now := c.Now()
+	_, err := s.Save(t.Context(), Record{ID: ID{1}, Created: now, Touched: now, Expires: now.Add(time.Hour), Deadline: now.Add(2 * time.Hour)}, ID{})
+	require.NoError(t, err)
+	_, err = s.Save(t.Context(), Record{ID: ID{2}, Created: now, Touched: now, Expires: now.Add(3 * time.Hour), Deadline: now.Add(4 * time.Hour)}, ID{})
+	require.NoError(t, err)
+	c.Add(90 * time.Minute)
+	require.Eventually(t, func() bool { return s.Stats().Pruned == 1 }, 5*time.Second, 5*time.Millisecond)
+	_, found, err := s.Load(t.Context(), ID{2})
+	require.NoError(t, err)
+	assert.True(t, found, "the live session stays")
+	assert.Contains(t, logs.String(), "count=1")
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close())
 }
