@@ -1,0 +1,170 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dedw3n/hardening/sessionstore"
+)
+
+// maxBody bounds request bodies: larger ones get 413.
+const maxBody = 1 << 20
+
+// cartKey is where the cart lives in the session.
+const cartKey = "cart"
+
+type cartItem struct {
+	ProductID string `json:"product_id"`
+	Quantity  int    `json:"quantity"`
+}
+
+type cart []cartItem
+
+func (c cart) count() int {
+	n := 0
+	for _, it := range c {
+		n += it.Quantity
+	}
+	return n
+}
+
+// add puts quantity more of id in the cart.
+func (c *cart) add(id string, quantity int) {
+	for i := range *c {
+		if (*c)[i].ProductID == id {
+			(*c)[i].Quantity += quantity
+			return
+		}
+	}
+	*c = append(*c, cartItem{ProductID: id, Quantity: quantity})
+}
+
+func loadCart(s *sessionstore.Session) (cart, error) {
+	c, _, err := sessionstore.Get[cart](s, cartKey)
+	return c, err
+}
+
+// cartJSON answers GET /api/cart's shape: items and the user, or null.
+func writeCart(w http.ResponseWriter, s *sessionstore.Session) {
+	c, err := loadCart(s)
+	if err != nil {
+		jsonError(w, http.StatusInternalServerError, "unreadable cart")
+		return
+	}
+	if c == nil {
+		c = cart{}
+	}
+	var user *string
+	if u := s.UserID(); u != "" {
+		user = &u
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": c, "user": user})
+}
+
+func (a *app) getCart(w http.ResponseWriter, r *http.Request) {
+	writeCart(w, sessionstore.FromContext(r.Context()))
+}
+
+// decodeBody reads one JSON value of at most maxBody bytes into v, answering
+// 413 or 400 itself when it cannot.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data after the JSON value")
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		jsonError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
+		return false
+	case err != nil:
+		jsonError(w, http.StatusBadRequest, "malformed JSON body")
+		return false
+	}
+	return true
+}
+
+func (a *app) addItem(w http.ResponseWriter, r *http.Request) {
+	var in cartItem
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if in.Quantity < 1 || in.Quantity > 99 {
+		jsonError(w, http.StatusBadRequest, "quantity must be between 1 and 99")
+		return
+	}
+	if _, ok := findProduct(in.ProductID); !ok {
+		jsonError(w, http.StatusNotFound, "unknown product")
+		return
+	}
+	s := sessionstore.FromContext(r.Context())
+	// Update merges with concurrent requests on the same session: two tabs
+	// adding to one cart both count.
+	err := sessionstore.Update(s, cartKey, func(c *cart) error {
+		c.add(in.ProductID, in.Quantity)
+		return nil
+	})
+	if errors.Is(err, sessionstore.ErrTooLarge) {
+		jsonError(w, http.StatusRequestEntityTooLarge, "the cart is full")
+		return
+	}
+	if err != nil {
+		a.log.Error("add to cart", "err", err)
+		jsonError(w, http.StatusInternalServerError, "could not update the cart")
+		return
+	}
+	writeCart(w, s)
+}
+
+type loginJSON struct {
+	User string `json:"user"`
+}
+
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	var in loginJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	in.User = strings.TrimSpace(in.User)
+	if in.User == "" || utf8.RuneCountInString(in.User) > 64 || !utf8.ValidString(in.User) {
+		jsonError(w, http.StatusBadRequest, "user must be 1 to 64 characters")
+		return
+	}
+	s := sessionstore.FromContext(r.Context())
+	// A new token at login defeats session fixation; the cart stays.
+	if err := s.RenewToken(); err != nil {
+		jsonError(w, http.StatusInternalServerError, "could not renew the session")
+		return
+	}
+	if err := s.SetUserID(in.User); err != nil {
+		jsonError(w, http.StatusInternalServerError, "could not log in")
+		return
+	}
+	writeCart(w, s)
+}
+
+func (a *app) logout(w http.ResponseWriter, r *http.Request) {
+	s := sessionstore.FromContext(r.Context())
+	if err := s.Destroy(); err != nil {
+		jsonError(w, http.StatusInternalServerError, "could not log out")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": cart{}, "user": nil})
+}
+
+// requireUser lets only logged-in sessions through (private objects);
+// anonymous sessions get 401.
+func requireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sessionstore.FromContext(r.Context()).UserID() == "" {
+			w.Header().Set("Cache-Control", "no-store")
+			jsonError(w, http.StatusUnauthorized, "log in to see private objects")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

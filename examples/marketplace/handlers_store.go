@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/dedw3n/hardening/cryptorates"
+	"github.com/dedw3n/hardening/sessionstore"
+)
+
+// productJSON is one entry of GET /api/products.
+type productJSON struct {
+	product
+	Prices map[string]float64 `json:"prices"`
+}
+
+// usdQuotes returns the USD quote of every configured coin that any tier
+// knows. It never fails: an unknown coin is simply left out.
+func (a *app) usdQuotes(ctx context.Context) []cryptorates.Quote {
+	pairs := make([]cryptorates.Pair, len(a.cfg.RatesCoins))
+	for i, c := range a.cfg.RatesCoins {
+		pairs[i] = cryptorates.Pair{Coin: c, Currency: "usd"}
+	}
+	quotes, err := a.rates.Rates(ctx, pairs...)
+	if err != nil && !errors.Is(err, cryptorates.ErrUnknownPair) {
+		a.log.Warn("rates", "err", err)
+	}
+	return quotes
+}
+
+// pricedCatalog is the catalog with each price in every coin.
+func (a *app) pricedCatalog(quotes []cryptorates.Quote) []productJSON {
+	out := make([]productJSON, len(catalog))
+	for i, p := range catalog {
+		out[i] = productJSON{product: p, Prices: map[string]float64{}}
+		for _, q := range quotes {
+			if q.Value > 0 {
+				out[i].Prices[q.Coin] = p.PriceUSD / q.Value
+			}
+		}
+	}
+	return out
+}
+
+func (a *app) products(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"products": a.pricedCatalog(a.usdQuotes(r.Context()))})
+}
+
+// rateJSON is one entry of GET /api/rates.
+type rateJSON struct {
+	Coin       string     `json:"coin"`
+	Currency   string     `json:"currency"`
+	Value      float64    `json:"value"`
+	Tier       string     `json:"tier"`
+	FetchedAt  *time.Time `json:"fetched_at"`
+	AgeSeconds float64    `json:"age_seconds"`
+}
+
+// ratesJSON answers every configured pair; always 200 while any tier has a
+// value, 503 only when no tier knows any pair.
+func (a *app) ratesJSON(w http.ResponseWriter, r *http.Request) {
+	quotes, err := a.rates.Rates(r.Context())
+	if len(quotes) == 0 {
+		a.log.Warn("no rates to serve", "err", err)
+		jsonError(w, http.StatusServiceUnavailable, "no exchange rates available")
+		return
+	}
+	out := make([]rateJSON, len(quotes))
+	for i, q := range quotes {
+		out[i] = rateJSON{Coin: q.Coin, Currency: q.Currency, Value: q.Value, Tier: string(q.Tier),
+			AgeSeconds: q.Age.Seconds()}
+		if !q.FetchedAt.IsZero() {
+			t := q.FetchedAt.UTC()
+			out[i].FetchedAt = &t
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rates": out, "breaker": a.rates.Stats().Breaker})
+}
+
+// pageData feeds the storefront template.
+type pageData struct {
+	Products  []pageProduct
+	CartCount int
+	User      string
+	RatesTier string
+	RatesAge  string
+	Breaker   string
+}
+
+type pageProduct struct {
+	product
+	Crypto []coinPrice
+}
+
+type coinPrice struct {
+	Coin   string
+	Amount float64
+}
+
+func (a *app) storefront(w http.ResponseWriter, r *http.Request) {
+	s := sessionstore.FromContext(r.Context())
+	cart, err := loadCart(s)
+	if err != nil {
+		a.log.Warn("storefront: unreadable cart", "err", err)
+	}
+	quotes := a.usdQuotes(r.Context())
+	data := pageData{CartCount: cart.count(), User: s.UserID(), RatesTier: "static", RatesAge: "-",
+		Breaker: string(a.rates.Stats().Breaker)}
+	if len(quotes) > 0 {
+		data.RatesTier = string(quotes[0].Tier)
+		data.RatesAge = quotes[0].Age.Round(time.Second).String()
+	}
+	for _, p := range a.pricedCatalog(quotes) {
+		pp := pageProduct{product: p.product}
+		for _, q := range quotes {
+			if v, ok := p.Prices[q.Coin]; ok {
+				pp.Crypto = append(pp.Crypto, coinPrice{Coin: q.Coin, Amount: v})
+			}
+		}
+		data.Products = append(data.Products, pp)
+	}
+	// Render into a buffer, so that a template error is a clean 500 and
+	// not half a page.
+	var buf bytes.Buffer
+	if err := a.page.Execute(&buf, data); err != nil {
+		a.log.Error("storefront template", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}

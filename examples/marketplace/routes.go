@@ -1,0 +1,49 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes is the server's HTTP surface. Session routes sit behind the session
+// middleware, which answers 503 with Retry-After while the store is down.
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	withSession := a.sessions.Middleware
+
+	mux.Handle("GET /{$}", withSession(http.HandlerFunc(a.storefront)))
+	mux.HandleFunc("GET /api/products", a.products)
+	mux.HandleFunc("GET /api/rates", a.ratesJSON)
+	mux.Handle("GET /api/cart", withSession(http.HandlerFunc(a.getCart)))
+	mux.Handle("POST /api/cart/items", withSession(http.HandlerFunc(a.addItem)))
+	mux.Handle("POST /login", withSession(http.HandlerFunc(a.login)))
+	mux.Handle("POST /logout", withSession(http.HandlerFunc(a.logout)))
+
+	mux.Handle("/static/", http.StripPrefix("/static/", a.static))
+	if a.public != nil {
+		mux.Handle("/objects/public/", http.StripPrefix("/objects/public/", a.public))
+	}
+	if a.private != nil {
+		mux.Handle("/objects/private/", withSession(requireUser(http.StripPrefix("/objects/private/", a.private))))
+	}
+
+	mux.Handle("/healthz", a.coord.Liveness())
+	mux.Handle("/readyz", a.coord.Readiness())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// writeJSON answers v as JSON with status code.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// jsonError answers {"error": msg}.
+func jsonError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
