@@ -98,6 +98,9 @@ func dsnSecrets(dsn string) []string {
 			if u, err := url.PathUnescape(s); err == nil && u != s {
 				out = append(out, u)
 			}
+			if u, err := url.QueryUnescape(s); err == nil && u != s {
+				out = append(out, u)
+			}
 			if q := url.QueryEscape(s); q != s {
 				out = append(out, q)
 			}
@@ -105,10 +108,13 @@ func dsnSecrets(dsn string) []string {
 	}
 	if i := strings.Index(dsn, "://"); i >= 0 {
 		rest := dsn[i+3:]
-		// The authority ends at the first '/', '?' or '#' after the last '@'.
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if c := strings.IndexByte(rest[:at], ':'); c >= 0 {
-				add(rest[c+1 : at])
+		// A malformed URL is ambiguous about where the user info ends:
+		// take the password up to every '@' (the parser uses the last).
+		if c := strings.IndexByte(rest, ':'); c >= 0 {
+			for at := c + 1; at < len(rest); at++ {
+				if rest[at] == '@' {
+					add(rest[c+1 : at])
+				}
 			}
 		}
 		if u, err := url.Parse(dsn); err == nil {
