@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/dedw3n/hardening/sessionstore"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Line is a cart line.
@@ -129,7 +128,7 @@ func routes(sessions *sessionstore.Manager) http.Handler {
 }
 
 // Example shows the marketplace's wiring and its cart, login and logout
-// handlers, with Stats exported to Prometheus.
+// handlers, with the Stats snapshot a metrics exporter would read.
 func Example() {
 	env := map[string]string{ // DATABASE_URL unset: memory store
 		"SESSION_SECRET":      "a-secret-of-at-least-32-bytes-long!!",
@@ -142,9 +141,6 @@ func Example() {
 		return
 	}
 	defer store.Close()
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(sessions.Collector())
-
 	srv := httptest.NewServer(routes(sessions))
 	defer srv.Close()
 	jar, _ := cookiejar.New(nil)
@@ -165,12 +161,7 @@ func Example() {
 	call("POST", "/logout", nil)
 	call("GET", "/cart", nil)
 	call("GET", "/readyz", nil)
-	metrics, _ := registry.Gather()
-	for _, mf := range metrics {
-		if mf.GetName() == "sessionstore_writes_total" {
-			fmt.Println("writes:", mf.GetMetric()[0].GetCounter().GetValue())
-		}
-	}
+	fmt.Println("writes:", sessions.Stats().Writes)
 	// Output:
 	// added p1
 	// welcome alice

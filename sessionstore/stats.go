@@ -1,7 +1,5 @@
 package sessionstore
 
-import "github.com/prometheus/client_golang/prometheus"
-
 // Stats is a snapshot of a Manager's counters, all monotonic since
 // NewManager (the store's since its construction).
 type Stats struct {
@@ -47,47 +45,4 @@ func (m *Manager) Stats() Stats {
 		st.InitAttempts, st.Pruned = ss.InitAttempts, ss.Pruned
 	}
 	return st
-}
-
-// Collector returns a Prometheus collector exporting [Manager.Stats] as
-// counters named sessionstore_<counter>_total (sessionstore_loads_total,
-// sessionstore_rejected_cookies_total, …). Register it once:
-//
-//	prometheus.MustRegister(manager.Collector())
-func (m *Manager) Collector() prometheus.Collector { return collector{m} }
-
-type collector struct{ m *Manager }
-
-var statDescs = func() []*prometheus.Desc {
-	names := []struct{ name, help string }{
-		{"loads", "Session lookups in the store."},
-		{"hits", "Requests whose cookie named a live session."},
-		{"misses", "Valid cookies whose session was missing or expired."},
-		{"writes", "Session saves, deletions and revocations."},
-		{"touches", "Data-free expiry updates."},
-		{"rejected_cookies", "Session cookies rejected without a store lookup."},
-		{"errors", "Failed store operations."},
-		{"conflicts", "Saves replayed after a concurrent save."},
-		{"init_attempts", "Store initialisation attempts."},
-		{"pruned", "Expired sessions deleted by pruning."},
-	}
-	d := make([]*prometheus.Desc, len(names))
-	for i, n := range names {
-		d[i] = prometheus.NewDesc("sessionstore_"+n.name+"_total", n.help, nil, nil)
-	}
-	return d
-}()
-
-func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range statDescs {
-		ch <- d
-	}
-}
-
-func (c collector) Collect(ch chan<- prometheus.Metric) {
-	s := c.m.Stats()
-	for i, v := range []uint64{s.Loads, s.Hits, s.Misses, s.Writes, s.Touches, s.RejectedCookies,
-		s.Errors, s.Conflicts, s.InitAttempts, s.Pruned} {
-		ch <- prometheus.MustNewConstMetric(statDescs[i], prometheus.CounterValue, float64(v))
-	}
 }

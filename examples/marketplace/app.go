@@ -100,7 +100,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	a.coord.AddCheck("sessions", a.sessions.Ready)
 	a.registry.MustRegister(metrics.New("sessions", func() any { return a.sessions.Stats() },
-		"loads", "hits", "misses", "writes", "touches", "rejected_cookies", "errors", "init_attempts", "pruned_rows"))
+		"loads", "hits", "misses", "writes", "touches", "rejected_cookies", "errors", "conflicts", "init_attempts", "pruned"))
 
 	rcfg := cryptorates.Config{
 		BaseURL:          cfg.CoinGeckoBaseURL,
