@@ -8,8 +8,7 @@ import (
 // benchClient returns a client holding fresh values for every default pair.
 func benchClient(b *testing.B) *Client {
 	b.Helper()
-	clk, up := newClock(), newUpstream(&testing.T{})
-	defer up.Close()
+	clk, up := newClock(), newUpstream(b)
 	c, err := New(Config{BaseURL: up.URL, Clock: clk.Now, Logger: discardLogger(), Fresh: time.Hour, Acceptable: time.Hour, Fallback: time.Hour})
 	if err != nil {
 		b.Fatal(err)

@@ -47,7 +47,7 @@ type upstream struct {
 	headers atomic.Pointer[http.Header]
 }
 
-func newUpstream(t *testing.T) *upstream {
+func newUpstream(t testing.TB) *upstream {
 	t.Helper()
 	u := &upstream{}
 	u.setFactor(1)
