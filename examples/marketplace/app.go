@@ -65,7 +65,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		a.coord.AddCheck("database", a.db.check)
 		a.registry.MustRegister(metrics.New("dbpool", func() any { return a.db.stats() },
 			"acquire_count", "canceled_acquire_count", "empty_acquire_count", "new_conns_count",
-			"max_lifetime_destroy_count", "max_idle_destroy_count"))
+			"max_lifetime_destroy_count", "max_idle_destroy_count", "health_checks", "health_failures"))
 
 		// The session store has its own small pool (the seed's fix): a busy
 		// application pool never starves logins, and the reverse.
@@ -125,7 +125,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	a.coord.Register("rates client", func(context.Context) error { return a.rates.Close() })
 	a.registry.MustRegister(metrics.New("rates", func() any { return a.rates.Stats() },
-		"upstream_calls", "failures", "shared_reads", "shared_errors", "breaker_transitions", "served"))
+		"upstream_calls", "shared_reads", "shared_errors",
+		"failures_network", "failures_timeout", "failures_server", "failures_rate_limited", "failures_auth",
+		"failures_status", "failures_invalid",
+		"breaker_transitions_open", "breaker_transitions_half_open", "breaker_transitions_closed",
+		"served_fresh", "served_acceptable", "served_fallback", "served_static"))
 
 	staticFS, err := fs.Sub(assets, "assets/static")
 	if err != nil {

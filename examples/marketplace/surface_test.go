@@ -39,7 +39,7 @@ func TestProductsAndMetrics(t *testing.T) {
 	code, _, body = a.do("GET", "/metrics", nil)
 	require.Equal(t, 200, code)
 	for _, m := range []string{
-		"hardening_sessions_loads_total", "hardening_session_store_", "hardening_rates_upstream_calls_total",
+		"hardening_sessions_loads_total", "hardening_session_store_", "hardening_rates_upstream_calls_total", "hardening_rates_served_static_total",
 		`hardening_rates_breaker_info{value="closed"}`, "hardening_cdn_static_ok_total", "hardening_shutdown_draining",
 		"go_goroutines",
 	} {
