@@ -60,7 +60,10 @@ func redact(s string, secrets []string) string {
 		// until none is left (each pass shortens s).
 		for again := true; again; {
 			again = false
-			for _, sec := range live {
+			for _, sec := range secrets {
+				if sec == "" {
+					continue
+				}
 				if strings.Contains(s, sec) {
 					s, again = strings.ReplaceAll(s, sec, ""), true
 				}

@@ -105,3 +105,18 @@ func TestParseErrorDoesNotUnwrapToTheDSN(t *testing.T) {
 		e = u.Unwrap()
 	}
 }
+
+// FuzzRedact: whatever the text and secrets, no secret survives redact.
+func FuzzRedact(f *testing.F) {
+	f.Add("password pw123 leaked pw123", "pw123", "pw")
+	f.Add("aaaa", "aa", "a")
+	f.Add("x*#?-_~x*#?-_~abab", "x*#?-_~ab", "")
+	f.Fuzz(func(t *testing.T, text, a, b string) {
+		got := redact(text, []string{a, b})
+		for _, sec := range []string{a, b} {
+			if sec != "" {
+				require.NotContains(t, got, sec)
+			}
+		}
+	})
+}
