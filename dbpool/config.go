@@ -195,6 +195,7 @@ type settings struct {
 	scaleToZero    bool
 	quietPeriod    time.Duration
 
+	pooler         bool // a transaction-mode pooler, declared or detected
 	execMode       pgx.QueryExecMode
 	execModeSource string // why execMode was chosen, for the log
 
@@ -284,14 +285,18 @@ func resolve(dsn string, c Config) (*settings, error) {
 	// detected, gets poolerExecMode.
 	s.execMode = pc.ConnConfig.DefaultQueryExecMode
 	switch {
-	case inDSN("default_query_exec_mode"):
-		s.execModeSource = "dsn default_query_exec_mode"
 	case c.Pooler == PoolerTransaction:
-		s.execMode, s.execModeSource = poolerExecMode, "Config.Pooler is PoolerTransaction"
+		s.pooler, s.execModeSource = true, "Config.Pooler is PoolerTransaction"
 	case c.Pooler == PoolerAuto && poolerHost(pc.ConnConfig) != "":
-		s.execMode, s.execModeSource = poolerExecMode, "pooler host "+poolerHost(pc.ConnConfig)
+		s.pooler, s.execModeSource = true, "pooler host "+poolerHost(pc.ConnConfig)
 	default:
-		s.execModeSource = "pgx default (no transaction pooler)"
+		s.execModeSource = "no transaction pooler"
+	}
+	switch {
+	case inDSN("default_query_exec_mode"):
+		s.execModeSource = "DSN default_query_exec_mode (" + s.execModeSource + ")"
+	case s.pooler:
+		s.execMode = poolerExecMode
 	}
 	pc.ConnConfig.DefaultQueryExecMode = s.execMode
 	return s, nil

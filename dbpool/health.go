@@ -52,7 +52,8 @@ type Report struct {
 	// CheckedAt is when the last check started (for StateIdle: when the
 	// monitor last looked at the pool's counters).
 	CheckedAt time.Time `json:"checked_at"`
-	// Latency is the SELECT 1 round trip of the last successful check.
+	// Latency is the SELECT 1 round trip of the last successful check
+	// (until the first periodic check: New's ping, connect included).
 	Latency time.Duration `json:"latency_ns"`
 	// LastSuccess is when a check last succeeded.
 	LastSuccess time.Time `json:"last_success"`

@@ -60,8 +60,12 @@ func New(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 		closed:      make(chan struct{}),
 	}
 	s.pool.BeforeConnect = p.capConnectTimeout
-	if s.execModeSource != "pgx default (no transaction pooler)" {
-		p.log.Info("query exec mode chosen for a connection pooler",
+	if s.pooler {
+		level := slog.LevelInfo
+		if s.execMode == pgx.QueryExecModeCacheStatement || s.execMode == pgx.QueryExecModeCacheDescribe {
+			level = slog.LevelWarn // the DSN asked for a mode that caches per server connection
+		}
+		p.log.Log(ctx, level, "query exec mode chosen for a transaction pooler",
 			"exec_mode", s.execMode.String(), "reason", s.execModeSource)
 	}
 
@@ -139,7 +143,7 @@ func New(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 	st := pool.Stat()
 	p.log.Info("connected",
 		append([]any{"target", s.target, "attempts", attempts, "elapsed_ms", msec(time.Since(start)),
-			"exec_mode", s.execMode.String(), "max_conns", s.pool.MaxConns, "min_conns", s.pool.MinConns,
+			"exec_mode", s.execMode.String(), "exec_mode_reason", s.execModeSource, "max_conns", s.pool.MaxConns, "min_conns", s.pool.MinConns,
 			"scale_to_zero", s.scaleToZero}, statAttrs(st)...)...)
 
 	mctx, stop := context.WithCancel(context.WithoutCancel(ctx))

@@ -55,7 +55,7 @@ func TestPoolerDetectedOnRealConnection(t *testing.T) {
 	ctx := context.Background()
 
 	assert.Equal(t, pgx.QueryExecModeExec, p.Pool().Config().ConnConfig.DefaultQueryExecMode)
-	chosen := logs.lines(`"msg":"query exec mode chosen for a connection pooler"`)
+	chosen := logs.lines(`"msg":"query exec mode chosen for a transaction pooler"`)
 	require.Len(t, chosen, 1)
 	assert.Contains(t, chosen[0], `"exec_mode":"exec"`)
 	assert.Contains(t, chosen[0], "ep-test-123-pooler.example.invalid")
