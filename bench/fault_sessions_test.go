@@ -1,0 +1,211 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/dedw3n/hardening/internal/pgtest"
+	"github.com/dedw3n/hardening/sessionstore"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Session fault bounds. QueryTimeout bounds each store operation and
+// ConnectTimeout each new connection; a request makes a load and a save, so
+// its latency is bounded by about 2×(connect+query) whatever the network does.
+const (
+	faultQueryTimeout   = time.Second
+	faultConnectTimeout = time.Second
+	sessionLatencyBound = 2*(faultQueryTimeout+faultConnectTimeout) + 2*time.Second
+	toxicRecoveryBound  = 5 * time.Second
+	restartRecoverBound = 10 * time.Second
+	sessionWorkers      = 6
+)
+
+// TestFaultSessionsToxics runs the session middleware over a PostgresStore
+// whose connections go through toxiproxy, and injects one toxic at a time
+// under concurrent HTTP load: latency, bandwidth, reset_peer, limit_data
+// (connections cut mid-query) and a blackhole (timeout toxic). Afterwards
+// every acknowledged write must be in the table, no request may have been
+// slower than sessionLatencyBound, and writes must succeed again within
+// toxicRecoveryBound of each toxic's removal.
+func TestFaultSessionsToxics(t *testing.T) {
+	dsn := pgtest.DB(t)
+	u, err := parseURL(dsn)
+	require.NoError(t, err)
+	proxy := newProxy(t, u.Host)
+	app := newSessionApp(t, sessionstore.PostgresConfig{
+		URL:            replaceHost(t, dsn, proxy.Listen),
+		QueryTimeout:   faultQueryTimeout,
+		ConnectTimeout: faultConnectTimeout,
+		PruneInterval:  -1,
+		Logger:         discardLogger(),
+	})
+	require.NoError(t, waitReady(app, 15*time.Second))
+
+	l := newLoad(app)
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := l.run(ctx, sessionWorkers)
+	defer func() { cancel(); wait() }()
+
+	time.Sleep(500 * time.Millisecond) // baseline traffic
+	faults := []struct {
+		name string
+		tx   toxic
+		hold time.Duration
+	}{
+		{"latency 150±50 ms", toxic{Name: "latency", Type: "latency", Stream: "downstream", Attributes: map[string]any{"latency": 150, "jitter": 50}}, 1500 * time.Millisecond},
+		{"bandwidth 4 KB/s", toxic{Name: "bandwidth", Type: "bandwidth", Stream: "downstream", Attributes: map[string]any{"rate": 4}}, 1500 * time.Millisecond},
+		{"reset_peer mid-query", toxic{Name: "reset", Type: "reset_peer", Stream: "downstream", Attributes: map[string]any{"timeout": 20}}, 1500 * time.Millisecond},
+		{"limit_data 600 B", toxic{Name: "limit", Type: "limit_data", Stream: "downstream", Attributes: map[string]any{"bytes": 600}}, 1500 * time.Millisecond},
+		{"blackhole (timeout 0)", toxic{Name: "blackhole", Type: "timeout", Stream: "upstream", Attributes: map[string]any{"timeout": 0}}, 2500 * time.Millisecond},
+	}
+	type phaseFigures struct {
+		from, to time.Time
+		recovery time.Duration
+	}
+	got := make([]phaseFigures, len(faults))
+	for i, f := range faults {
+		l.phase.Store(f.name)
+		got[i].from = time.Now()
+		addToxic(t, proxy, f.tx)
+		time.Sleep(f.hold)
+		removeToxic(t, proxy, f.tx.Name)
+		got[i].recovery = l.probe(t, toxicRecoveryBound)
+		got[i].to = time.Now()
+		l.phase.Store("after " + f.name)
+		t.Logf("%s: recovered in %v", f.name, got[i].recovery)
+		time.Sleep(300 * time.Millisecond)
+	}
+	cancel()
+	wait()
+
+	acked, lost := l.verify(t, dsn)
+	all := l.window(time.Time{}, time.Now().Add(time.Hour))
+	assert.LessOrEqual(t, all.max, sessionLatencyBound, "slowest request")
+	assert.Zero(t, l.transportErrors(), "requests without an HTTP answer")
+	assert.Zero(t, l.switches, "200 answers that silently changed a worker's session")
+	for i, f := range faults {
+		w := l.window(got[i].from, got[i].to)
+		assert.LessOrEqual(t, got[i].recovery, toxicRecoveryBound, f.name)
+		record(faultFigure{
+			Test: "TestFaultSessionsToxics", Fault: f.name, Injected: 1,
+			Requests: w.requests, Acked: acked[f.name], Lost: lost[f.name],
+			MaxLatency: w.max, P99: w.p99, Bound: sessionLatencyBound,
+			Recovery: got[i].recovery, RecBound: toxicRecoveryBound,
+		})
+	}
+	total, totalLost := 0, 0
+	for p, n := range acked {
+		total += n
+		totalLost += lost[p]
+	}
+	record(faultFigure{
+		Test: "TestFaultSessionsToxics", Fault: "whole run (incl. baseline and between faults)", Injected: len(faults),
+		Requests: all.requests, Acked: total, Lost: totalLost, MaxLatency: all.max, P99: all.p99, Bound: sessionLatencyBound,
+		Note: "sessionstore PostgresStore (QueryTimeout 1 s, ConnectTimeout 1 s) behind toxiproxy; 6 HTTP workers alternating writes and reads, 3 ms apart; " +
+			"each toxic is held 1.5 s (blackhole 2.5 s), then removed; recovery is the time from removal to the first acknowledged write of a new session.",
+	})
+}
+
+// TestFaultSessionsRestart restarts, kills and stops PostgreSQL under
+// concurrent HTTP load through the session middleware (no proxy).
+func TestFaultSessionsRestart(t *testing.T) {
+	srv := pgtest.NewServer(t, pgtest.Options{})
+	// pgtest runs its clusters with synchronous_commit=off, which loses the
+	// last few hundred milliseconds of commits in a crash by design; the
+	// store's own sessions ask for durable commits, as production does.
+	dsn := srv.CreateDB(t) + "&synchronous_commit=on"
+	app := newSessionApp(t, sessionstore.PostgresConfig{
+		URL:            dsn,
+		QueryTimeout:   faultQueryTimeout,
+		ConnectTimeout: faultConnectTimeout,
+		PruneInterval:  -1,
+		Logger:         discardLogger(),
+	})
+	require.NoError(t, waitReady(app, 15*time.Second))
+
+	l := newLoad(app)
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := l.run(ctx, sessionWorkers)
+	defer func() { cancel(); wait() }()
+	time.Sleep(500 * time.Millisecond)
+
+	faults := []struct {
+		name string
+		do   func() error
+	}{
+		{"restart (fast shutdown)", srv.Restart},
+		{"kill (immediate, crash) then start", func() error {
+			if err := srv.Kill(); err != nil {
+				return err
+			}
+			time.Sleep(300 * time.Millisecond)
+			return srv.Start()
+		}},
+		{"stop, 1 s down, start", func() error {
+			if err := srv.Stop(); err != nil {
+				return err
+			}
+			time.Sleep(time.Second)
+			return srv.Start()
+		}},
+	}
+	type phaseFigures struct {
+		from, to time.Time
+		recovery time.Duration
+	}
+	got := make([]phaseFigures, len(faults))
+	for i, f := range faults {
+		l.phase.Store(f.name)
+		got[i].from = time.Now()
+		require.NoError(t, f.do(), f.name)
+		got[i].recovery = l.probe(t, restartRecoverBound)
+		got[i].to = time.Now()
+		l.phase.Store("after " + f.name)
+		t.Logf("%s: recovered in %v", f.name, got[i].recovery)
+		time.Sleep(500 * time.Millisecond)
+	}
+	cancel()
+	wait()
+
+	acked, lost := l.verify(t, dsn)
+	all := l.window(time.Time{}, time.Now().Add(time.Hour))
+	assert.LessOrEqual(t, all.max, sessionLatencyBound, "slowest request")
+	assert.Zero(t, l.transportErrors(), "requests without an HTTP answer")
+	assert.Zero(t, l.switches, "200 answers that silently changed a worker's session")
+	total, totalLost := 0, 0
+	for p, n := range acked {
+		total += n
+		totalLost += lost[p]
+	}
+	for i, f := range faults {
+		w := l.window(got[i].from, got[i].to)
+		assert.LessOrEqual(t, got[i].recovery, restartRecoverBound, f.name)
+		record(faultFigure{
+			Test: "TestFaultSessionsRestart", Fault: f.name, Injected: 1,
+			Requests: w.requests, Acked: acked[f.name], Lost: lost[f.name],
+			MaxLatency: w.max, P99: w.p99, Bound: sessionLatencyBound,
+			Recovery: got[i].recovery, RecBound: restartRecoverBound,
+		})
+	}
+	record(faultFigure{
+		Test: "TestFaultSessionsRestart", Fault: "whole run", Injected: len(faults),
+		Requests: all.requests, Acked: total, Lost: totalLost, MaxLatency: all.max, P99: all.p99, Bound: sessionLatencyBound,
+		Note: "dedicated PostgreSQL cluster (pgtest.NewServer; the store connects with synchronous_commit=on, since pgtest turns it off and a crash would then drop the last commits by design), stopped and started for real under 6 HTTP workers; recovery is measured from the moment the server accepts connections again (Start/Restart returned) to the first acknowledged write.",
+	})
+}
+
+// waitReady waits until the store has created its table.
+func waitReady(app *sessionApp, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for {
+		err := app.mgr.Ready(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
