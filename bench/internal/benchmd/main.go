@@ -1,0 +1,232 @@
+// Command benchmd turns the raw output of the bench module's benchmarks
+// (and benchstat's comparison of it) into BENCHMARKS.md: one table per
+// component with the median of each metric for our package and its peer,
+// and their ratio. run.sh calls it; it is not meant to be run by hand.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// component describes one benchmark family: which impl is ours, which is
+// the peer, and what the table says about it.
+type component struct {
+	bench, title, ours, peer, about string
+}
+
+var components = []component{
+	{"BenchmarkSessions", "Sessions: sessionstore vs alexedwards/scs v2 + pgxstore", "ours", "scs",
+		"Same PostgreSQL, same handler, real HTTP with keep-alive clients; 64 sessions, 95% reads / 5% changes, 8 parallel clients. scs has IdleTimeout set (7 days), as it is usually configured. writes/1000req is counted by PostgreSQL (pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del after the backends exit). Targets: req/s at least scs's, writes at most a tenth."},
+	{"BenchmarkRatesHit", "Rates, cached hit: cryptorates vs gobreaker v2 + golang-lru v2", "ours", "gobreaker+lru",
+		"A fresh value for one pair, from parallel callers. The peer is an LRU of last good values behind a gobreaker breaker (bench/rates_bench_test.go)."},
+	{"BenchmarkRatesStorm", "Rates, 429 storm: cryptorates vs gobreaker v2 + golang-lru v2", "ours", "gobreaker+lru",
+		"Every upstream answer is 429 with Retry-After: 1, values are past fresh, both breakers open after 5 consecutive failures for 1 s. upstream-calls/s is what each sends the rate-limited upstream; errors counts callers left without a value."},
+	{"BenchmarkObjects", "Object serving: cdncache vs http.FileServer", "cdncache", "fileserver",
+		"One 16 KiB file from a directory over loopback HTTP, keep-alive client, no compression asked; 304 uses the validator each one sent (ETag for cdncache, Last-Modified for FileServer); 206 is bytes=0-1023."},
+	{"BenchmarkPool", "Pool: dbpool vs raw pgxpool", "dbpool", "pgxpool",
+		"Acquire, SELECT 1, release from parallel callers; both with MaxConns 4 on the same database."},
+}
+
+// higherIsBetter lists the units where a larger number wins.
+var higherIsBetter = map[string]bool{"req/s": true}
+
+type key struct{ bench, sub, impl, unit string }
+
+func main() {
+	raw := flag.String("raw", "", "raw go test -bench output")
+	stat := flag.String("benchstat", "", "benchstat output to append")
+	cmd := flag.String("cmd", "bench/run.sh", "the command that produced the run")
+	out := flag.String("out", "../BENCHMARKS.md", "file to write")
+	flag.Parse()
+
+	values, order, err := parse(*raw)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchmd:", err)
+		os.Exit(1)
+	}
+	statText, _ := os.ReadFile(*stat)
+
+	var b strings.Builder
+	b.WriteString("# Benchmarks\n\n")
+	b.WriteString("Each package beside the library a user would pick instead, measured in one run on one machine by\n\n")
+	fmt.Fprintf(&b, "    %s\n\n", *cmd)
+	b.WriteString("(bench/run.sh: `go test -bench` in the nested module bench/, real PostgreSQL from internal/pgtest, then benchstat). ")
+	b.WriteString("Ratios, not absolute times, are the claims: absolute numbers move with the machine and its load.\n\n")
+	fmt.Fprintf(&b, "Machine: %d cores (nproc), %s, %s, %s, run on %s.\n\n", runtime.NumCPU(), cpuModel(), goVersion(), runtime.GOOS+"/"+runtime.GOARCH, time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	b.WriteString("Each cell is the median of the run's samples. *Ratio* is ours ÷ peer; the verdict reads it with the unit's direction ")
+	b.WriteString("(req/s: higher is better; ns/op, B/op, allocs/op, writes, upstream calls, errors: lower is better).\n")
+
+	for _, c := range components {
+		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", c.title, c.about)
+		fmt.Fprintf(&b, "| Case | Metric | %s | %s | Ratio | Verdict |\n|---|---|---:|---:|---:|---|\n", c.ours, c.peer)
+		rows := 0
+		for _, k := range order {
+			if k.bench != c.bench || k.impl != c.ours {
+				continue
+			}
+			o := median(values[k])
+			pk := k
+			pk.impl = c.peer
+			pv, ok := values[pk]
+			if !ok {
+				continue
+			}
+			p := median(pv)
+			sub := k.sub
+			if sub == "" {
+				sub = "–"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", sub, k.unit, num(o), num(p), ratio(o, p), verdict(k.unit, o, p))
+			rows++
+		}
+		if rows == 0 {
+			b.WriteString("| (not in this run) | | | | | |\n")
+		}
+	}
+	if len(statText) > 0 {
+		b.WriteString("\n## benchstat\n\nThe same run through benchstat (`-col /impl`: the first column is the base, the others compared with it, with confidence intervals and p-values).\n\n```\n")
+		b.Write(statText)
+		b.WriteString("```\n")
+	}
+	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "benchmd:", err)
+		os.Exit(1)
+	}
+}
+
+// parse reads lines like
+// "BenchmarkObjects/status=200/impl=cdncache-2  100  123 ns/op  45 req/s  6 B/op  7 allocs/op".
+func parse(path string) (map[key][]float64, []key, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	values := make(map[key][]float64)
+	var order []key
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") {
+			continue
+		}
+		name := fields[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		parts := strings.Split(name, "/")
+		var k key
+		k.bench = parts[0]
+		var sub []string
+		for _, p := range parts[1:] {
+			if v, ok := strings.CutPrefix(p, "impl="); ok {
+				k.impl = v
+			} else {
+				sub = append(sub, p)
+			}
+		}
+		k.sub = strings.Join(sub, "/")
+		for i := 2; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				break
+			}
+			kk := k
+			kk.unit = fields[i+1]
+			if _, seen := values[kk]; !seen {
+				order = append(order, kk)
+			}
+			values[kk] = append(values[kk], v)
+		}
+	}
+	return values, order, sc.Err()
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func num(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+func ratio(o, p float64) string {
+	if p == 0 {
+		if o == 0 {
+			return "1"
+		}
+		return "∞"
+	}
+	return strconv.FormatFloat(o/p, 'f', 3, 64)
+}
+
+func verdict(unit string, o, p float64) string {
+	if o == p {
+		return "same"
+	}
+	better := o < p
+	if higherIsBetter[unit] {
+		better = o > p
+	}
+	lo, hi := min(o, p), max(o, p)
+	if lo == 0 {
+		if better {
+			return "ours better (peer > 0, ours 0)"
+		}
+		return "peer better (ours > 0, peer 0)"
+	}
+	f := hi / lo
+	if f < 1.05 {
+		return "within 5%"
+	}
+	if better {
+		return fmt.Sprintf("ours %.2f× better", f)
+	}
+	return fmt.Sprintf("peer %.2f× better", f)
+}
+
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func goVersion() string {
+	out, err := exec.Command("go", "version").Output()
+	if err != nil {
+		return runtime.Version()
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -1,0 +1,229 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/dedw3n/hardening/internal/pgtest"
+	"github.com/dedw3n/hardening/sessionstore"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// benchSessionCount is how many sessions the parallel clients share.
+const benchSessionCount = 64
+
+// sessionStack is one implementation's HTTP server over its session store.
+type sessionStack struct {
+	srv   *httptest.Server
+	close func()
+}
+
+// newSessionStack builds impl ("ours" or "scs") on a fresh pool of dsn with
+// the same handler: GET /read reads the integer "n", POST /write
+// increments it.
+func newSessionStack(b *testing.B, impl, dsn string) *sessionStack {
+	b.Helper()
+	ctx := context.Background()
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pc.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	var (
+		mw      func(http.Handler) http.Handler
+		cleanup = func() {}
+	)
+	switch impl {
+	case "ours":
+		store, err := sessionstore.NewPostgresStore(sessionstore.PostgresConfig{Pool: pool, PruneInterval: -1, Logger: discardLogger()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		mgr, err := sessionstore.NewManager(store, sessionstore.Config{
+			Secrets: [][]byte{testSecret}, Cookie: sessionstore.CookieConfig{Insecure: true}, Logger: discardLogger(),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		for mgr.Ready(wctx) != nil && wctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
+			n, _, _ := sessionstore.Get[int](sessionstore.FromContext(r.Context()), "n")
+			_, _ = io.WriteString(w, strconv.Itoa(n))
+		})
+		mux.HandleFunc("POST /write", func(w http.ResponseWriter, r *http.Request) {
+			s := sessionstore.FromContext(r.Context())
+			if err := sessionstore.Update(s, "n", func(n *int) error { *n++; return nil }); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			n, _, _ := sessionstore.Get[int](s, "n")
+			_, _ = io.WriteString(w, strconv.Itoa(n))
+		})
+		mw = mgr.Middleware
+		cleanup = func() { _ = store.Close() }
+	case "scs":
+		if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL);
+			CREATE INDEX IF NOT EXISTS sessions_expiry_idx ON sessions (expiry)`); err != nil {
+			b.Fatal(err)
+		}
+		sm := scs.New()
+		sm.Store = pgxstore.NewWithCleanupInterval(pool, 0)
+		sm.Lifetime = 30 * 24 * time.Hour
+		sm.IdleTimeout = 7 * 24 * time.Hour
+		sm.Cookie.Secure = false
+		mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, strconv.Itoa(sm.GetInt(r.Context(), "n")))
+		})
+		mux.HandleFunc("POST /write", func(w http.ResponseWriter, r *http.Request) {
+			n := sm.GetInt(r.Context(), "n") + 1
+			sm.Put(r.Context(), "n", n)
+			_, _ = io.WriteString(w, strconv.Itoa(n))
+		})
+		mw = sm.LoadAndSave
+	default:
+		b.Fatalf("unknown impl %q", impl)
+	}
+	srv := httptest.NewServer(mw(mux))
+	return &sessionStack{srv: srv, close: func() {
+		srv.Close()
+		cleanup()
+		pool.Close()
+	}}
+}
+
+// tableWrites returns the rows inserted, updated and deleted in the
+// database's user tables as PostgreSQL counts them. Backends flush their
+// statistics when they exit, so callers close their pools first; it waits
+// until the count stops moving.
+func tableWrites(b *testing.B, dsn string) int64 {
+	b.Helper()
+	ctx := context.Background()
+	read := func() int64 {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n int64
+		if err := conn.QueryRow(ctx, `SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint FROM pg_stat_user_tables`).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+	last, stable := read(), 0
+	for stable < 3 {
+		time.Sleep(60 * time.Millisecond)
+		n := read()
+		if n == last {
+			stable++
+		} else {
+			last, stable = n, 0
+		}
+	}
+	return last
+}
+
+func newBenchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 64, DisableCompression: true}}
+}
+
+func do(b *testing.B, c *http.Client, method, url, cookieName, cookie string) *http.Response {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookieName+"="+cookie)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("%s %s: %s", method, url, resp.Status)
+	}
+	return resp
+}
+
+// BenchmarkSessions runs the same workload through sessionstore and through
+// scs with pgxstore (IdleTimeout set, as people use it), over real HTTP with
+// keep-alive clients on the same PostgreSQL: 64 established sessions,
+// 95% requests that read the session, 5% that change it. Metrics: req/s and
+// writes/1000req, the latter counted by PostgreSQL itself
+// (pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del).
+func BenchmarkSessions(b *testing.B) {
+	for _, impl := range []string{"ours", "scs"} {
+		b.Run("impl="+impl, func(b *testing.B) {
+			dsn := pgtest.DB(b)
+			cookieName := map[string]string{"ours": "session", "scs": "session"}[impl]
+
+			// Establish the sessions, then close everything so that the
+			// set-up's writes are flushed to the statistics.
+			stack := newSessionStack(b, impl, dsn)
+			client := newBenchClient()
+			cookies := make([]string, benchSessionCount)
+			for i := range cookies {
+				resp := do(b, client, http.MethodPost, stack.srv.URL+"/write", "", "")
+				for _, c := range resp.Cookies() {
+					if c.Name == cookieName {
+						cookies[i] = c.Value
+					}
+				}
+				if cookies[i] == "" {
+					b.Fatalf("%s set no %q cookie", impl, cookieName)
+				}
+			}
+			client.CloseIdleConnections()
+			stack.close()
+			before := tableWrites(b, dsn)
+
+			stack = newSessionStack(b, impl, dsn)
+			client = newBenchClient()
+			// One untimed round so that both pools hold warm connections.
+			for _, c := range cookies[:8] {
+				do(b, client, http.MethodGet, stack.srv.URL+"/read", cookieName, c)
+			}
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				cookie := cookies[int(next.Add(1))%len(cookies)]
+				for i := 0; pb.Next(); i++ {
+					if i%20 == 19 {
+						do(b, client, http.MethodPost, stack.srv.URL+"/write", cookieName, cookie)
+					} else {
+						do(b, client, http.MethodGet, stack.srv.URL+"/read", cookieName, cookie)
+					}
+				}
+			})
+			b.StopTimer()
+			elapsed := b.Elapsed()
+			client.CloseIdleConnections()
+			stack.close()
+			writes := tableWrites(b, dsn) - before - 8*map[string]int64{"ours": 0, "scs": 1}[impl]
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+			b.ReportMetric(float64(writes)*1000/float64(b.N), "writes/1000req")
+		})
+	}
+}
