@@ -26,8 +26,10 @@ const (
 type Config struct {
 	// Timeout is the overall budget for running the hooks (the HTTP servers
 	// given to Serve first, then the other hooks). It starts after the drain
-	// delay. Each hook gets an equal share of what is left of the budget, so a
-	// stuck hook cannot starve the hooks after it.
+	// delay. Every hook is guaranteed Timeout/(2·hooks); a hook may use
+	// what is left of the budget less that reserve for each hook after it,
+	// so a stuck hook cannot starve the hooks after it while the HTTP
+	// server, which runs first, may take most of the budget to drain.
 	// The default is 10 s; 0 or a negative value means the default.
 	Timeout time.Duration
 

@@ -183,10 +183,13 @@ func (c *Coordinator) run(ctx context.Context, trigger string, order []hook) Rep
 	budget, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	deadline, _ := budget.Deadline()
+	reserve := reservePerHook(c.cfg.Timeout, len(order))
 	for i, h := range order {
-		// An equal share of what is left, among the hooks that are left:
-		// time a fast hook does not use flows to the later ones.
-		share := time.Until(deadline) / time.Duration(len(order)-i)
+		// What is left, less a reserve for each hook still to come: a stuck
+		// hook cannot starve the later ones, time a fast hook does not use
+		// flows to them, and the first hook (the HTTP server, draining
+		// in-flight requests) may use most of the budget.
+		share := time.Until(deadline) - reserve*time.Duration(len(order)-1-i)
 		var res HookResult
 		if err := budget.Err(); err != nil || share <= 0 {
 			// Only the caller's context (or a timer firing very late) can
@@ -209,6 +212,16 @@ func (c *Coordinator) run(ctx context.Context, trigger string, order []hook) Rep
 	r.Duration = time.Since(start)
 	r.log(log)
 	return r
+}
+
+// reservePerHook is the part of the budget guaranteed to every hook: half of
+// the budget is shared out equally, the other half goes to whoever needs it
+// first.
+func reservePerHook(budget time.Duration, hooks int) time.Duration {
+	if hooks == 0 {
+		return 0
+	}
+	return budget / time.Duration(2*hooks)
 }
 
 // runHook calls h with a context bounded by share and waits at most that

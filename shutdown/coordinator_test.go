@@ -287,3 +287,33 @@ func TestHookErrorsAreSanitizedInTheLog(t *testing.T) {
 	assert.NotContains(t, out, "s3cr3tpw")
 	assert.NotContains(t, out, "hunter2hunter2")
 }
+
+// The first hook (the HTTP server, draining slow downloads) may use most of
+// the budget, yet every later hook keeps its reserve even when it hangs.
+func TestFirstHookMayUseMostOfTheBudgetLaterHooksKeepTheirReserve(t *testing.T) {
+	const budget = 400 * time.Millisecond
+	c := New(Config{Timeout: budget, Logger: discard})
+	var ran []string
+	var mu sync.Mutex
+	for _, name := range []string{"pool", "store", "cache", "rates"} {
+		c.Register(name, func(context.Context) error {
+			mu.Lock()
+			ran = append(ran, name)
+			mu.Unlock()
+			return nil
+		})
+	}
+	c.Register("server", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+	r, _ := c.Shutdown(context.Background())
+	require.Len(t, r.Hooks, 5)
+	reserve := budget / 10
+	server := r.Hooks[0]
+	assert.True(t, server.TimedOut)
+	assert.GreaterOrEqual(t, server.Share, budget/2, "the first hook may use more than an equal share")
+	assert.InDelta(t, float64(budget-4*reserve), float64(server.Share), float64(20*time.Millisecond))
+	for _, h := range r.Hooks[1:] {
+		assert.False(t, h.TimedOut, h.Name)
+		assert.GreaterOrEqual(t, h.Share, reserve-5*time.Millisecond, "%s keeps its reserve", h.Name)
+	}
+	assert.Equal(t, []string{"rates", "cache", "store", "pool"}, ran)
+}

@@ -26,9 +26,12 @@
 //  4. The other hooks run one at a time, newest first. There are no
 //     other phases: register a pool before the store that uses it.
 //
-// Each hook gets an equal share of what is left of the budget among the
-// hooks that are left, so time a fast hook does not use flows to the later
-// ones. A hook that overruns its share is reported as timed out and the
+// Half of the budget is reserved in equal parts, one for each hook; a hook may
+// use what is left of the budget less the reserves of the hooks after it.
+// So a stuck hook cannot starve the ones after it (each keeps at least
+// budget/(2·hooks)), time a fast hook does not use flows to the later ones,
+// and the HTTP servers, which run first and must let in-flight requests
+// finish, may take most of the budget (with 5 hooks and 10 s: 6 s). A hook that overruns its share is reported as timed out and the
 // sequence goes on. Every hook's name, duration, error and time-out are
 // logged through slog and returned in a Report; Report.Err joins the errors.
 //
