@@ -18,5 +18,13 @@ func TestMain(m *testing.M) {
 		// scs.New always starts an in-memory store with a cleanup goroutine
 		// that nothing can stop, even when Store is replaced at once: the
 		// peer's leak, not ours, and only the session benchmark builds it.
-		goleak.IgnoreTopFunction("github.com/alexedwards/scs/v2/memstore.(*MemStore).startCleanup"))
+		goleak.IgnoreTopFunction("github.com/alexedwards/scs/v2/memstore.(*MemStore).startCleanup"),
+		// toxiproxy v2.5.0 can strand the pass-through stage of a link in a
+		// channel send when a toxic is added or removed while that link's
+		// connection is closing (ToxicLink.AddToxic/RemoveToxic swap the
+		// stage's output under it). Proxy.Stop closes every connection, but
+		// that goroutine has no way out: toxiproxy's leak, not the packages'.
+		// Only this top function is ignored; every other goroutine, toxiproxy's
+		// included, is still checked.
+		goleak.IgnoreTopFunction("github.com/Shopify/toxiproxy/v2/toxics.(*NoopToxic).Pipe"))
 }
