@@ -310,7 +310,7 @@ func (s *PostgresStore) initLocked(ctx context.Context) error {
 		s.initErr = err
 		s.initMu.Unlock()
 		s.cfg.Logger.Warn("sessionstore: initialisation failed", "attempt", n, "err", err)
-		return fmt.Errorf("sessionstore: %w: %w", ErrNotReady, err)
+		return fmt.Errorf("%w: %w", ErrNotReady, err)
 	}
 	s.ready.Store(true)
 	s.cfg.Logger.Info("sessionstore: initialised", "attempt", n, "table", s.cfg.Table)
@@ -322,9 +322,9 @@ func (s *PostgresStore) notReady() error {
 	last := s.initErr
 	s.initMu.Unlock()
 	if last == nil {
-		return fmt.Errorf("sessionstore: %w: initialising", ErrNotReady)
+		return fmt.Errorf("%w: initialising", ErrNotReady)
 	}
-	return fmt.Errorf("sessionstore: %w: %w", ErrNotReady, last)
+	return fmt.Errorf("%w: %w", ErrNotReady, last)
 }
 
 // ensure returns nil when the store is initialised. Otherwise it waits
@@ -381,7 +381,7 @@ func (s *PostgresStore) Ready(ctx context.Context) error {
 	}
 	defer cancel()
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("sessionstore: %w: %w", ErrNotReady, err)
+		return fmt.Errorf("%w: %w", ErrNotReady, err)
 	}
 	return nil
 }

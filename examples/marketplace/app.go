@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -98,7 +99,17 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
-	a.coord.AddCheck("sessions", a.sessions.Ready)
+	a.coord.AddCheck("sessions", func(ctx context.Context) error {
+		// The readiness body is public: say what is wrong, not where the
+		// database lives (driver errors name its host and user).
+		if err := a.sessions.Ready(ctx); err != nil {
+			if errors.Is(err, sessionstore.ErrNotReady) {
+				return errors.New("session store not initialised: database unreachable")
+			}
+			return errors.New("session store unavailable")
+		}
+		return nil
+	})
 	a.registry.MustRegister(metrics.New("sessions", func() any { return a.sessions.Stats() },
 		"loads", "hits", "misses", "writes", "touches", "rejected_cookies", "errors", "conflicts", "init_attempts", "pruned"))
 

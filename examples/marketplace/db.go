@@ -66,7 +66,11 @@ func (d *database) check(ctx context.Context) error {
 	if h := p.Health(ctx); !h.Ready() {
 		return errors.New("database: " + h.State.String())
 	}
-	return p.Pool().Ping(ctx)
+	// The readiness body is public: driver errors name the host and user.
+	if err := p.Pool().Ping(ctx); err != nil {
+		return errors.New("database: unreachable")
+	}
+	return nil
 }
 
 func (d *database) stats() dbpool.Stats {

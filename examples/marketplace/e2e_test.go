@@ -76,7 +76,9 @@ func TestStartsWithNoDatabaseAndNoNetwork(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(body), "Brass desk lamp")
 
+	asked := time.Now()
 	r := a.rates()
+	require.Less(t, time.Since(asked), 2500*time.Millisecond, "static rates within the 2 s cold wait")
 	require.NotEmpty(t, r.Rates)
 	for _, q := range r.Rates {
 		assert.Equal(t, "static", q.Tier, "%s/%s", q.Coin, q.Currency)
@@ -165,6 +167,8 @@ func TestDatabaseDownAtStart(t *testing.T) {
 	require.Equal(t, 200, code)
 	code, _, body := a.do("GET", "/readyz", nil)
 	require.Equal(t, http.StatusServiceUnavailable, code, "%s", body)
+	require.NotContains(t, string(body), db.Addr(), "the readiness body never shows the DSN")
+	require.NotContains(t, string(body), "postgres://")
 	code, h, _ := a.do("POST", "/api/cart/items", map[string]any{"product_id": "mug", "quantity": 1})
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.NotEmpty(t, h.Get("Retry-After"))
