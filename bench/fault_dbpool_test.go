@@ -138,7 +138,7 @@ func TestFaultDBPoolToxics(t *testing.T) {
 			note = fmt.Sprintf("health monitor reported %v during the fault; ", seen)
 		}
 		record(faultFigure{
-			Test: "TestFaultDBPoolToxics", Fault: f.name, Injected: 1, Requests: n,
+			Test: "TestFaultDBPoolToxics", Fault: f.name, Injected: 1, Requests: n, Acked: -1,
 			MaxLatency: worst, P99: p99, Bound: poolLatencyBound, Recovery: recovery, RecBound: poolRecoveryBound,
 			Note: note + "SELECT 1 from 4 workers, each bounded by a 1 s context; recovery = a query answers and the monitor (100 ms period) reports healthy.",
 		})

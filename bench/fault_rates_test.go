@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -180,6 +181,7 @@ func TestFaultRatesChaos(t *testing.T) {
 				requests  int
 				badErrors []string
 				maxLat    time.Duration
+				lats      []time.Duration
 				tiers     = map[cryptorates.Tier]int{}
 			)
 			ctx, cancel := context.WithTimeout(context.Background(), run)
@@ -198,6 +200,7 @@ func TestFaultRatesChaos(t *testing.T) {
 						mu.Lock()
 						requests++
 						maxLat = max(maxLat, lat)
+						lats = append(lats, lat)
 						switch {
 						case err == nil:
 							served[p] = true
@@ -231,10 +234,19 @@ func TestFaultRatesChaos(t *testing.T) {
 				requests, calls, budget, up.faults(), up.kinds, tiers, stats.BreakerTransitions.Open, maxLat)
 			record(faultFigure{
 				Test: "TestFaultRatesChaos/" + tc.name, Fault: "seeded upstream chaos (429 ± Retry-After, 500, timeout, truncated and hostile JSON)",
-				Injected: up.faults(), Requests: requests, MaxLatency: maxLat, Bound: rateBound,
+				Injected: up.faults(), Requests: requests, Acked: -1, MaxLatency: maxLat, P99: p99(lats), Bound: rateBound,
 				Note: fmt.Sprintf("%d upstream calls in %.1f s against a budget of %d (elapsed/MinInterval + 1, MinInterval 50 ms); errors while a tier held a value: %d; quotes by tier %v; breaker opened %d times.",
 					calls, elapsed.Seconds(), budget, len(badErrors), tiers, stats.BreakerTransitions.Open),
 			})
 		})
 	}
+}
+
+func p99(lats []time.Duration) time.Duration {
+	if len(lats) == 0 {
+		return 0
+	}
+	s := slices.Clone(lats)
+	slices.Sort(s)
+	return s[len(s)*99/100]
 }
