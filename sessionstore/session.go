@@ -140,8 +140,9 @@ func (s *Session) apply(o op) error {
 	}
 }
 
-// change applies a change now and records it for replay.
-func (s *Session) change(o op) error {
+// edit runs fn under the session's lock, unless the request has no session
+// or its response was already committed.
+func (s *Session) edit(fn func() error) error {
 	if s == nil {
 		return ErrNoSession
 	}
@@ -150,14 +151,21 @@ func (s *Session) change(o op) error {
 	if s.done {
 		return ErrCommitted
 	}
-	if err := s.parse(); err != nil {
-		return err
-	}
-	if err := s.apply(o); err != nil {
-		return err
-	}
-	s.ops = append(s.ops, o)
-	return nil
+	return fn()
+}
+
+// change applies a change now and records it for replay.
+func (s *Session) change(o op) error {
+	return s.edit(func() error {
+		if err := s.parse(); err != nil {
+			return err
+		}
+		if err := s.apply(o); err != nil {
+			return err
+		}
+		s.ops = append(s.ops, o)
+		return nil
+	})
 }
 
 // Put stores the JSON encoding of v under key. It returns [ErrTooLarge]
@@ -256,16 +264,10 @@ func (s *Session) UserID() string {
 // [Manager.RevokeUser]; "" unties it. At login, call [Session.RenewToken]
 // too.
 func (s *Session) SetUserID(userID string) error {
-	if s == nil {
-		return ErrNoSession
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.done {
-		return ErrCommitted
-	}
-	s.userID, s.userSet = userID, true
-	return nil
+	return s.edit(func() error {
+		s.userID, s.userSet = userID, true
+		return nil
+	})
 }
 
 // RenewToken gives the session a new token, keeping its data, when the
@@ -273,16 +275,10 @@ func (s *Session) SetUserID(userID string) error {
 // the same transaction). Call it when privileges change, at login above
 // all, against session fixation.
 func (s *Session) RenewToken() error {
-	if s == nil {
-		return ErrNoSession
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.done {
-		return ErrCommitted
-	}
-	s.renew = true
-	return nil
+	return s.edit(func() error {
+		s.renew = true
+		return nil
+	})
 }
 
 // Destroy ends the session (logout): its data is dropped and, when the
@@ -290,25 +286,19 @@ func (s *Session) RenewToken() error {
 // removed. Changes made after Destroy start a new session with a new
 // token.
 func (s *Session) Destroy() error {
-	if s == nil {
-		return ErrNoSession
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.done {
-		return ErrCommitted
-	}
-	if s.found {
-		s.destroy = s.rec.ID
-	}
-	s.cleared = true
-	s.hasToken, s.found = false, false
-	s.rec = Record{}
-	s.values = map[string]json.RawMessage{}
-	s.size = 2
-	s.ops = nil
-	s.userID, s.userSet, s.renew = "", false, false
-	return nil
+	return s.edit(func() error {
+		if s.found {
+			s.destroy = s.rec.ID
+		}
+		s.cleared = true
+		s.hasToken, s.found = false, false
+		s.rec = Record{}
+		s.values = map[string]json.RawMessage{}
+		s.size = 2
+		s.ops = nil
+		s.userID, s.userSet, s.renew = "", false, false
+		return nil
+	})
 }
 
 // IsNew reports whether the session is not stored yet (no valid cookie, or
