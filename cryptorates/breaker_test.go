@@ -69,9 +69,9 @@ func TestBreakerOpensHalfOpensAndRecovers(t *testing.T) {
 	assert.Equal(t, Transitions{Open: 2, HalfOpen: 2, Closed: 1}, st.BreakerTransitions)
 	assert.Equal(t, uint64(6), st.Failures.Server)
 	assert.Equal(t, clk.Now(), st.LastSuccess)
-	assert.Equal(t, 2, logs.count("circuit breaker half-open"))
-	assert.Equal(t, 1, logs.count("half-open probe failed"))
-	assert.Equal(t, 1, logs.count("circuit breaker closed"))
+	assert.Equal(t, 2, logs.Count("circuit breaker half-open"))
+	assert.Equal(t, 1, logs.Count("half-open probe failed"))
+	assert.Equal(t, 1, logs.Count("circuit breaker closed"))
 }
 
 func TestRetryAfter(t *testing.T) {

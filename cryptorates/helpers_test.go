@@ -1,7 +1,6 @@
 package cryptorates
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -9,12 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 // t0 is the fake clock's start: second-aligned, so HTTP-dates are exact.
@@ -124,31 +124,11 @@ func refusedURL(t *testing.T) string {
 	return "http://" + addr
 }
 
-// logBuf is a concurrency-safe log sink.
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuf) count(s string) int { return strings.Count(l.String(), s) }
-
 // newTestClient builds a client on cfg with the test's clock, upstream and
 // log; it is closed at the end of the test.
-func newTestClient(t *testing.T, cfg Config, clk *fakeClock, baseURL string) (*Client, *logBuf) {
+func newTestClient(t *testing.T, cfg Config, clk *fakeClock, baseURL string) (*Client, *testlog.Buffer) {
 	t.Helper()
-	logs := &logBuf{}
+	logs := &testlog.Buffer{}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = baseURL
 	}

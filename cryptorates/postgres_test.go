@@ -116,7 +116,7 @@ func TestPostgresDownClientWorksAloneAndLeaksNoPassword(t *testing.T) {
 	require.Equal(t, TierFresh, q.Tier, "refreshed alone while the database is down")
 	require.EqualValues(t, 2, up.calls.Load())
 	require.Positive(t, c.Stats().SharedErrors)
-	require.Equal(t, 1, logs.count("shared state unavailable"))
+	require.Equal(t, 1, logs.Count("shared state unavailable"))
 	require.NotContains(t, logs.String(), password)
 
 	require.NoError(t, srv.Start())
@@ -127,7 +127,7 @@ func TestPostgresDownClientWorksAloneAndLeaksNoPassword(t *testing.T) {
 		clk.Add(3 * time.Second)
 		rate(t, c, "bitcoin", "usd")
 		idle(t, c)
-		return logs.count("shared state available again") == 1
+		return logs.Count("shared state available again") == 1
 	}, 20*time.Second, 50*time.Millisecond)
 	require.NotContains(t, logs.String(), password)
 }

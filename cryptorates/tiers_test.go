@@ -65,9 +65,9 @@ func TestTierProgressionWithFailingUpstream(t *testing.T) {
 	assert.Equal(t, uint64(100), st.Served.Static)
 	assert.Equal(t, t0, st.LastFetched)
 
-	assert.Equal(t, 1, logs.count("tier=acceptable"), logs.String())
-	assert.Equal(t, 1, logs.count("tier=fallback"), logs.String())
-	assert.Equal(t, 1, logs.count("tier=static"), logs.String())
+	assert.Equal(t, 1, logs.Count("tier=acceptable"), logs.String())
+	assert.Equal(t, 1, logs.Count("tier=fallback"), logs.String())
+	assert.Equal(t, 1, logs.Count("tier=static"), logs.String())
 
 	// Recovery: the next refresh succeeds and the fresh tier is back, logged once.
 	up.set(nil)
@@ -78,7 +78,7 @@ func TestTierProgressionWithFailingUpstream(t *testing.T) {
 		q = rate(t, c, "bitcoin", "usd")
 	}
 	require.Equal(t, TierFresh, q.Tier)
-	assert.Equal(t, 1, logs.count("serving fresh rates again"))
+	assert.Equal(t, 1, logs.Count("serving fresh rates again"))
 }
 
 func TestColdCallerWaitsAtMostColdWait(t *testing.T) {

@@ -25,7 +25,7 @@ func TestCloseWithHeldConnectionReturnsAtDeadline(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "dbpool: close: 1 connection(s) still acquired")
 	assert.NotNil(t, ctx.Err(), "Close returned at the deadline, not before")
-	assert.NotEmpty(t, logs.lines(`"level":"ERROR"`, `"msg":"close timed out`, `"acquired":1`))
+	assert.NotEmpty(t, logs.Lines(`"level":"ERROR"`, `"msg":"close timed out`, `"acquired":1`))
 
 	// Releasing lets the close finish; Close again waits for it, so that
 	// nothing is left running for goleak.

@@ -33,9 +33,9 @@ func TestNewRetriesUntilServerStarts(t *testing.T) {
 	var one int
 	require.NoError(t, p.Pool().QueryRow(context.Background(), "SELECT 1").Scan(&one))
 
-	failed := logs.lines(`"msg":"connect attempt failed"`, `"component":"dbpool"`, `"attempt":`)
+	failed := logs.Lines(`"msg":"connect attempt failed"`, `"component":"dbpool"`, `"attempt":`)
 	assert.GreaterOrEqual(t, len(failed), 2, "each failed attempt is logged; logs:\n%s", logs)
-	connected := logs.lines(`"msg":"connected"`)
+	connected := logs.Lines(`"msg":"connected"`)
 	require.Len(t, connected, 1)
 	assert.NotContains(t, connected[0], `"attempts":1,`, "New connected on a retry")
 }
@@ -66,7 +66,7 @@ func TestNewUnreachableServer(t *testing.T) {
 			assert.Contains(t, msg, "gave up after")
 			assert.NotContains(t, msg, pw)
 			assert.NotContains(t, logs.String(), pw)
-			assert.GreaterOrEqual(t, len(logs.lines(`"msg":"connect attempt failed"`)), 2, "retried within the budget")
+			assert.GreaterOrEqual(t, len(logs.Lines(`"msg":"connect attempt failed"`)), 2, "retried within the budget")
 			var ce *pgconn.ConnectError
 			assert.True(t, errors.As(err, &ce), "the pgx error stays reachable for errors.As")
 			// Generous bound: the budget plus scheduling slack, not a speed test.
@@ -128,7 +128,7 @@ func TestNewStopsOnPermanentError(t *testing.T) {
 	require.True(t, errors.As(err, &pe), "got %v", err)
 	assert.Equal(t, "3D000", pe.Code)
 	assert.Contains(t, err.Error(), "gave up after 1 attempt(s)")
-	assert.Len(t, logs.lines(`"msg":"connect attempt failed"`), 1)
+	assert.Len(t, logs.Lines(`"msg":"connect attempt failed"`), 1)
 }
 
 func TestNewHonoursContext(t *testing.T) {
@@ -147,5 +147,5 @@ func TestSingleAttemptWithNegativeBudget(t *testing.T) {
 	_, err := New(context.Background(), "postgres://app@"+closedPort(t)+"/shop", Config{ConnectBudget: -1, Logger: log})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "gave up after 1 attempt(s)")
-	assert.Len(t, logs.lines(`"msg":"connect attempt failed"`), 1)
+	assert.Len(t, logs.Lines(`"msg":"connect attempt failed"`), 1)
 }

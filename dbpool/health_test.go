@@ -41,7 +41,7 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	assert.NotEmpty(t, r.LastError)
 	assert.Less(t, r.LastSuccess, stoppedAt)
 
-	failed := logs.lines(`"level":"ERROR"`, `"msg":"database health check failed"`)
+	failed := logs.Lines(`"level":"ERROR"`, `"msg":"database health check failed"`)
 	require.NotEmpty(t, failed, "logs:\n%s", logs)
 	for _, field := range []string{`"component":"dbpool"`, `"latency_ms":`, `"total":`, `"idle":`, `"acquired":`,
 		`"constructing":`, `"empty_acquire_waits":`, `"consecutive_failures":`, `"err":`} {
@@ -54,7 +54,7 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	r = p.Health(ctx)
 	assert.Equal(t, 0, r.ConsecutiveFailures)
 	assert.NotEmpty(t, r.LastError, "the last error is kept after recovery")
-	assert.NotEmpty(t, logs.lines(`"msg":"database health recovered"`))
+	assert.NotEmpty(t, logs.Lines(`"msg":"database health recovered"`))
 	var one int
 	require.NoError(t, p.Pool().QueryRow(ctx, "SELECT 1").Scan(&one))
 	assert.NotContains(t, logs.String(), pw)
@@ -77,7 +77,7 @@ func TestSlowChecksAreLogged(t *testing.T) {
 			cfg.WarnLatency, cfg.ErrorLatency = tt.warn, tt.err
 			p := mustNew(t, dsn, cfg)
 			waitFor(t, 5*time.Second, "a slow check", func() bool {
-				return len(logs.lines(`"level":"`+tt.level+`"`, `"msg":"`+tt.msg+`"`)) > 0
+				return len(logs.Lines(`"level":"`+tt.level+`"`, `"msg":"`+tt.msg+`"`)) > 0
 			})
 			r := p.Health(context.Background())
 			assert.Equal(t, StateDegraded, r.State)
@@ -107,12 +107,12 @@ func TestWarnsWhenAcquiresKeepWaiting(t *testing.T) {
 		}()
 	}
 	waitFor(t, 10*time.Second, "the waiting warning", func() bool {
-		return len(logs.lines(`"level":"WARN"`, `"msg":"acquires keep waiting`)) > 0 &&
+		return len(logs.Lines(`"level":"WARN"`, `"msg":"acquires keep waiting`)) > 0 &&
 			p.Health(context.Background()).AcquiresWaiting
 	})
 	cancel()
 	wg.Wait()
-	w := logs.lines(`"msg":"acquires keep waiting`)[0]
+	w := logs.Lines(`"msg":"acquires keep waiting`)[0]
 	assert.Contains(t, w, `"waits_in_period":`)
 	assert.Contains(t, w, `"max_conns":1`)
 
@@ -143,8 +143,8 @@ func TestScaleToZeroReportsIdle(t *testing.T) {
 	r = p.Health(ctx)
 	assert.Equal(t, StateIdle, r.State)
 	assert.Equal(t, checks, r.Checks, "no synthetic probe while idle")
-	assert.Empty(t, logs.lines(`"level":"ERROR"`))
-	assert.NotEmpty(t, logs.lines(`"level":"INFO"`, `idle/suspended`))
+	assert.Empty(t, logs.Lines(`"level":"ERROR"`))
+	assert.NotEmpty(t, logs.Lines(`"level":"INFO"`, `idle/suspended`))
 
 	// Application traffic wakes the monitor up.
 	_, err := p.Pool().Exec(ctx, "SELECT 1")
@@ -153,7 +153,7 @@ func TestScaleToZeroReportsIdle(t *testing.T) {
 		r := p.Health(ctx)
 		return r.State == StateHealthy && r.Checks > checks
 	})
-	assert.NotEmpty(t, logs.lines(`"msg":"application traffic resumed: health checks resumed"`))
+	assert.NotEmpty(t, logs.Lines(`"msg":"application traffic resumed: health checks resumed"`))
 }
 
 func TestStatsSnapshot(t *testing.T) {
@@ -198,7 +198,7 @@ func TestExhaustedPoolFailsTheCheck(t *testing.T) {
 
 	waitFor(t, 10*time.Second, "a failed check", func() bool { return p.Health(ctx).State == StateUnhealthy })
 	assert.Contains(t, p.Health(ctx).LastError, "pool exhausted: all 1 connections acquired")
-	assert.NotEmpty(t, logs.lines(`"level":"ERROR"`, `pool exhausted`, `"acquired":1`))
+	assert.NotEmpty(t, logs.Lines(`"level":"ERROR"`, `pool exhausted`, `"acquired":1`))
 
 	conn.Release()
 	waitFor(t, 10*time.Second, "recovery", func() bool { return p.Health(ctx).State == StateHealthy })

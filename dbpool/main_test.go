@@ -1,59 +1,24 @@
 package dbpool
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/dedw3n/hardening/internal/pgtest"
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// logBuffer collects JSON log lines written from any goroutine.
-type logBuffer struct {
-	mu  sync.Mutex // protects buf
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines returns the log lines containing every one of subs.
-func (b *logBuffer) lines(subs ...string) []string {
-	var out []string
-	for _, l := range strings.Split(b.String(), "\n") {
-		ok := l != ""
-		for _, s := range subs {
-			ok = ok && strings.Contains(l, s)
-		}
-		if ok {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // testLogger logs everything, as JSON, into a buffer.
-func testLogger() (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
-	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+func testLogger() (*slog.Logger, *testlog.Buffer) {
+	b := &testlog.Buffer{}
+	return b.JSON(), b
 }
 
 // fastConfig is a Config with test-sized periods.

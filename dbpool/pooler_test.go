@@ -55,11 +55,11 @@ func TestPoolerDetectedOnRealConnection(t *testing.T) {
 	ctx := context.Background()
 
 	assert.Equal(t, pgx.QueryExecModeExec, p.Pool().Config().ConnConfig.DefaultQueryExecMode)
-	chosen := logs.lines(`"msg":"query exec mode chosen for a transaction pooler"`)
+	chosen := logs.Lines(`"msg":"query exec mode chosen for a transaction pooler"`)
 	require.Len(t, chosen, 1)
 	assert.Contains(t, chosen[0], `"exec_mode":"exec"`)
 	assert.Contains(t, chosen[0], "ep-test-123-pooler.example.invalid")
-	assert.NotEmpty(t, logs.lines(`"msg":"connected"`, `"exec_mode":"exec"`))
+	assert.NotEmpty(t, logs.Lines(`"msg":"connected"`, `"exec_mode":"exec"`))
 
 	conn, err := p.Pool().Acquire(ctx)
 	require.NoError(t, err)

@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dedw3n/hardening/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/pgtest"
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 // queryCounter is a pgx tracer counting the queries sent.
@@ -39,7 +41,7 @@ func benchStores(b *testing.B) map[string]struct {
 	pool, err := pgxpool.NewWithConfig(b.Context(), pc)
 	require.NoError(b, err)
 	b.Cleanup(pool.Close)
-	pg, err := NewPostgresStore(PostgresConfig{Pool: pool, PruneInterval: -1, Logger: (&logBuffer{}).logger()})
+	pg, err := NewPostgresStore(PostgresConfig{Pool: pool, PruneInterval: -1, Logger: (&testlog.Buffer{}).Text()})
 	require.NoError(b, err)
 	b.Cleanup(func() { pg.Close() })
 	require.Eventually(b, func() bool { return pg.Ready(b.Context()) == nil }, 10*time.Second, 10*time.Millisecond)
@@ -53,7 +55,7 @@ func benchStores(b *testing.B) map[string]struct {
 }
 
 func benchManager(b *testing.B, store Store) *Manager {
-	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Logger: (&logBuffer{}).logger()})
+	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Logger: (&testlog.Buffer{}).Text()})
 	require.NoError(b, err)
 	return m
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 // FuzzDecodeCookie checks that the cookie decoder never panics, accepts
@@ -40,7 +42,7 @@ func FuzzDecodeCookie(f *testing.F) {
 func FuzzMiddlewareCookie(f *testing.F) {
 	store := NewMemoryStore(MemoryConfig{PruneInterval: -1})
 	defer store.Close()
-	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Logger: (&logBuffer{}).logger()})
+	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Logger: (&testlog.Buffer{}).Text()})
 	require.NoError(f, err)
 	tok := newToken()
 	for _, s := range []string{

@@ -1,11 +1,9 @@
 package sessionstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
@@ -40,28 +40,6 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// logBuffer collects log output for checks that secrets never reach it.
-type logBuffer struct {
-	mu  sync.Mutex // protects buf
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // item is a cart line, as the example marketplace stores them.
 type item struct {
 	ProductID string `json:"product_id"`
@@ -73,7 +51,7 @@ type app struct {
 	m     *Manager
 	srv   *httptest.Server
 	clock *clock
-	logs  *logBuffer
+	logs  *testlog.Buffer
 	// gate, when set, is called by /add and /put after the session is
 	// loaded (setGate).
 	gate atomic.Pointer[func()]
@@ -81,7 +59,7 @@ type app struct {
 
 func newApp(t *testing.T, store Store, cfg Config) *app {
 	t.Helper()
-	a := &app{clock: newClock(), logs: &logBuffer{}}
+	a := &app{clock: newClock(), logs: &testlog.Buffer{}}
 	if cfg.Secrets == nil {
 		cfg.Secrets = [][]byte{testSecret}
 	}
@@ -89,7 +67,7 @@ func newApp(t *testing.T, store Store, cfg Config) *app {
 		cfg.Now = a.clock.Now
 	}
 	cfg.Cookie.Insecure = true
-	cfg.Logger = a.logs.logger()
+	cfg.Logger = a.logs.Text()
 	m, err := NewManager(store, cfg)
 	require.NoError(t, err)
 	a.m = m

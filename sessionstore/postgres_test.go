@@ -10,11 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dedw3n/hardening/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/pgtest"
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 // newPG returns a PostgresStore on url, closed at the end of the test, and
@@ -25,7 +27,7 @@ func newPG(t *testing.T, cfg PostgresConfig) *PostgresStore {
 		cfg.PruneInterval = -1
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = (&logBuffer{}).logger()
+		cfg.Logger = (&testlog.Buffer{}).Text()
 	}
 	s, err := NewPostgresStore(cfg)
 	require.NoError(t, err)
@@ -81,8 +83,8 @@ func TestPostgresColdStart(t *testing.T) {
 	srv := pgtest.NewServer(t, pgtest.Options{Stopped: true})
 	const password = "hunter2-do-not-log"
 	url := strings.Replace(srv.URL(), "postgres@", "postgres:"+password+"@", 1)
-	logs := &logBuffer{}
-	store := newPG(t, PostgresConfig{URL: url, Logger: logs.logger(), ConnectTimeout: time.Second})
+	logs := &testlog.Buffer{}
+	store := newPG(t, PostgresConfig{URL: url, Logger: logs.Text(), ConnectTimeout: time.Second})
 	a := newApp(t, store, Config{})
 	require.ErrorIs(t, a.m.Ready(t.Context()), ErrNotReady)
 
@@ -257,8 +259,8 @@ FROM generate_series(1, $1::int) i`, live)
 
 func TestPostgresPruneLoop(t *testing.T) {
 	url := pgtest.DB(t)
-	logs := &logBuffer{}
-	s := newPG(t, PostgresConfig{URL: url, PruneInterval: 30 * time.Millisecond, Logger: logs.logger()})
+	logs := &testlog.Buffer{}
+	s := newPG(t, PostgresConfig{URL: url, PruneInterval: 30 * time.Millisecond, Logger: logs.Text()})
 	waitReady(t, s, 10*time.Second)
 	exec(t, url, `INSERT INTO sessions (id, created, touched, expires, deadline)
 VALUES (sha256('x'), now(), now(), now() - interval '1 s', now())`)
@@ -343,7 +345,7 @@ func checkFailedSaveReplacesResponse(t *testing.T, store Store) {
 	var writeErr error
 	m, err := NewManager(store, Config{
 		Secrets: [][]byte{testSecret},
-		Logger:  (&logBuffer{}).logger(),
+		Logger:  (&testlog.Buffer{}).Text(),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			assert.Error(t, err)
 			w.Header().Set("Retry-After", "1")

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 // backend makes a fresh, empty store for one test.
@@ -317,8 +319,8 @@ func flip(c byte) string {
 
 func TestMemoryPruneLoop(t *testing.T) {
 	c := newClock()
-	logs := &logBuffer{}
-	s := NewMemoryStore(MemoryConfig{PruneInterval: 10 * time.Millisecond, Now: c.Now, Logger: logs.logger()})
+	logs := &testlog.Buffer{}
+	s := NewMemoryStore(MemoryConfig{PruneInterval: 10 * time.Millisecond, Now: c.Now, Logger: logs.Text()})
 	now := c.Now()
 	_, err := s.Save(t.Context(), Record{ID: ID{1}, Created: now, Touched: now, Expires: now.Add(time.Hour), Deadline: now.Add(2 * time.Hour)}, ID{})
 	require.NoError(t, err)

@@ -10,12 +10,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 func TestWriterHijackAndInformational(t *testing.T) {
 	store := NewMemoryStore(MemoryConfig{PruneInterval: -1})
 	defer store.Close()
-	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Cookie: CookieConfig{Insecure: true}, Logger: (&logBuffer{}).logger()})
+	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Cookie: CookieConfig{Insecure: true}, Logger: (&testlog.Buffer{}).Text()})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {

@@ -1,16 +1,16 @@
 package shutdown
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 // childEnv makes the test binary act as the child process of
@@ -45,28 +45,10 @@ func runChild() {
 	os.Exit(0)
 }
 
-// logBuffer collects log output from concurrent goroutines.
-type logBuffer struct {
-	mu  sync.Mutex // protects buf
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newLogger returns a logger writing text records into a buffer.
-func newLogger() (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+func newLogger() (*slog.Logger, *testlog.Buffer) {
+	b := &testlog.Buffer{}
+	return b.Text(), b
 }
 
 // discard is a logger for tests that do not look at the logs.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 // TestSignalsStartShutdownAndSecondForcesExit sends real signals to this
@@ -85,7 +87,7 @@ func TestSecondSignalForcesExitSubprocess(t *testing.T) {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), childEnv+"=1")
-			var stderr logBuffer
+			var stderr testlog.Buffer
 			cmd.Stderr = &stderr
 			stdout, err := cmd.StdoutPipe()
 			require.NoError(t, err)

@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dedw3n/hardening/internal/pgtest"
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 var (
@@ -71,30 +72,12 @@ func binary(t *testing.T) string {
 	return filepath.Join(binDir, "marketplace")
 }
 
-// syncBuffer collects a child's output for the test to read.
-type syncBuffer struct {
-	mu sync.Mutex // protects b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is one running marketplace process.
 type proc struct {
 	t      *testing.T
 	url    string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testlog.Buffer
 	done   chan struct{}
 	exit   int // valid after done is closed
 	client *http.Client
@@ -133,7 +116,7 @@ func launch(t *testing.T, env ...string) *proc {
 		"SESSION_SECRET=e2e-test-secret-0123456789abcdefghijklmnopqrstuvwxyz",
 		"RATES_MIN_INTERVAL=100ms",
 	}, env...)
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	jar, _ := cookiejar.New(nil)
