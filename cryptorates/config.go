@@ -104,7 +104,10 @@ type Config struct {
 	// way, through the request's context.
 	HTTPClient *http.Client
 	// Clock tells the time for ages, tiers, pacing, the breaker cooldown and
-	// Retry-After. The default is time.Now; nil means the default.
+	// Retry-After. The default (nil) is the wall clock as of New advanced by
+	// the monotonic clock: a step of the system clock does not age or rejuvenate
+	// cached values, and a read costs one monotonic clock read rather than
+	// time.Now's two.
 	Clock func() time.Time
 	// Logger receives failures, breaker transitions and changes of serving
 	// tier. The default is slog.Default(); nil means the default.
@@ -223,7 +226,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.HTTPClient = http.DefaultClient
 	}
 	if c.Clock == nil {
-		c.Clock = time.Now
+		c.Clock = monotonicClock()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -249,4 +252,12 @@ func ids(field string, in, def []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// monotonicClock returns a clock that starts at the wall time of the call and
+// advances with the monotonic clock only: time.Since on a time carrying a
+// monotonic reading reads nothing else.
+func monotonicClock() func() time.Time {
+	base := time.Now()
+	return func() time.Time { return base.Add(time.Since(base)) }
 }
