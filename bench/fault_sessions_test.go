@@ -44,69 +44,25 @@ func TestFaultSessionsToxics(t *testing.T) {
 	})
 	require.NoError(t, waitReady(app, 15*time.Second))
 
-	l := newLoad(app)
-	ctx, cancel := context.WithCancel(context.Background())
-	wait := l.run(ctx, sessionWorkers)
-	defer func() { cancel(); wait() }()
-
-	time.Sleep(500 * time.Millisecond) // baseline traffic
-	faults := []struct {
-		name string
-		tx   toxic
-		hold time.Duration
-	}{
-		{"latency 150±50 ms", toxic{Name: "latency", Type: "latency", Stream: "downstream", Attributes: map[string]any{"latency": 150, "jitter": 50}}, 1500 * time.Millisecond},
-		{"bandwidth 4 KB/s", toxic{Name: "bandwidth", Type: "bandwidth", Stream: "downstream", Attributes: map[string]any{"rate": 4}}, 1500 * time.Millisecond},
-		{"reset_peer mid-query", toxic{Name: "reset", Type: "reset_peer", Stream: "downstream", Attributes: map[string]any{"timeout": 20}}, 1500 * time.Millisecond},
-		{"limit_data 600 B", toxic{Name: "limit", Type: "limit_data", Stream: "downstream", Attributes: map[string]any{"bytes": 600}}, 1500 * time.Millisecond},
-		{"blackhole (timeout 0)", toxic{Name: "blackhole", Type: "timeout", Stream: "upstream", Attributes: map[string]any{"timeout": 0}}, 2500 * time.Millisecond},
+	// held adds tx, keeps it for hold, then removes it.
+	held := func(tx toxic, hold time.Duration) func() error {
+		return func() error {
+			addToxic(t, proxy, tx)
+			time.Sleep(hold)
+			removeToxic(t, proxy, tx.Name)
+			return nil
+		}
 	}
-	type phaseFigures struct {
-		from, to time.Time
-		recovery time.Duration
+	faults := []sessionFault{
+		{"latency 150±50 ms", held(toxic{Name: "latency", Type: "latency", Stream: "downstream", Attributes: map[string]any{"latency": 150, "jitter": 50}}, 1500*time.Millisecond)},
+		{"bandwidth 4 KB/s", held(toxic{Name: "bandwidth", Type: "bandwidth", Stream: "downstream", Attributes: map[string]any{"rate": 4}}, 1500*time.Millisecond)},
+		{"reset_peer mid-query", held(toxic{Name: "reset", Type: "reset_peer", Stream: "downstream", Attributes: map[string]any{"timeout": 20}}, 1500*time.Millisecond)},
+		{"limit_data 600 B", held(toxic{Name: "limit", Type: "limit_data", Stream: "downstream", Attributes: map[string]any{"bytes": 600}}, 1500*time.Millisecond)},
+		{"blackhole (timeout 0)", held(toxic{Name: "blackhole", Type: "timeout", Stream: "upstream", Attributes: map[string]any{"timeout": 0}}, 2500*time.Millisecond)},
 	}
-	got := make([]phaseFigures, len(faults))
-	for i, f := range faults {
-		l.phase.Store(f.name)
-		got[i].from = time.Now()
-		addToxic(t, proxy, f.tx)
-		time.Sleep(f.hold)
-		removeToxic(t, proxy, f.tx.Name)
-		got[i].recovery = l.probe(t, toxicRecoveryBound)
-		got[i].to = time.Now()
-		l.phase.Store("after " + f.name)
-		t.Logf("%s: recovered in %v", f.name, got[i].recovery)
-		time.Sleep(300 * time.Millisecond)
-	}
-	cancel()
-	wait()
-
-	acked, lost := l.verify(t, dsn)
-	all := l.window(time.Time{}, time.Now().Add(time.Hour))
-	assert.LessOrEqual(t, all.max, sessionLatencyBound, "slowest request")
-	assert.Zero(t, l.transportErrors(), "requests without an HTTP answer")
-	assert.Zero(t, l.switches, "200 answers that silently changed a worker's session")
-	for i, f := range faults {
-		w := l.window(got[i].from, got[i].to)
-		assert.LessOrEqual(t, got[i].recovery, toxicRecoveryBound, f.name)
-		record(faultFigure{
-			Test: "TestFaultSessionsToxics", Fault: f.name, Injected: 1,
-			Requests: w.requests, Acked: acked[f.name], Lost: lost[f.name],
-			MaxLatency: w.max, P99: w.p99, Bound: sessionLatencyBound,
-			Recovery: got[i].recovery, RecBound: toxicRecoveryBound,
-		})
-	}
-	total, totalLost := 0, 0
-	for p, n := range acked {
-		total += n
-		totalLost += lost[p]
-	}
-	record(faultFigure{
-		Test: "TestFaultSessionsToxics", Fault: "whole run (incl. baseline and between faults)", Injected: len(faults),
-		Requests: all.requests, Acked: total, Lost: totalLost, MaxLatency: all.max, P99: all.p99, Bound: sessionLatencyBound,
-		Note: "sessionstore PostgresStore (QueryTimeout 1 s, ConnectTimeout 1 s) behind toxiproxy; 6 HTTP workers alternating writes and reads, 3 ms apart; " +
-			"each toxic is held 1.5 s (blackhole 2.5 s), then removed; recovery is the time from removal to the first acknowledged write of a new session.",
-	})
+	runSessionFaults(t, "TestFaultSessionsToxics", app, dsn, faults, 300*time.Millisecond, toxicRecoveryBound,
+		"sessionstore PostgresStore (QueryTimeout 1 s, ConnectTimeout 1 s) behind toxiproxy; 6 HTTP workers alternating writes and reads, 3 ms apart; "+
+			"each toxic is held 1.5 s (blackhole 2.5 s), then removed; recovery is the time from removal to the first acknowledged write of a new session.")
 }
 
 // TestFaultSessionsRestart restarts, kills and stops PostgreSQL under
@@ -126,32 +82,45 @@ func TestFaultSessionsRestart(t *testing.T) {
 	})
 	require.NoError(t, waitReady(app, 15*time.Second))
 
+	// down stops the server with stop, keeps it down for d, starts it again.
+	down := func(stop func() error, d time.Duration) func() error {
+		return func() error {
+			if err := stop(); err != nil {
+				return err
+			}
+			time.Sleep(d)
+			return srv.Start()
+		}
+	}
+	faults := []sessionFault{
+		{"restart (fast shutdown)", srv.Restart},
+		{"kill (immediate, crash) then start", down(srv.Kill, 300*time.Millisecond)},
+		{"stop, 1 s down, start", down(srv.Stop, time.Second)},
+	}
+	runSessionFaults(t, "TestFaultSessionsRestart", app, dsn, faults, 500*time.Millisecond, restartRecoverBound,
+		"dedicated PostgreSQL cluster (pgtest.NewServer, synchronous commits as in production, fsync off), stopped and started for real under 6 HTTP workers; "+
+			"recovery is measured from the moment the server accepts connections again (Start/Restart returned) to the first acknowledged write.")
+}
+
+// sessionFault is one fault caused under load: inject causes it and returns
+// once it is over (the toxic removed, the server accepting connections).
+type sessionFault struct {
+	name   string
+	inject func() error
+}
+
+// runSessionFaults drives sessionWorkers HTTP workers through app while it
+// injects each fault in turn (settle apart), then checks every acknowledged
+// write against the table at dsn, asserts the latency and recovery bounds,
+// and records the figures for RELIABILITY.md.
+func runSessionFaults(t *testing.T, test string, app *sessionApp, dsn string, faults []sessionFault, settle, recBound time.Duration, note string) {
+	t.Helper()
 	l := newLoad(app)
 	ctx, cancel := context.WithCancel(context.Background())
 	wait := l.run(ctx, sessionWorkers)
 	defer func() { cancel(); wait() }()
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // baseline traffic
 
-	faults := []struct {
-		name string
-		do   func() error
-	}{
-		{"restart (fast shutdown)", srv.Restart},
-		{"kill (immediate, crash) then start", func() error {
-			if err := srv.Kill(); err != nil {
-				return err
-			}
-			time.Sleep(300 * time.Millisecond)
-			return srv.Start()
-		}},
-		{"stop, 1 s down, start", func() error {
-			if err := srv.Stop(); err != nil {
-				return err
-			}
-			time.Sleep(time.Second)
-			return srv.Start()
-		}},
-	}
 	type phaseFigures struct {
 		from, to time.Time
 		recovery time.Duration
@@ -160,12 +129,12 @@ func TestFaultSessionsRestart(t *testing.T) {
 	for i, f := range faults {
 		l.phase.Store(f.name)
 		got[i].from = time.Now()
-		require.NoError(t, f.do(), f.name)
-		got[i].recovery = l.probe(t, restartRecoverBound)
+		require.NoError(t, f.inject(), f.name)
+		got[i].recovery = l.probe(t, recBound)
 		got[i].to = time.Now()
 		l.phase.Store("after " + f.name)
 		t.Logf("%s: recovered in %v", f.name, got[i].recovery)
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(settle)
 	}
 	cancel()
 	wait()
@@ -175,25 +144,25 @@ func TestFaultSessionsRestart(t *testing.T) {
 	assert.LessOrEqual(t, all.max, sessionLatencyBound, "slowest request")
 	assert.Zero(t, l.transportErrors(), "requests without an HTTP answer")
 	assert.Zero(t, l.switches, "200 answers that silently changed a worker's session")
+	for i, f := range faults {
+		w := l.window(got[i].from, got[i].to)
+		assert.LessOrEqual(t, got[i].recovery, recBound, f.name)
+		record(faultFigure{
+			Test: test, Fault: f.name, Injected: 1,
+			Requests: w.requests, Acked: acked[f.name], Lost: lost[f.name],
+			MaxLatency: w.max, P99: w.p99, Bound: sessionLatencyBound,
+			Recovery: got[i].recovery, RecBound: recBound,
+		})
+	}
 	total, totalLost := 0, 0
 	for p, n := range acked {
 		total += n
 		totalLost += lost[p]
 	}
-	for i, f := range faults {
-		w := l.window(got[i].from, got[i].to)
-		assert.LessOrEqual(t, got[i].recovery, restartRecoverBound, f.name)
-		record(faultFigure{
-			Test: "TestFaultSessionsRestart", Fault: f.name, Injected: 1,
-			Requests: w.requests, Acked: acked[f.name], Lost: lost[f.name],
-			MaxLatency: w.max, P99: w.p99, Bound: sessionLatencyBound,
-			Recovery: got[i].recovery, RecBound: restartRecoverBound,
-		})
-	}
 	record(faultFigure{
-		Test: "TestFaultSessionsRestart", Fault: "whole run", Injected: len(faults),
+		Test: test, Fault: "whole run (incl. baseline and between faults)", Injected: len(faults),
 		Requests: all.requests, Acked: total, Lost: totalLost, MaxLatency: all.max, P99: all.p99, Bound: sessionLatencyBound,
-		Note: "dedicated PostgreSQL cluster (pgtest.NewServer, synchronous commits as in production, fsync off), stopped and started for real under 6 HTTP workers; recovery is measured from the moment the server accepts connections again (Start/Restart returned) to the first acknowledged write.",
+		Note: note,
 	})
 }
 
