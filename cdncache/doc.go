@@ -33,6 +33,8 @@
 // ETags are a SHA-256 of the content (or the store's own hash), computed once
 // per object version (source, key, size, modification time) and kept in a
 // bounded LRU, so they are the same in every process serving the same bytes.
+// Concurrent first requests for one version share one computation
+// (golang.org/x/sync/singleflight): a miss storm reads a large video once.
 // Preconditions follow RFC 9110 §13.2.2: If-Match, If-Unmodified-Since,
 // If-None-Match, If-Modified-Since, then If-Range.
 //

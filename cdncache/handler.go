@@ -3,6 +3,7 @@ package cdncache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
 )
 
 // Handler serves objects from its sources, first match wins, with the
@@ -23,6 +25,7 @@ type Handler struct {
 	sources     []Source
 	pol         *policies
 	metas       *lru.Cache[versionKey, *meta]
+	hashing     singleflight.Group // one computation per object version at a time
 	maxRanges   int
 	minCompress int
 	tags        func(key string) []string
@@ -323,7 +326,9 @@ func (h *Handler) open(ctx context.Context, key string) (io.ReadSeekCloser, Obje
 }
 
 // meta returns the validators of an object version, from the LRU or
-// computed (hashing the content unless the source gave a hash).
+// computed (hashing the content unless the source gave a hash). Concurrent
+// first requests for one version (a cache-miss storm after a deploy) hash it
+// once: the others wait for that result instead of each reading the object.
 func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) (*meta, error) {
 	vk := versionKey{source: src, key: key, size: info.Size, hash: info.Hash}
 	if !info.ModTime.IsZero() {
@@ -334,9 +339,24 @@ func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) 
 		return m, nil
 	}
 	h.stats.etagMisses.Add(1)
+	flightKey := fmt.Sprintf("%d\x00%s\x00%d\x00%d\x00%s", vk.source, vk.key, vk.size, vk.modNano, vk.hash)
+	v, err, shared := h.hashing.Do(flightKey, func() (any, error) { return h.computeMeta(vk, obj, info) })
+	if err != nil && shared {
+		// The computing request's read failed; this one reads its own copy.
+		v, err = h.computeMeta(vk, obj, info)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v.(*meta), nil
+}
+
+// computeMeta computes the validators of an object version from obj (left
+// rewound) and adds them to the LRU.
+func (h *Handler) computeMeta(vk versionKey, obj io.ReadSeeker, info ObjectInfo) (*meta, error) {
 	m := &meta{contentType: info.ContentType}
 	if m.contentType == "" {
-		m.contentType = typeByExtension(key)
+		m.contentType = typeByExtension(vk.key)
 	}
 	var head []byte
 	var err error
@@ -355,7 +375,7 @@ func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) 
 	if t := info.ModTime; !t.IsZero() && !t.Equal(time.Unix(0, 0)) {
 		m.lastModified = t.UTC().Format(http.TimeFormat)
 	}
-	m.policy = h.pol.forObject(key, m.contentType)
+	m.policy = h.pol.forObject(vk.key, m.contentType)
 	m.compressible = compressible(m.contentType)
 	h.metas.Add(vk, m)
 	return m, nil

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -339,3 +341,63 @@ func (plainInfo) Mode() fs.FileMode  { return 0o444 }
 func (plainInfo) ModTime() time.Time { return time.Time{} }
 func (plainInfo) IsDir() bool        { return false }
 func (plainInfo) Sys() any           { return nil }
+
+// gatedStore serves one object whose reads block until release is closed,
+// counting the opens and the bytes read.
+type gatedStore struct {
+	data    []byte
+	release chan struct{}
+	opens   atomic.Int64
+	read    atomic.Int64
+}
+
+type gatedReader struct {
+	*bytes.Reader
+	s *gatedStore
+}
+
+func (r gatedReader) Read(p []byte) (int, error) {
+	<-r.s.release
+	n, err := r.Reader.Read(p)
+	r.s.read.Add(int64(n))
+	return n, err
+}
+
+func (gatedReader) Close() error { return nil }
+
+func (s *gatedStore) Open(_ context.Context, key string) (io.ReadSeekCloser, ObjectInfo, error) {
+	if key != "video.webm" {
+		return nil, ObjectInfo{}, fs.ErrNotExist
+	}
+	s.opens.Add(1)
+	return gatedReader{bytes.NewReader(s.data), s}, ObjectInfo{Size: int64(len(s.data)), ModTime: fixtureTime}, nil
+}
+
+// TestMissStormHashesOnce: concurrent first requests for one object version
+// (a CDN miss storm after a deploy) read it once to hash it, not once each.
+func TestMissStormHashesOnce(t *testing.T) {
+	store := &gatedStore{data: bytes.Repeat([]byte("0123456789abcdef"), 1<<14), release: make(chan struct{})}
+	srv := serve(t, New(Config{}, store))
+	const n = 8
+	var wg sync.WaitGroup
+	etags := make([]string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, body := do(t, client(t), "GET", srv.URL+"/video.webm", nil)
+			assert.Equal(t, 200, resp.StatusCode)
+			assert.Len(t, body, len(store.data))
+			etags[i] = resp.Header.Get("ETag")
+		}()
+	}
+	require.Eventually(t, func() bool { return store.opens.Load() == n }, 5*time.Second, time.Millisecond,
+		"every request has opened the object before any read completes")
+	close(store.release)
+	wg.Wait()
+	for _, e := range etags {
+		assert.Equal(t, contentETag(string(store.data)), e)
+	}
+	size := int64(len(store.data))
+	assert.Equal(t, (n+1)*size, store.read.Load(), "one read to hash, one per response body")
+}
