@@ -125,6 +125,14 @@ type Config struct {
 	// PoolerAuto, detects Neon's pooled host names. See [Pooler].
 	Pooler Pooler
 
+	// Configure, when set, is called with the pgxpool configuration after
+	// every setting above (and the DSN's) has been applied, just before the
+	// pool is created: the place for what dbpool does not wrap, such as a
+	// Tracer, AfterConnect, PrepareConn or AfterRelease. A BeforeConnect it
+	// sets runs after dbpool's own (which caps the connect timeout to the
+	// boot budget). The default nil changes nothing.
+	Configure func(*pgxpool.Config)
+
 	// Logger receives the pool's structured logs (field component=dbpool).
 	// nil means slog.Default().
 	Logger *slog.Logger

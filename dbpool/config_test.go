@@ -2,10 +2,12 @@ package dbpool
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -135,4 +137,28 @@ func TestConfigErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), "dbpool: ")
 		})
 	}
+}
+
+// Configure reaches what dbpool does not wrap (here RuntimeParams,
+// BeforeConnect and AfterConnect) and runs after dbpool's own settings.
+func TestConfigureHook(t *testing.T) {
+	var befores atomic.Int32
+	var sawMaxConns int32
+	p := mustNew(t, pgtest.DB(t), Config{MaxConns: 3, Configure: func(pc *pgxpool.Config) {
+		sawMaxConns = pc.MaxConns
+		pc.ConnConfig.RuntimeParams["application_name"] = "dbpool-configure"
+		pc.BeforeConnect = func(context.Context, *pgx.ConnConfig) error { befores.Add(1); return nil }
+		pc.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "SET statement_timeout = '1234ms'")
+			return err
+		}
+	}})
+	assert.Equal(t, int32(3), sawMaxConns, "Configure sees dbpool's settings")
+
+	var app, timeout string
+	require.NoError(t, p.Pool().QueryRow(context.Background(), "SELECT current_setting('application_name'), current_setting('statement_timeout')").Scan(&app, &timeout))
+	assert.Equal(t, "dbpool-configure", app)
+	assert.Equal(t, "1234ms", timeout)
+	assert.Positive(t, befores.Load(), "the caller's BeforeConnect runs")
+	assert.Equal(t, 5*time.Second, p.Pool().Config().ConnConfig.ConnectTimeout, "dbpool's own settings stay")
 }

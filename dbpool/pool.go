@@ -59,7 +59,19 @@ func New(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 		monitorDone: make(chan struct{}),
 		closed:      make(chan struct{}),
 	}
-	s.pool.BeforeConnect = p.capConnectTimeout
+	if cfg.Configure != nil {
+		cfg.Configure(s.pool)
+	}
+	if user := s.pool.BeforeConnect; user != nil {
+		s.pool.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+			if err := p.capConnectTimeout(ctx, cc); err != nil {
+				return err
+			}
+			return user(ctx, cc)
+		}
+	} else {
+		s.pool.BeforeConnect = p.capConnectTimeout
+	}
 	if s.pooler {
 		level := slog.LevelInfo
 		if s.execMode == pgx.QueryExecModeCacheStatement || s.execMode == pgx.QueryExecModeCacheDescribe {
