@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dedw3n/hardening/bench/internal/machine"
 )
 
 // faultFigure is one row of RELIABILITY.md, recorded by a fault test.
@@ -75,7 +77,7 @@ func renderReliability(took time.Duration) string {
 	b.WriteString("Figures from the fault-injection suite in `bench/` (tests named `TestFault…`), written by the tests themselves:\n\n")
 	b.WriteString("    cd bench && RELIABILITY_OUT=../RELIABILITY.md PGTEST_REQUIRE=1 go test -race -count=1 ./...\n\n")
 	fmt.Fprintf(&b, "Run of %s on %d cores (%s), %s, race detector %s; the suite took %.0f s.\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), runtime.Version(), raceState(), took.Seconds())
+		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), machine.CPUModel(), runtime.Version(), raceState(), took.Seconds())
 	b.WriteString("Faults are real: toxiproxy v2 runs in-process on loopback between the package and a real PostgreSQL ")
 	b.WriteString("(latency, reset_peer, limit_data, timeout as a blackhole, bandwidth), PostgreSQL is restarted and killed ")
 	b.WriteString("under concurrent HTTP load, and a fake upstream serves seeded chaos to cryptorates. ")
@@ -105,17 +107,4 @@ func renderReliability(took time.Duration) string {
 	b.WriteString("toxiproxy v2.5.0's `toxics.(*NoopToxic).Pipe`, which can stay blocked in a channel send when a toxic is added or removed while its link's connection closes, ")
 	b.WriteString("and scs's `memstore.(*MemStore).startCleanup`, which scs.New starts and nothing can stop (benchmarks only).\n")
 	return b.String()
-}
-
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
 }

@@ -29,11 +29,10 @@ func newClock() *fakeClock {
 	return c
 }
 
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *fakeClock) Add(d time.Duration)     { c.ns.Add(int64(d)) }
-func (c *fakeClock) Since0() time.Duration   { return c.Now().Sub(t0) }
-func (c *fakeClock) Set(d time.Duration)     { c.ns.Store(t0.Add(d).UnixNano()) }
-func (c *fakeClock) At(d time.Duration) bool { return c.Since0() == d }
+func (c *fakeClock) Now() time.Time        { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fakeClock) Add(d time.Duration)   { c.ns.Add(int64(d)) }
+func (c *fakeClock) Since0() time.Duration { return c.Now().Sub(t0) }
+func (c *fakeClock) Set(d time.Duration)   { c.ns.Store(t0.Add(d).UnixNano()) }
 
 // basePrices are the test upstream's usd prices; eur and gbp are derived.
 var basePrices = map[string]float64{"bitcoin": 60000, "ethereum": 3000, "solana": 150, "polkadot": 7, "avalanche-2": 35}

@@ -23,7 +23,6 @@ type config struct {
 	DBHealthInterval time.Duration
 
 	SessionSecrets        []string // the first signs; all verify
-	SessionSecretRandom   bool     // true when SESSION_SECRET was unset in development
 	SessionTTL            time.Duration
 	SessionTouchAfter     time.Duration
 	SessionPruneInterval  time.Duration

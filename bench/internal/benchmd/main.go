@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dedw3n/hardening/bench/internal/machine"
 )
 
 // component describes one benchmark family: which impl is ours, which is
@@ -61,7 +63,7 @@ func main() {
 	fmt.Fprintf(&b, "    %s\n\n", *cmd)
 	b.WriteString("(bench/run.sh: `go test -bench` in the nested module bench/, real PostgreSQL from internal/pgtest, then benchstat). ")
 	b.WriteString("Ratios, not absolute times, are the claims: absolute numbers move with the machine and its load.\n\n")
-	fmt.Fprintf(&b, "Machine: %d cores (nproc), %s, %s, %s, run on %s.\n\n", runtime.NumCPU(), cpuModel(), goVersion(), runtime.GOOS+"/"+runtime.GOARCH, time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "Machine: %d cores (nproc), %s, %s, %s, run on %s.\n\n", runtime.NumCPU(), machine.CPUModel(), goVersion(), runtime.GOOS+"/"+runtime.GOARCH, time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	b.WriteString("Each cell is the median of the run's samples. *Ratio* is ours ÷ peer; the verdict reads it with the unit's direction ")
 	b.WriteString("(req/s: higher is better; ns/op, B/op, allocs/op, writes, upstream calls, errors: lower is better).\n")
 
@@ -208,19 +210,6 @@ func verdict(unit string, o, p float64) string {
 		return fmt.Sprintf("ours %.2f× better", f)
 	}
 	return fmt.Sprintf("peer %.2f× better", f)
-}
-
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
 }
 
 func goVersion() string {
