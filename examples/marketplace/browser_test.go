@@ -101,7 +101,7 @@ func TestBrowserStorefront(t *testing.T) {
 
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("login-user"), "ada"),
-		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
+		chromedp.Click(chromedp.CSS(`#login-form button:not(#logout)`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById("user").textContent.includes("ada")`,
 			chromedp.WithPollingTimeout(10*time.Second)),
 		cartIs("1"),
@@ -112,6 +112,14 @@ func TestBrowserStorefront(t *testing.T) {
 	user, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("user")))
 	require.NoError(t, err)
 	require.Contains(t, user, "ada", "the login survives a reload")
+
+	// Log out through the same form: same-origin posts pass the server's
+	// cross-origin protection.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("logout")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("user").textContent.includes("Not signed in")`,
+			chromedp.WithPollingTimeout(10*time.Second)),
+	))
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -47,7 +48,7 @@ func loadCart(s *sessionstore.Session) (cart, error) {
 	return c, err
 }
 
-// cartJSON answers GET /api/cart's shape: items and the user, or null.
+// writeCart answers GET /api/cart's shape: items and the user, or null.
 func writeCart(w http.ResponseWriter, s *sessionstore.Session) {
 	c, err := loadCart(s)
 	if err != nil {
@@ -68,9 +69,20 @@ func (a *app) getCart(w http.ResponseWriter, r *http.Request) {
 	writeCart(w, sessionstore.FromContext(r.Context()))
 }
 
+// mediaType is the request's Content-Type without parameters, or "".
+func mediaType(r *http.Request) string {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt
+}
+
 // decodeBody reads one JSON value of at most maxBody bytes into v, answering
-// 413 or 400 itself when it cannot.
+// 415, 413 or 400 itself when it cannot. Only application/json is read: the
+// content types a cross-site form can send without a preflight never are.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if mediaType(r) != "application/json" {
+		jsonError(w, http.StatusUnsupportedMediaType, "send Content-Type: application/json")
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	err := dec.Decode(v)
 	if err == nil && dec.More() {
@@ -124,9 +136,30 @@ type loginJSON struct {
 	User string `json:"user"`
 }
 
-func (a *app) login(w http.ResponseWriter, r *http.Request) {
+// isForm reports whether r is a post from the storefront's own HTML form,
+// which is answered with a redirect to the storefront instead of JSON.
+func isForm(r *http.Request) bool {
+	return mediaType(r) == "application/x-www-form-urlencoded"
+}
+
+// readLogin reads {"user": …} as JSON or user=… from the storefront's form.
+func readLogin(w http.ResponseWriter, r *http.Request) (loginJSON, bool) {
 	var in loginJSON
-	if !decodeBody(w, r, &in) {
+	if !isForm(r) {
+		return in, decodeBody(w, r, &in)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		jsonError(w, http.StatusBadRequest, "malformed form body")
+		return in, false
+	}
+	in.User = r.PostForm.Get("user")
+	return in, true
+}
+
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	in, ok := readLogin(w, r)
+	if !ok {
 		return
 	}
 	in.User = strings.TrimSpace(in.User)
@@ -144,6 +177,10 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusInternalServerError, "could not log in")
 		return
 	}
+	if isForm(r) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
 	writeCart(w, s)
 }
 
@@ -151,6 +188,10 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	s := sessionstore.FromContext(r.Context())
 	if err := s.Destroy(); err != nil {
 		jsonError(w, http.StatusInternalServerError, "could not log out")
+		return
+	}
+	if isForm(r) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": cart{}, "user": nil})

@@ -35,12 +35,17 @@ document.addEventListener("click", async (ev) => {
   } catch (e) { status(e.message); }
 });
 
+// Without JavaScript the form posts to /login or /logout and the server
+// redirects back here; with it, the same routes answer JSON in place.
 document.getElementById("login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  const user = document.getElementById("login-user").value;
-  try { showCart(await api("POST", "/login", { user })); status(""); } catch (e) { status(e.message); }
-});
-
-document.getElementById("logout").addEventListener("click", async () => {
-  try { await api("POST", "/logout"); showCart(await api("GET", "/api/cart")); status(""); } catch (e) { status(e.message); }
+  try {
+    if (ev.submitter && ev.submitter.id === "logout") {
+      await api("POST", "/logout");
+      showCart(await api("GET", "/api/cart"));
+    } else {
+      showCart(await api("POST", "/login", { user: document.getElementById("login-user").value }));
+    }
+    status("");
+  } catch (e) { status(e.message); }
 });
