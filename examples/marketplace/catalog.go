@@ -11,10 +11,10 @@ type product struct {
 
 // catalog is the demo marketplace's fixed product list.
 var catalog = []product{
-	{ID: "lamp", Name: "Brass desk lamp", PriceUSD: 89.00, Image: "/static/product.png"},
-	{ID: "mug", Name: "Stoneware mug", PriceUSD: 18.50, Image: "/static/product.png"},
-	{ID: "chair", Name: "Oak reading chair", PriceUSD: 420.00, Image: "/static/product.png"},
-	{ID: "rug", Name: "Wool rug", PriceUSD: 260.00, Image: "/static/product.png"},
+	{ID: "lamp", Name: "Brass desk lamp", PriceUSD: 89.00, Image: "/static/lamp.svg"},
+	{ID: "mug", Name: "Stoneware mug", PriceUSD: 18.50, Image: "/static/mug.svg"},
+	{ID: "chair", Name: "Oak reading chair", PriceUSD: 420.00, Image: "/static/chair.svg"},
+	{ID: "rug", Name: "Wool rug", PriceUSD: 260.00, Image: "/static/rug.svg"},
 }
 
 func findProduct(id string) (product, bool) {
