@@ -16,19 +16,22 @@ import (
 	"github.com/dedw3n/hardening/cryptorates"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/sony/gobreaker/v2"
+	"golang.org/x/time/rate"
 )
 
 // peerRates is what a user would assemble from gobreaker and golang-lru to
 // do cryptorates' job: an LRU of last good values with their fetch time,
 // served while younger than fresh; on a miss or a stale value, one upstream
-// call through the breaker, and the stale value (if any) when it fails. It
-// has no request coalescing, no pacing and no Retry-After.
+// call through the breaker, paced by golang.org/x/time/rate to the same
+// minimum interval as ours, and the stale value (if any) when it fails or
+// the limiter says wait. It has no request coalescing and no Retry-After.
 type peerRates struct {
 	base   string
 	client *http.Client
 	fresh  time.Duration
 	cache  *lru.Cache[cryptorates.Pair, peerPrice]
 	cb     *gobreaker.CircuitBreaker[map[string]map[string]float64]
+	pace   *rate.Limiter
 	coins  string
 	currs  string
 }
@@ -38,7 +41,7 @@ type peerPrice struct {
 	fetchedAt time.Time
 }
 
-func newPeerRates(base string, fresh, cooldown time.Duration, threshold uint32) *peerRates {
+func newPeerRates(base string, fresh, cooldown, minInterval time.Duration, threshold uint32) *peerRates {
 	cache, _ := lru.New[cryptorates.Pair, peerPrice](1024)
 	return &peerRates{
 		base:   base,
@@ -50,6 +53,7 @@ func newPeerRates(base string, fresh, cooldown time.Duration, threshold uint32) 
 			Timeout:     cooldown,
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= threshold },
 		}),
+		pace:  rate.NewLimiter(rate.Every(minInterval), 1),
 		coins: "bitcoin,ethereum,solana,polkadot,avalanche-2",
 		currs: "usd,eur,gbp",
 	}
@@ -82,6 +86,12 @@ func (p *peerRates) Rate(ctx context.Context, coin, currency string) (float64, e
 	cached, ok := p.cache.Get(key)
 	if ok && time.Since(cached.fetchedAt) < p.fresh {
 		return cached.value, nil
+	}
+	if !p.pace.Allow() {
+		if ok {
+			return cached.value, nil
+		}
+		return 0, fmt.Errorf("no rate for %s/%s yet", coin, currency)
 	}
 	m, err := p.cb.Execute(func() (map[string]map[string]float64, error) { return p.fetch(ctx) })
 	if err != nil {
@@ -147,7 +157,7 @@ func newRater(b *testing.B, impl, base string, fresh, cooldown time.Duration) (r
 	case "ours":
 		c, err := cryptorates.New(cryptorates.Config{
 			BaseURL: base, Fresh: fresh, Acceptable: time.Hour, Fallback: 2 * time.Hour,
-			Cooldown: cooldown, FailureThreshold: 5, MinInterval: 100 * time.Millisecond, Logger: discardLogger(),
+			Cooldown: cooldown, FailureThreshold: 5, MinInterval: benchMinInterval, Logger: discardLogger(),
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -157,7 +167,7 @@ func newRater(b *testing.B, impl, base string, fresh, cooldown time.Duration) (r
 			return q.Value, err
 		}, func() { _ = c.Close() }
 	case "gobreaker+lru":
-		p := newPeerRates(base, fresh, cooldown, 5)
+		p := newPeerRates(base, fresh, cooldown, benchMinInterval, 5)
 		return p.Rate, func() { p.client.CloseIdleConnections() }
 	}
 	b.Fatalf("unknown impl %q", impl)
@@ -165,6 +175,9 @@ func newRater(b *testing.B, impl, base string, fresh, cooldown time.Duration) (r
 }
 
 var rateImpls = []string{"ours", "gobreaker+lru"}
+
+// benchMinInterval paces upstream calls in both implementations alike.
+const benchMinInterval = 100 * time.Millisecond
 
 // BenchmarkRatesHit measures a cached hit (a fresh value for one pair),
 // from parallel callers.
@@ -198,7 +211,7 @@ func BenchmarkRatesHit(b *testing.B) {
 // BenchmarkRatesStorm serves rates from parallel callers while the
 // upstream answers every call with 429 (Retry-After: 1) and values are past
 // fresh (50 ms); both have a breaker opening after 5 consecutive failures
-// with a 1 s cooldown. The metric upstream-calls/s is what each sends the
+// with a 1 s cooldown and pace upstream calls to one per 100 ms. The metric upstream-calls/s is what each sends the
 // rate-limited upstream; errors counts calls that got no value.
 func BenchmarkRatesStorm(b *testing.B) {
 	for _, impl := range rateImpls {

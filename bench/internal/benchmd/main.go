@@ -27,11 +27,11 @@ type component struct {
 
 var components = []component{
 	{"BenchmarkSessions", "Sessions: sessionstore vs alexedwards/scs v2 + pgxstore", "ours", "scs",
-		"Same PostgreSQL, same handler, real HTTP with keep-alive clients; 64 sessions, 95% reads / 5% changes, 8 parallel clients. scs has IdleTimeout set (7 days), as it is usually configured. writes/1000req is counted by PostgreSQL (pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del after the backends exit). Targets: req/s at least scs's, writes at most a tenth."},
+		"Same PostgreSQL, same handler, real HTTP with keep-alive clients; 64 sessions, 95% reads / 5% changes, 8 parallel clients. scs has IdleTimeout set (7 days), as it is usually configured. writes/1000req is counted by PostgreSQL (pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del after the backends exit), with no adjustment: the pools are warmed with SELECT 1, so every counted write is the workload's. Targets: req/s at least scs's, writes at most a tenth."},
 	{"BenchmarkRatesHit", "Rates, cached hit: cryptorates vs gobreaker v2 + golang-lru v2", "ours", "gobreaker+lru",
 		"A fresh value for one pair, from parallel callers. The peer is an LRU of last good values behind a gobreaker breaker (bench/rates_bench_test.go)."},
 	{"BenchmarkRatesStorm", "Rates, 429 storm: cryptorates vs gobreaker v2 + golang-lru v2", "ours", "gobreaker+lru",
-		"Every upstream answer is 429 with Retry-After: 1, values are past fresh, both breakers open after 5 consecutive failures for 1 s. upstream-calls/s is what each sends the rate-limited upstream; errors counts callers left without a value; ns/op includes a 100 µs pause per call (callers with other work to do), so it is not a speed figure here."},
+		"Every upstream answer is 429 with Retry-After: 1, values are past fresh, both breakers open after 5 consecutive failures for 1 s, and both pace upstream calls to one per 100 ms (ours with MinInterval, the peer with golang.org/x/time/rate); ours also honours Retry-After. upstream-calls/s is what each sends the rate-limited upstream; errors counts callers left without a value; ns/op includes a 100 µs pause per call (callers with other work to do), so it is not a speed figure here."},
 	{"BenchmarkObjects", "Object serving: cdncache vs http.FileServer", "cdncache", "fileserver",
 		"One 16 KiB file from a directory over loopback HTTP, keep-alive client, no compression asked; 304 uses the validator each one sent (ETag for cdncache, Last-Modified for FileServer); 206 is bytes=0-1023."},
 	{"BenchmarkPool", "Pool: dbpool vs raw pgxpool", "dbpool", "pgxpool",
