@@ -52,8 +52,8 @@ func renderAll(t testing.TB, rep *Report) string {
 			l.Warn("problem", "p", p)
 		}
 	}
-	for _, sv := range secretVars {
-		s := rep.Secret(sv.name)
+	for name := range rep.vars {
+		s := rep.Secret(name)
 		fmt.Fprintf(&b, "%v %+v %#v %s %q %x %X %d %10.3s %v\n", s, s, s, s, s, s, s, s, s, []Secret{s})
 		fmt.Fprintf(&b, "%+v %#v\n", struct{ s Secret }{s}, struct{ S Secret }{s})
 		fmt.Fprint(&b, s, s.String(), s.GoString())
