@@ -142,7 +142,7 @@ func TestWriteList(t *testing.T) {
 	}
 	out := b.String()
 	assert.Regexp(t, `\nPORT +int +8080 +- +int 1\.\.65535\n`, out)
-	assert.Regexp(t, `\nSESSION_TTL +duration +168h +- +duration ≥ 1ns\n`, out)
+	assert.Regexp(t, `\nSESSION_TTL +duration +168h +- +duration > 0\n`, out)
 	assert.Regexp(t, `\nRATES_COINS +list +bitcoin,ethereum +- +list\n`, out)
 	assert.Regexp(t, `\nRATES_BASE_URL +url +https://rates.example/api +- +url https\|http\n`, out)
 	assert.Regexp(t, `\nRATES_DEBUG +bool +false +- +bool\n`, out)

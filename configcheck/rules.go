@@ -151,6 +151,9 @@ func DurationBetween(lo, hi time.Duration) Rule {
 				}
 				return one(got(v, "is not a duration"), hint)
 			}
+			if d <= 0 && lo == time.Nanosecond {
+				return one(got(v, "is not positive"), "use a positive duration such as 30s")
+			}
 			return inRange(v, d, lo, hi, lo.String(), hi.String())
 		}}
 }
@@ -161,6 +164,8 @@ func rangeText[T int | time.Duration](lo, hi, minV, maxV T, f func(T) string) st
 		return ""
 	case lo == minV:
 		return "≤ " + f(hi)
+	case hi == maxV && lo == 1:
+		return "> 0"
 	case hi == maxV:
 		return "≥ " + f(lo)
 	}
