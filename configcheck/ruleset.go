@@ -50,9 +50,11 @@ type RuleSet struct {
 	Vars []Var
 
 	// EnvVar names the variable that selects the environment, such as
-	// "APP_ENV", for [RuleSet.Load] and [RuleSet.Command] (see [ParseEnv]).
-	// Declare it among Vars with OneOf("development", "production") so that
-	// a wrong value is reported. The default ("") means development.
+	// "APP_ENV", for [RuleSet.Load] and [RuleSet.Command]: "production" or
+	// "development", unset or empty meaning development, and any other value
+	// checked as production (strictly, never leniently). Declare it among
+	// Vars with OneOf("development", "production") so that such a value is
+	// reported. The default ("") means development.
 	EnvVar string
 
 	// Prefixes are the application's variable prefixes, such as "SESSION_".
@@ -128,7 +130,7 @@ func (rs *RuleSet) env(src Source) Env {
 	if rs.EnvVar == "" {
 		return Development
 	}
-	env, _ := ParseEnv(src.resolve(rs.EnvVar).value) // a bad value is checked strictly and reported by its rule
+	env, _ := parseEnv(src.resolve(rs.EnvVar).value) // a bad value is checked strictly and reported by its rule
 	return env
 }
 

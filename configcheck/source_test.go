@@ -118,7 +118,7 @@ func TestEnviron(t *testing.T) {
 	assert.Equal(t, []string{"A", "B", "NOVALUE"}, src.names())
 }
 
-func TestParseEnv(t *testing.T) {
+func TestParseEnvValues(t *testing.T) {
 	for in, want := range map[string]struct {
 		env Env
 		ok  bool
@@ -126,7 +126,7 @@ func TestParseEnv(t *testing.T) {
 		"": {Development, true}, "development": {Development, true}, "production": {Production, true},
 		"prod": {Production, false}, "Production": {Production, false}, "staging": {Production, false},
 	} {
-		env, ok := ParseEnv(in)
+		env, ok := parseEnv(in)
 		assert.Equal(t, want.env, env, in)
 		assert.Equal(t, want.ok, ok, in)
 	}

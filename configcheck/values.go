@@ -67,7 +67,7 @@ func (r *Report) get(name, typ string) loaded {
 		panic(fmt.Sprintf("configcheck: %s is not declared in the rule set", safeName(name)))
 	}
 	if t := l.spec.typ(); typ != "" && t != typ {
-		panic(fmt.Sprintf("configcheck: %s is a %s, not a %s", safeName(name), t, typ))
+		panic(fmt.Sprintf("configcheck: %s is declared as %s, not %s", safeName(name), t, typ))
 	}
 	return l
 }
