@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func BenchmarkCheckMarketplaceClean(b *testing.B) {
+func BenchmarkCheckClean(b *testing.B) {
 	rs, src := testRules(), Map(validProduction())
 	b.ReportAllocs()
 	for b.Loop() {
@@ -17,7 +17,7 @@ func BenchmarkCheckMarketplaceClean(b *testing.B) {
 	}
 }
 
-func BenchmarkCheckMarketplaceProblems(b *testing.B) {
+func BenchmarkCheckProblems(b *testing.B) {
 	rs := testRules()
 	src := Map(with(validProduction(), "SESSION_SECRET", "changeme", "PORT", "x",
 		"DATABASE_URL", "postgres://a:b@db/app?sslmode=disable&pool_min_conns=9&pool_max_conns=2"))

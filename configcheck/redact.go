@@ -26,29 +26,10 @@ func (r *Report) scrub(states []*varState) {
 const minLeak = 6
 
 // scrubOne withholds every message and hint that contains secret whole (when
-// it is at least 8 bytes long) or any n bytes of it. A short secret's pieces
-// are looked for in all texts at once; for a long one, the n-byte pieces of
-// the (short) texts are indexed and the secret is scanned once.
+// it is at least 8 bytes long) or any n bytes of it. The n-byte pieces of the
+// (short) texts are indexed and the secret, which may be long, is scanned
+// once.
 func (r *Report) scrubOne(secret string, n int) {
-	if len(secret) <= 512 {
-		var all strings.Builder
-		for _, p := range r.Problems {
-			all.WriteString(p.Message)
-			all.WriteByte(0)
-			all.WriteString(p.Hint)
-			all.WriteByte(0)
-		}
-		text, found := all.String(), false
-		if len(secret) >= 8 && strings.Contains(text, secret) {
-			found = true
-		}
-		for j := 0; !found && j+n <= len(secret); j++ {
-			found = strings.Contains(text, secret[j:j+n])
-		}
-		if !found {
-			return
-		}
-	}
 	type field struct {
 		problem int
 		hint    bool
