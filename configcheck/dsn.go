@@ -166,7 +166,7 @@ func dsnTLS(pc *pgxpool.Config) []finding {
 	}
 	if cc.TLSConfig == nil {
 		return one("uses no TLS (sslmode=disable or allow) in production",
-			"set sslmode=verify-full (or require) in DATABASE_URL")
+			"set sslmode=verify-full (or require) in the connection string")
 	}
 	for _, fb := range cc.Fallbacks {
 		if fb.TLSConfig == nil && !strings.HasPrefix(fb.Host, "/") {

@@ -14,7 +14,7 @@ const (
 	Production Env = "production"
 )
 
-// parseEnv maps an APP_ENV style value to an Env. The empty string means
+// parseEnv maps the value of a RuleSet's EnvVar to an Env. The empty string means
 // Development. Any other value than "production" or "development" returns
 // Production and ok=false: an unknown environment is checked strictly, never
 // leniently, and the caller reports the bad value.

@@ -116,7 +116,7 @@ func ExampleReport_WriteJSON() {
 	//       "rule": "postgres-dsn",
 	//       "severity": "error",
 	//       "message": "uses no TLS (sslmode=disable or allow) in production",
-	//       "hint": "set sslmode=verify-full (or require) in DATABASE_URL"
+	//       "hint": "set sslmode=verify-full (or require) in the connection string"
 	//     }
 	//   ]
 	// }
