@@ -48,7 +48,7 @@
 // # Sources
 //
 // Variables are read through a [Source]: the process environment by
-// default, a map ([Map], [Environ]), or a .env file ([ParseEnvFile]). Every
+// default, a map ([Map]), or a .env file ([ParseEnvFile]). Every
 // variable NAME may instead be given as NAME_FILE, the path of a file holding
 // the value (Docker and Kubernetes secrets); setting both is an error.
 // Set variables that are not declared but look like typos of declared ones,

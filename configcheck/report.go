@@ -10,7 +10,7 @@ import (
 
 // Problem is one finding of a check. Its fields never hold a secret value:
 // a secret is described by its length and documented prefix only. Rule is
-// the rule's name ([Rule.Name]), "file" for a NAME_FILE problem, or "unknown"
+// the rule's name (as in [Rule.String]), "file" for a NAME_FILE problem, or "unknown"
 // for a set variable that looks like a typo of a declared one.
 type Problem struct {
 	Var      string   `json:"variable"`

@@ -46,9 +46,6 @@ func (r Rule) Warn() Rule {
 	return r
 }
 
-// Name is the rule's name as it appears in reports, such as "min-length".
-func (r Rule) Name() string { return r.kind }
-
 // String describes the rule for listings, such as
 // "required (production)" or "min-length 32 (warning)".
 func (r Rule) String() string {

@@ -105,19 +105,6 @@ func TestProcessEnvironmentIsTheDefault(t *testing.T) {
 	assert.Equal(t, []got3{{"CONFIGCHECK_TEST_PORT", "int", E}}, reduce(rep))
 }
 
-func TestEnviron(t *testing.T) {
-	src := Environ([]string{"A=1", "B=x=y", "A=2", "=bad", "NOVALUE"})
-	v, ok := src.lookup("A")
-	assert.True(t, ok)
-	assert.Equal(t, "2", v, "later entries win")
-	v, _ = src.lookup("B")
-	assert.Equal(t, "x=y", v)
-	v, ok = src.lookup("NOVALUE")
-	assert.True(t, ok)
-	assert.Equal(t, "", v)
-	assert.Equal(t, []string{"A", "B", "NOVALUE"}, src.names())
-}
-
 func TestParseEnvValues(t *testing.T) {
 	for in, want := range map[string]struct {
 		env Env
