@@ -36,9 +36,17 @@ func (p Problem) LogValue() slog.Value {
 	)
 }
 
-// Report is the outcome of [RuleSet.Check]: every problem found, in the
-// order of the rule set's variables, then unknown variables by name. Its
-// text, JSON, fmt and slog forms never contain a secret value.
+// Report is the outcome of [RuleSet.Check] and [RuleSet.Load]: every problem
+// found, in the order of the rule set's variables, then unknown variables by
+// name. Its text, JSON, fmt and slog forms never contain a secret value.
+//
+// Its accessors (Value, Secret, Int, Duration, Bool, URL, List) return the
+// values the application uses: the set value (NAME_FILE applied), else the
+// Var's Default. After a check without errors they cannot fail: every typed
+// rule has accepted what they parse. In a report with errors, a value that
+// does not parse reads as the default, or as the zero value when there is
+// none. Asking for an undeclared variable, or with the accessor of another
+// type, is a programming error: it panics naming the variable, never a value.
 type Report struct {
 	Env      Env       `json:"env"`
 	OK       bool      `json:"ok"` // no errors; warnings allowed

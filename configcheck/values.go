@@ -14,16 +14,6 @@ type loaded struct {
 	value Secret // the set value, else the default; "" when neither
 }
 
-// The accessors below read the values of a checked configuration: the set
-// value (NAME_FILE applied), else the Var's Default. After a check without
-// errors they cannot fail: every typed rule has accepted what they parse. In
-// a report with errors, a value that does not parse reads as the default, or
-// as the zero value when the default does not parse either.
-//
-// Asking for a variable the rule set does not declare, or with an accessor
-// of another type, is a programming error: they panic with a message that
-// names the variable and the types, never a value.
-
 // Value returns a variable's value as a string, whatever its type. It
 // returns secrets in clear: prefer [Report.Secret] for them.
 func (r *Report) Value(name string) string { return r.get(name, "").value.Reveal() }

@@ -5,8 +5,9 @@
 //	go run ./examples/marketplace check-config     # the deploy gate: exit 0 clean, 1 problems, 2 usage
 //
 // Configuration comes from the environment: `marketplace check-config --list`
-// prints every variable with its type and default (declared in config.go). Without DATABASE_URL sessions live in memory; without a
-// network the rates come from the static tier.
+// prints every variable with its type and default (declared in config.go).
+// Without DATABASE_URL sessions live in memory; without a network the rates
+// come from the static tier.
 package main
 
 import (
