@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-func BenchmarkCheckMarketplaceClean(b *testing.B) {
-	rs, src := Marketplace(), Map(validProduction())
+func BenchmarkCheckClean(b *testing.B) {
+	rs, src := testRules(), Map(validProduction())
 	b.ReportAllocs()
 	for b.Loop() {
 		if rep := rs.Check(Production, src); !rep.OK {
@@ -17,8 +17,8 @@ func BenchmarkCheckMarketplaceClean(b *testing.B) {
 	}
 }
 
-func BenchmarkCheckMarketplaceProblems(b *testing.B) {
-	rs := Marketplace()
+func BenchmarkCheckProblems(b *testing.B) {
+	rs := testRules()
 	src := Map(with(validProduction(), "SESSION_SECRET", "changeme", "PORT", "x",
 		"DATABASE_URL", "postgres://a:b@db/app?sslmode=disable&pool_min_conns=9&pool_max_conns=2"))
 	b.ReportAllocs()
@@ -35,7 +35,7 @@ func BenchmarkCheckTypos(b *testing.B) {
 	for i := range 200 {
 		m[fmt.Sprintf("UNRELATED_VARIABLE_%03d", i)] = "x"
 	}
-	rs, src := Marketplace(), Map(m)
+	rs, src := testRules(), Map(m)
 	b.ReportAllocs()
 	for b.Loop() {
 		rs.Check(Production, src)

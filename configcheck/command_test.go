@@ -15,7 +15,7 @@ import (
 func run(t *testing.T, src Source, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var o, e bytes.Buffer
-	code = Marketplace().Command(args, src, &o, &e)
+	code = testRules().Command(args, src, &o, &e)
 	return code, o.String(), e.String()
 }
 
@@ -98,12 +98,19 @@ func TestCommandEnvFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("A=1\nA=2\n"), 0o600))
 	code, _, errOut = run(t, Map(nil), "--env-file", bad)
 	assert.Equal(t, ExitUsage, code)
-	assert.Contains(t, errOut, "line 2: A is already set on line 1")
+	assert.Contains(t, errOut, "line 2: sets a variable already set on line 1")
 }
 
-func TestCommandRules(t *testing.T) {
-	code, out, _ := run(t, Map(nil), "--rules")
+func TestCommandList(t *testing.T) {
+	var want strings.Builder
+	require.NoError(t, testRules().WriteList(&want))
+	code, out, _ := run(t, Map(nil), "--list")
 	assert.Equal(t, ExitOK, code)
-	assert.Contains(t, out, "SESSION_SECRET")
-	assert.Contains(t, out, "min-length 32")
+	assert.Equal(t, want.String(), out)
+
+	code, out, errOut := run(t, Map(nil), "--help")
+	assert.Equal(t, ExitOK, code)
+	assert.Equal(t, want.String(), out, "--help lists the variables after the usage")
+	assert.Contains(t, errOut, "usage: check-config")
+	assert.Contains(t, errOut, "-list")
 }

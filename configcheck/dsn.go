@@ -77,7 +77,7 @@ func PostgresDSN() Rule {
 }
 
 func checkDSN(c *checkCtx, v *varState) []finding {
-	dsn := v.res.value
+	dsn := v.value
 	// pgx.ParseConfig keeps pool_* options as run-time parameters, which
 	// tells which ones the string sets; pgxpool.ParseConfig types them.
 	conn, err := pgx.ParseConfig(dsn)
@@ -101,6 +101,15 @@ func checkDSN(c *checkCtx, v *varState) []finding {
 		return one(got(v, explainDSNError(err)), dsnHint)
 	}
 
+	fs := checkPoolOptions(pc, set)
+	if c.env == Production {
+		fs = append(fs, dsnTLS(pc)...)
+	}
+	return fs
+}
+
+// checkPoolOptions judges the pool_* options the string sets (set).
+func checkPoolOptions(pc *pgxpool.Config, set map[string]bool) []finding {
 	var fs []finding
 	bad := func(format string, args ...any) {
 		fs = append(fs, finding{msg: fmt.Sprintf(format, args...), hint: dsnHint})
@@ -145,9 +154,6 @@ func checkDSN(c *checkCtx, v *varState) []finding {
 		bad("sets pool_max_conn_lifetime_jitter (%s) above pool_max_conn_lifetime (%s)", pc.MaxConnLifetimeJitter, pc.MaxConnLifetime)
 	}
 
-	if c.env == Production {
-		fs = append(fs, dsnTLS(pc)...)
-	}
 	return fs
 }
 
@@ -160,7 +166,7 @@ func dsnTLS(pc *pgxpool.Config) []finding {
 	}
 	if cc.TLSConfig == nil {
 		return one("uses no TLS (sslmode=disable or allow) in production",
-			"set sslmode=verify-full (or require) in DATABASE_URL")
+			"set sslmode=verify-full (or require) in the connection string")
 	}
 	for _, fb := range cc.Fallbacks {
 		if fb.TLSConfig == nil && !strings.HasPrefix(fb.Host, "/") {

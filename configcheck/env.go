@@ -14,11 +14,11 @@ const (
 	Production Env = "production"
 )
 
-// ParseEnv maps an APP_ENV style value to an Env. The empty string means
+// parseEnv maps the value of a RuleSet's EnvVar to an Env. The empty string means
 // Development. Any other value than "production" or "development" returns
 // Production and ok=false: an unknown environment is checked strictly, never
 // leniently, and the caller reports the bad value.
-func ParseEnv(s string) (env Env, ok bool) {
+func parseEnv(s string) (env Env, ok bool) {
 	switch s {
 	case "", string(Development):
 		return Development, true

@@ -25,8 +25,9 @@ const maxEnvFileSize = 1 << 20
 //   - there is no ${VAR} expansion: values are taken literally.
 //
 // A key set twice, a NUL byte, an unterminated quote or a file over 1 MiB is
-// an error. Errors name the line number and, for a duplicate, the key; they
-// never quote a value.
+// an error. Errors name line numbers only, never text from the file: a line
+// that does not parse is often the rest of a value, such as an unquoted
+// multi-line PEM key, and even what looks like a name may be part of one.
 func ParseEnvFile(r io.Reader) (map[string]string, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxEnvFileSize+1))
 	if err != nil {
@@ -87,7 +88,7 @@ func (p *envParser) parse() (map[string]string, error) {
 			return nil, err
 		}
 		if prev, dup := firstLine[key]; dup {
-			return nil, p.errorf(line, "%s is already set on line %d", key, prev)
+			return nil, p.errorf(line, "sets a variable already set on line %d", prev)
 		}
 		firstLine[key] = line
 		out[key] = val
@@ -127,7 +128,7 @@ func (p *envParser) key() (string, error) {
 	}
 	start := p.pos
 	if p.pos >= len(p.s) || !isKeyStart(p.s[p.pos]) {
-		return "", p.errorf(p.line, "expected a variable name")
+		return "", p.errorf(p.line, "expected NAME=value, NAME being a letter or _ then letters, digits or _")
 	}
 	for p.pos < len(p.s) && isKeyByte(p.s[p.pos]) {
 		p.pos++
@@ -135,7 +136,7 @@ func (p *envParser) key() (string, error) {
 	key := p.s[start:p.pos]
 	p.skipSpaces()
 	if p.pos >= len(p.s) || p.s[p.pos] != '=' {
-		return "", p.errorf(p.line, "expected \"=\" after %s", key)
+		return "", p.errorf(p.line, "expected NAME=value; a value spread over several lines must be quoted")
 	}
 	p.pos++
 	start = p.pos

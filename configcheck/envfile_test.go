@@ -57,14 +57,14 @@ func TestParseEnvFileErrors(t *testing.T) {
 	cases := []struct {
 		name, in, want string
 	}{
-		{"no equals", "A=1\nJUSTANAME\n", "line 2: expected \"=\" after JUSTANAME"},
-		{"bad name", "1A=" + secret, "line 1: expected a variable name"},
-		{"duplicate", "A=1\n\nA=" + secret, "line 3: A is already set on line 1"},
+		{"no equals", "A=1\nJUSTANAME\n", "line 2: expected NAME=value; a value spread over several lines must be quoted"},
+		{"bad name", "1A=" + secret, "line 1: expected NAME=value, NAME being a letter"},
+		{"duplicate", "A=1\n\nA=" + secret, "line 3: sets a variable already set on line 1"},
 		{"unterminated double", "A=\"" + secret + "\nB=2", "line 1: unterminated quoted value"},
 		{"unterminated single", "X=1\nA='" + secret, "line 2: unterminated quoted value"},
 		{"text after quote", "A=\"x\"" + secret, "line 1: unexpected text after the closing quote"},
 		{"nul", "A=1\nB=" + secret + "\x00", "line 2: NUL byte"},
-		{"lone CR", "A=1\n\rB=2", "line 2: expected a variable name"},
+		{"lone CR", "A=1\n\rB=2", "line 2: expected NAME=value, NAME being a letter"},
 		{"too large", "A=" + strings.Repeat("x", maxEnvFileSize), "larger than 1 MiB"},
 	}
 	for _, tc := range cases {

@@ -4,32 +4,60 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/dedw3n/hardening/configcheck"
 )
 
-// A rule set declares variables and their rules; WriteRules lists them.
-func ExampleRuleSet_WriteRules() {
-	rs := &configcheck.RuleSet{
+// serviceRules is a small service's rule set: each variable with its type
+// (from its typed rule), its default, and its checks.
+func serviceRules() *configcheck.RuleSet {
+	return &configcheck.RuleSet{
+		EnvVar:   "APP_ENV",
 		Prefixes: []string{"STRIPE_"},
 		Vars: []configcheck.Var{
-			{Name: "PORT", Default: "8080", Rules: []configcheck.Rule{configcheck.IntBetween(1, 65535)}},
+			{Name: "APP_ENV", Default: "development", Rules: []configcheck.Rule{configcheck.OneOf("development", "production")}},
+			{Name: "PORT", Default: "8080", Rules: []configcheck.Rule{configcheck.IntBetween(0, 65535)}},
+			{Name: "SESSION_TTL", Default: "168h", Rules: []configcheck.Rule{configcheck.DurationBetween(time.Minute, 90*24*time.Hour)}},
+			{Name: "ALLOWED_ORIGINS", Default: "https://shop.example", Rules: []configcheck.Rule{configcheck.List()}},
 			{Name: "SESSION_SECRET", Secret: true, Rules: []configcheck.Rule{
 				configcheck.Required().In(configcheck.Production), configcheck.MinLen(32), configcheck.Strong(),
 			}},
 			{Name: "STRIPE_SECRET_KEY", Secret: true, Rules: []configcheck.Rule{
-				configcheck.Required().In(configcheck.Production),
-				configcheck.Prefix(
-					configcheck.Prefixes{Accept: []string{"sk_live_"}},
-					configcheck.Prefixes{Accept: []string{"sk_test_"}, Warn: []string{"sk_live_"}}),
+				configcheck.RequiredIf("CHECKOUT", "stripe"), configcheck.StripeKey("sk"),
 			}},
+			{Name: "CHECKOUT", Default: "none", Rules: []configcheck.Rule{configcheck.OneOf("none", "stripe")}},
 		},
 	}
-	_ = rs.WriteRules(os.Stdout)
+}
+
+// WriteList documents every variable from the rule set itself, as
+// `check-config --list` does.
+func ExampleRuleSet_WriteList() {
+	_ = serviceRules().WriteList(os.Stdout)
 	// Output:
-	// PORT               int 1..65535; default 8080
-	// SESSION_SECRET     secret; required (production); min-length 32; strength
-	// STRIPE_SECRET_KEY  secret; required (production); prefix production sk_live_; development sk_test_, warn sk_live_
+	// VARIABLE           TYPE      DEFAULT               SECRET  RULES
+	// APP_ENV            string    development           -       one-of development, production
+	// PORT               int       8080                  -       int 0..65535
+	// SESSION_TTL        duration  168h                  -       duration 1m0s..2160h0m0s
+	// ALLOWED_ORIGINS    list      https://shop.example  -       list
+	// SESSION_SECRET     string    -                     yes     required (production); min-length 32; strength
+	// STRIPE_SECRET_KEY  string    -                     yes     required if CHECKOUT is stripe; prefix production sk_live_; development sk_test_, warn sk_live_
+	// CHECKOUT           string    none                  -       one-of none, stripe
+}
+
+// Load checks the environment once; after a clean report the typed
+// accessors cannot fail and return each variable's default when it is unset.
+func ExampleRuleSet_Load() {
+	src := configcheck.Map(map[string]string{"PORT": "9090", "ALLOWED_ORIGINS": "https://a.example, https://b.example"})
+	rep := serviceRules().Load(src)
+	if err := rep.Err(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(rep.Env, rep.Int("PORT"), rep.Duration("SESSION_TTL"), rep.List("ALLOWED_ORIGINS"), rep.Value("CHECKOUT"))
+	// Output:
+	// development 9090 168h0m0s [https://a.example https://b.example] none
 }
 
 // Check reports every problem at once; secrets show only their length and
@@ -88,7 +116,7 @@ func ExampleReport_WriteJSON() {
 	//       "rule": "postgres-dsn",
 	//       "severity": "error",
 	//       "message": "uses no TLS (sslmode=disable or allow) in production",
-	//       "hint": "set sslmode=verify-full (or require) in DATABASE_URL"
+	//       "hint": "set sslmode=verify-full (or require) in the connection string"
 	//     }
 	//   ]
 	// }
@@ -96,7 +124,7 @@ func ExampleReport_WriteJSON() {
 
 // A Secret prints, marshals and logs as its description only.
 func ExampleSecret() {
-	rep := configcheck.Marketplace().Check(configcheck.Development, configcheck.Map(map[string]string{
+	rep := serviceRules().Check(configcheck.Development, configcheck.Map(map[string]string{
 		"STRIPE_SECRET_KEY": "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
 	}))
 	key := rep.Secret("STRIPE_SECRET_KEY")
@@ -122,27 +150,19 @@ SESSION_SECRET_FILE="/run/secrets/session"
 	// map[APP_ENV:production PORT:8080 SESSION_SECRET_FILE:/run/secrets/session] <nil>
 }
 
-// Command is the whole check-config subcommand; the marketplace's main calls
-// it as os.Exit(configcheck.Marketplace().Command(os.Args[2:], configcheck.Source{}, os.Stdout, os.Stderr)).
+// Command is the whole check-config subcommand; a service's main calls
+// it as os.Exit(rules.Command(os.Args[2:], configcheck.Source{}, os.Stdout, os.Stderr)).
 func ExampleRuleSet_Command() {
-	src := configcheck.Map(map[string]string{"APP_ENV": "production", "PORT": "8080"})
-	code := configcheck.Marketplace().Command([]string{"--format", "text"}, src, os.Stdout, os.Stderr)
+	src := configcheck.Map(map[string]string{"APP_ENV": "production", "PORT": "80800", "CHECKOUT": "stripe"})
+	code := serviceRules().Command([]string{"--format", "text"}, src, os.Stdout, os.Stderr)
 	fmt.Println("exit", code)
 	// Output:
-	// configcheck: production: FAILED (7 errors, 0 warnings)
-	// error   DATABASE_URL [required]: is not set (required in production)
-	//         fix: set DATABASE_URL, or DATABASE_URL_FILE to a file holding the value; a PostgreSQL URL such as postgres://app:PASSWORD@db.internal:5432/app?sslmode=verify-full; unset in development means in-memory sessions
+	// configcheck: production: FAILED (3 errors, 0 warnings)
+	// error   PORT [int]: is above 65535 (got "80800")
+	//         fix: use a value of at most 65535
 	// error   SESSION_SECRET [required]: is not set (required in production)
-	//         fix: set SESSION_SECRET, or SESSION_SECRET_FILE to a file holding the value; generate one with: openssl rand -base64 48
-	// error   PUBLIC_OBJECT_SEARCH_PATHS [required]: is not set (required in production)
-	//         fix: set PUBLIC_OBJECT_SEARCH_PATHS, or PUBLIC_OBJECT_SEARCH_PATHS_FILE to a file holding the value; comma-separated absolute directories served under /objects/public/
-	// error   PRIVATE_OBJECT_DIR [required]: is not set (required in production)
-	//         fix: set PRIVATE_OBJECT_DIR, or PRIVATE_OBJECT_DIR_FILE to a file holding the value; an absolute directory served under /objects/private/ to logged-in sessions
-	// error   STRIPE_SECRET_KEY [required]: is not set (required in production)
-	//         fix: set STRIPE_SECRET_KEY, or STRIPE_SECRET_KEY_FILE to a file holding the value; from the Stripe dashboard, Developers → API keys
-	// error   STRIPE_PUBLISHABLE_KEY [required]: is not set (required in production)
-	//         fix: set STRIPE_PUBLISHABLE_KEY, or STRIPE_PUBLISHABLE_KEY_FILE to a file holding the value; from the Stripe dashboard, Developers → API keys
-	// error   BREVO_API_KEY [required]: is not set (required in production)
-	//         fix: set BREVO_API_KEY, or BREVO_API_KEY_FILE to a file holding the value; from Brevo, SMTP & API → API keys
+	//         fix: set SESSION_SECRET, or SESSION_SECRET_FILE to a file holding the value
+	// error   STRIPE_SECRET_KEY [required]: is not set (required when CHECKOUT is stripe)
+	//         fix: set STRIPE_SECRET_KEY, or STRIPE_SECRET_KEY_FILE to a file holding the value, or change CHECKOUT
 	// exit 1
 }

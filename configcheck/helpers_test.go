@@ -2,8 +2,10 @@ package configcheck
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 // got3 is a problem reduced to what tests compare.
@@ -72,5 +74,49 @@ func requireClean(t *testing.T, rep *Report) {
 	t.Helper()
 	if len(rep.Problems) != 0 {
 		t.Fatalf("want no problems, got:\n%s", dump(rep))
+	}
+}
+
+// seedRequired are the variables testRules requires in production.
+var seedRequired = []string{
+	"DATABASE_URL", "SESSION_SECRET", "PUBLIC_OBJECT_SEARCH_PATHS", "PRIVATE_OBJECT_DIR",
+	"STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "BREVO_API_KEY",
+}
+
+// testRules is a service's rule set using every kind of rule, the fixture
+// of this package's tests (the marketplace's own lives in its example).
+func testRules() *RuleSet {
+	const forever = time.Duration(math.MaxInt64)
+	dur := func(name, def string, more ...Rule) Var {
+		return Var{Name: name, Default: def, Rules: append([]Rule{DurationBetween(time.Nanosecond, forever)}, more...)}
+	}
+	req := func(more ...Rule) []Rule { return append([]Rule{Required().In(Production), NonEmpty()}, more...) }
+	strong := []Rule{MinLen(32), Strong(), Trimmed()}
+	return &RuleSet{
+		EnvVar:   "APP_ENV",
+		Prefixes: []string{"APP_", "DATABASE_", "SESSION_", "DB_", "RATES_", "STRIPE_", "BREVO_"},
+		Vars: []Var{
+			{Name: "APP_ENV", Default: "development", Rules: []Rule{OneOf("development", "production")}},
+			{Name: "PORT", Default: "8080", Rules: []Rule{IntBetween(1, 65535)}},
+			{Name: "DATABASE_URL", Secret: true, Hint: "a PostgreSQL URL", Rules: req(Trimmed(), PostgresDSN())},
+			{Name: "SESSION_SECRET", Secret: true, Hint: "generate one with: openssl rand -base64 48",
+				Rules: append(req(RequiredIf("SESSION_SECRET_PREVIOUS")), strong...)},
+			{Name: "SESSION_SECRET_PREVIOUS", Secret: true, Rules: append(strong, Differs("SESSION_SECRET").Warn())},
+			dur("SESSION_TTL", "168h"),
+			dur("SESSION_TOUCH_AFTER", "2h", Below("SESSION_TTL")),
+			{Name: "DB_MAX_CONNS", Default: "10", Rules: []Rule{IntBetween(1, math.MaxInt32)}},
+			{Name: "DB_MIN_CONNS", Default: "2", Rules: []Rule{IntBetween(0, math.MaxInt32), NotAbove("DB_MAX_CONNS")}},
+			{Name: "RATES_BASE_URL", Default: "https://rates.example/api", Rules: []Rule{URL("https", "http")}},
+			{Name: "RATES_API_KEY", Secret: true, Rules: []Rule{Trimmed()}},
+			{Name: "RATES_COINS", Default: "bitcoin,ethereum", Rules: []Rule{List()}},
+			dur("RATES_FRESH", "5m", NotAbove("RATES_ACCEPTABLE")),
+			dur("RATES_ACCEPTABLE", "15m"),
+			{Name: "RATES_DEBUG", Default: "false", Rules: []Rule{Bool()}},
+			{Name: "PUBLIC_OBJECT_SEARCH_PATHS", Rules: req(PathList())},
+			{Name: "PRIVATE_OBJECT_DIR", Rules: req(Path(), Disjoint("PUBLIC_OBJECT_SEARCH_PATHS"))},
+			{Name: "STRIPE_SECRET_KEY", Secret: true, Rules: req(Trimmed(), StripeKey("sk"), StripeKeyPair("STRIPE_PUBLISHABLE_KEY"))},
+			{Name: "STRIPE_PUBLISHABLE_KEY", Secret: true, Rules: req(Trimmed(), StripeKey("pk"))},
+			{Name: "BREVO_API_KEY", Secret: true, Rules: req(Trimmed(), BrevoKey())},
+		},
 	}
 }

@@ -22,7 +22,7 @@ var secretVars = []struct {
 	{"DATABASE_URL", []string{"postgres://", "postgresql://"}},
 	{"SESSION_SECRET", nil},
 	{"SESSION_SECRET_PREVIOUS", nil},
-	{"COINGECKO_API_KEY", nil},
+	{"RATES_API_KEY", nil},
 	{"STRIPE_SECRET_KEY", []string{"sk_live_", "sk_test_"}},
 	{"STRIPE_PUBLISHABLE_KEY", []string{"pk_live_", "pk_test_"}},
 	{"BREVO_API_KEY", []string{"xkeysib-"}},
@@ -52,8 +52,8 @@ func renderAll(t testing.TB, rep *Report) string {
 			l.Warn("problem", "p", p)
 		}
 	}
-	for _, sv := range secretVars {
-		s := rep.Secret(sv.name)
+	for name := range rep.vars {
+		s := rep.Secret(name)
 		fmt.Fprintf(&b, "%v %+v %#v %s %q %x %X %d %10.3s %v\n", s, s, s, s, s, s, s, s, s, []Secret{s})
 		fmt.Fprintf(&b, "%+v %#v\n", struct{ s Secret }{s}, struct{ S Secret }{s})
 		fmt.Fprint(&b, s, s.String(), s.GoString())
@@ -156,7 +156,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	for i := range 300 {
 		src, _ := leakInput(r, body)
 		for _, env := range []Env{Production, Development} {
-			rep := Marketplace().Check(env, src)
+			rep := testRules().Check(env, src)
 			out := renderAll(t, rep)
 			if hasCJK(out) {
 				t.Fatalf("iteration %d, %s: a secret's body shows in the output:\n%s", i, env, out)
@@ -184,7 +184,7 @@ func TestSecretsNeverLeakASCII(t *testing.T) {
 	for i := range 200 {
 		src, secrets := leakInput(r, body)
 		for _, env := range []Env{Production, Development} {
-			out := renderAll(t, Marketplace().Check(env, src))
+			out := renderAll(t, testRules().Check(env, src))
 			for name, v := range secrets {
 				p := ""
 				for _, sv := range secretVars {
@@ -260,7 +260,7 @@ func FuzzSecretsNeverLeak(f *testing.F) {
 		src := Map(m)
 		src.ReadFile = func(p string) ([]byte, error) { return []byte(files[p]), nil }
 		for _, env := range []Env{Production, Development} {
-			out := renderAll(t, Marketplace().Check(env, src))
+			out := renderAll(t, testRules().Check(env, src))
 			if hasCJK(out) {
 				t.Fatalf("%s: %s leaks:\n%s", env, sv.name, out)
 			}

@@ -10,12 +10,13 @@ import (
 // every entry absolute; entries with surrounding spaces, not in clean form
 // ("/a/../b", "/a/") or listed twice are warnings. It does not look at the
 // file system: the check runs where the deploy is prepared, which may not
-// be where the application runs.
+// be where the application runs. It types the variable as a list
+// ([Report.List]).
 func PathList() Rule {
-	return Rule{kind: "path-list", check: func(_ *checkCtx, v *varState) []finding {
+	return Rule{kind: "path-list", typ: "list", check: func(_ *checkCtx, v *varState) []finding {
 		var fs []finding
 		seen := map[string]bool{}
-		for i, raw := range strings.Split(v.res.value, ",") {
+		for i, raw := range strings.Split(v.value, ",") {
 			p := strings.TrimSpace(raw)
 			if p == "" {
 				fs = append(fs, finding{msg: fmt.Sprintf("entry %d is empty", i+1), hint: "remove the stray comma"})
@@ -38,7 +39,7 @@ func PathList() Rule {
 // Path checks a single directory: absolute, and in clean form (a warning).
 func Path() Rule {
 	return Rule{kind: "path", check: func(_ *checkCtx, v *varState) []finding {
-		return checkPath(v, -1, v.res.value)
+		return checkPath(v, -1, v.value)
 	}}
 }
 
@@ -75,8 +76,8 @@ func Disjoint(other string) Rule {
 			return nil
 		}
 		var fs []finding
-		theirs := firstN(splitPaths(o.res.value), maxCompared)
-		for _, a := range firstN(splitPaths(v.res.value), maxCompared) {
+		theirs := firstN(splitPaths(o.value), maxCompared)
+		for _, a := range firstN(splitPaths(v.value), maxCompared) {
 			for _, b := range theirs {
 				var rel string
 				switch {

@@ -10,7 +10,7 @@ import (
 
 // Problem is one finding of a check. Its fields never hold a secret value:
 // a secret is described by its length and documented prefix only. Rule is
-// the rule's name ([Rule.Name]), "file" for a NAME_FILE problem, or "unknown"
+// the rule's name (as in [Rule.String]), "file" for a NAME_FILE problem, or "unknown"
 // for a set variable that looks like a typo of a declared one.
 type Problem struct {
 	Var      string   `json:"variable"`
@@ -36,9 +36,17 @@ func (p Problem) LogValue() slog.Value {
 	)
 }
 
-// Report is the outcome of [RuleSet.Check]: every problem found, in the
-// order of the rule set's variables, then unknown variables by name. Its
-// text, JSON, fmt and slog forms never contain a secret value.
+// Report is the outcome of [RuleSet.Check] and [RuleSet.Load]: every problem
+// found, in the order of the rule set's variables, then unknown variables by
+// name. Its text, JSON, fmt and slog forms never contain a secret value.
+//
+// Its accessors (Value, Secret, Int, Duration, Bool, URL, List) return the
+// values the application uses: the set value (NAME_FILE applied), else the
+// Var's Default. After a check without errors they cannot fail: every typed
+// rule has accepted what they parse. In a report with errors, a value that
+// does not parse reads as the default, or as the zero value when there is
+// none. Asking for an undeclared variable, or with the accessor of another
+// type, is a programming error: it panics naming the variable, never a value.
 type Report struct {
 	Env      Env       `json:"env"`
 	OK       bool      `json:"ok"` // no errors; warnings allowed
@@ -46,7 +54,7 @@ type Report struct {
 	Warnings int       `json:"warnings"`
 	Problems []Problem `json:"problems"`
 
-	values map[string]Secret // resolved values, NAME_FILE applied
+	vars map[string]loaded // the values the application uses, by name
 }
 
 func (r *Report) add(st *varState, rule string, fs []finding) {
@@ -76,87 +84,6 @@ func (r *Report) count() {
 		}
 	}
 	r.OK = r.Errors == 0
-}
-
-// scrub is a safety net under the rules' own care: a problem text that
-// contains a secret value, or a piece of one longer than its documented
-// prefix, is replaced by a fixed text.
-func (r *Report) scrub(states []*varState) {
-	for _, st := range states {
-		if !st.spec.Secret || st.res.value == "" {
-			continue
-		}
-		targets := st.scrubFor
-		if targets == nil {
-			targets = []string{st.res.value}
-		}
-		for _, t := range targets {
-			r.scrubOne(t, len(matchedPrefix(t, st.prefixes))+minLeak)
-		}
-	}
-}
-
-// minLeak is how many characters beyond its documented prefix a piece of a
-// secret must have for the scrubber to look for it: shorter pieces match
-// ordinary words and example values by chance ("short", "postgres://a").
-const minLeak = 6
-
-// scrubOne withholds every message and hint that contains secret whole (when
-// it is at least 8 bytes long) or any n bytes of it. A short secret's pieces
-// are looked for in all texts at once; for a long one, the n-byte pieces of
-// the (short) texts are indexed and the secret is scanned once.
-func (r *Report) scrubOne(secret string, n int) {
-	if len(secret) <= 512 {
-		var all strings.Builder
-		for _, p := range r.Problems {
-			all.WriteString(p.Message)
-			all.WriteByte(0)
-			all.WriteString(p.Hint)
-			all.WriteByte(0)
-		}
-		text, found := all.String(), false
-		if len(secret) >= 8 && strings.Contains(text, secret) {
-			found = true
-		}
-		for j := 0; !found && j+n <= len(secret); j++ {
-			found = strings.Contains(text, secret[j:j+n])
-		}
-		if !found {
-			return
-		}
-	}
-	type field struct {
-		problem int
-		hint    bool
-	}
-	pieces := map[string][]field{}
-	leaked := map[field]bool{}
-	for i, p := range r.Problems {
-		for _, f := range []field{{i, false}, {i, true}} {
-			text := p.Message
-			if f.hint {
-				text = p.Hint
-			}
-			if len(secret) >= 8 && strings.Contains(text, secret) {
-				leaked[f] = true
-			}
-			for j := 0; j+n <= len(text); j++ {
-				pieces[text[j:j+n]] = append(pieces[text[j:j+n]], f)
-			}
-		}
-	}
-	for j := 0; j+n <= len(secret); j++ {
-		for _, f := range pieces[secret[j:j+n]] {
-			leaked[f] = true
-		}
-	}
-	for f := range leaked {
-		if f.hint {
-			r.Problems[f.problem].Hint = "(hint withheld: it would have shown part of a secret value)"
-		} else {
-			r.Problems[f.problem].Message = "(message withheld: it would have shown part of a secret value)"
-		}
-	}
 }
 
 // Err returns nil when the report has no errors, and otherwise an error
@@ -244,15 +171,3 @@ func (r *Report) LogValue() slog.Value {
 	}
 	return slog.GroupValue(attrs...)
 }
-
-// Value returns a variable's resolved value (NAME_FILE applied) and whether
-// it is set. It returns secrets in clear: prefer [Report.Secret] for them.
-func (r *Report) Value(name string) (string, bool) {
-	s, ok := r.values[name]
-	return s.Reveal(), ok
-}
-
-// Secret returns a variable's resolved value wrapped so that printing,
-// logging and marshalling it never shows it. It is the zero Secret when the
-// variable is unset or unknown to the rule set.
-func (r *Report) Secret(name string) Secret { return r.values[name] }

@@ -13,7 +13,7 @@ import (
 )
 
 func badReport() *Report {
-	return Marketplace().Check(Production, Map(with(validProduction(),
+	return testRules().Check(Production, Map(with(validProduction(),
 		"STRIPE_SECRET_KEY", "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
 		"SESSION_SECRET", "changeme",
 		"PORT", "http",
@@ -32,7 +32,7 @@ func TestReportText(t *testing.T) {
 	assert.NotContains(t, text, "4eC39")
 	assert.NotContains(t, text, "changeme")
 
-	clean := dump(Marketplace().Check(Production, Map(validProduction())))
+	clean := dump(testRules().Check(Production, Map(validProduction())))
 	assert.Equal(t, "configcheck: production: OK (0 errors, 0 warnings)\n", clean)
 }
 
@@ -65,7 +65,7 @@ func TestReportJSON(t *testing.T) {
 
 	// A clean report has an empty list, not null.
 	b.Reset()
-	require.NoError(t, Marketplace().Check(Development, Map(nil)).WriteJSON(&b))
+	require.NoError(t, testRules().Check(Development, Map(nil)).WriteJSON(&b))
 	assert.Contains(t, b.String(), `"problems": []`)
 }
 
@@ -97,13 +97,9 @@ func TestReportSlog(t *testing.T) {
 }
 
 func TestReportValuesAndSecret(t *testing.T) {
-	rep := Marketplace().Check(Production, Map(validProduction()))
-	v, ok := rep.Value("PORT")
-	assert.False(t, ok, "unset")
-	assert.Empty(t, v)
-	v, ok = rep.Value("PRIVATE_OBJECT_DIR")
-	assert.True(t, ok)
-	assert.Equal(t, "/srv/objects/private", v)
+	rep := testRules().Check(Production, Map(validProduction()))
+	assert.Equal(t, "8080", rep.Value("PORT"), "unset: the default")
+	assert.Equal(t, "/srv/objects/private", rep.Value("PRIVATE_OBJECT_DIR"))
 
 	s := rep.Secret("STRIPE_SECRET_KEY")
 	assert.Equal(t, validProduction()["STRIPE_SECRET_KEY"], s.Reveal())
@@ -119,7 +115,7 @@ func TestReportValuesAndSecret(t *testing.T) {
 	var zero Secret
 	assert.Equal(t, "", zero.Reveal())
 	assert.Equal(t, "[secret: unset]", zero.String())
-	assert.Equal(t, "[secret: unset]", rep.Secret("NOT_DECLARED").String())
+	assert.Equal(t, "[secret, empty]", rep.Secret("RATES_API_KEY").String())
 }
 
 func TestScrubSafetyNet(t *testing.T) {
@@ -135,15 +131,21 @@ func TestScrubSafetyNet(t *testing.T) {
 	assert.NotContains(t, dump(rep), "1234567890")
 }
 
-func TestWriteRules(t *testing.T) {
+func TestWriteList(t *testing.T) {
 	var b strings.Builder
-	require.NoError(t, Marketplace().WriteRules(&b))
-	out := b.String()
-	for _, n := range configTable {
-		assert.Contains(t, out, n)
+	require.NoError(t, testRules().WriteList(&b))
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	require.Len(t, lines, 1+len(testRules().Vars), "a header and one line per variable")
+	assert.Regexp(t, `^VARIABLE +TYPE +DEFAULT +SECRET +RULES$`, lines[0])
+	for i, v := range testRules().Vars {
+		assert.True(t, strings.HasPrefix(lines[i+1], v.Name+" "), lines[i+1])
 	}
-	assert.Contains(t, out, "required (production)")
+	out := b.String()
+	assert.Regexp(t, `\nPORT +int +8080 +- +int 1\.\.65535\n`, out)
+	assert.Regexp(t, `\nSESSION_TTL +duration +168h +- +duration > 0\n`, out)
+	assert.Regexp(t, `\nRATES_COINS +list +bitcoin,ethereum +- +list\n`, out)
+	assert.Regexp(t, `\nRATES_BASE_URL +url +https://rates.example/api +- +url https\|http\n`, out)
+	assert.Regexp(t, `\nRATES_DEBUG +bool +false +- +bool\n`, out)
+	assert.Regexp(t, `\nSESSION_SECRET +string +- +yes +required \(production\); non-empty; required if SESSION_SECRET_PREVIOUS is set; min-length 32; strength; whitespace\n`, out)
 	assert.Contains(t, out, "prefix production sk_live_; development sk_test_, warn sk_live_")
-	assert.Contains(t, out, "min-length 32")
-	assert.Contains(t, out, "default 168h")
 }

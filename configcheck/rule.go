@@ -8,15 +8,16 @@ import (
 // package (Required, MinLen, Prefix, PostgresDSN, …) and narrowed with In and
 // Warn. The zero Rule checks nothing.
 //
-// Except Required and NonEmpty, a rule only looks at a variable that is set
-// to something other than blanks: an unset optional variable means the
-// application's default.
+// Except Required, RequiredIf and NonEmpty, a rule looks at the value the
+// application will use: the variable's value when it is set to something
+// other than blanks, else its Default; it skips a variable that has neither.
 type Rule struct {
 	kind   string // the rule's name in reports: "required", "min-length", …
 	detail string // shown after kind when listing rules, e.g. "32"
 	envs   []Env  // the environments the rule applies in; nil means all
 	warn   bool   // errors become warnings
 	always bool   // runs on unset and empty variables too
+	typ    string // the value's type for Report accessors: "int", "duration", …; "" leaves it alone
 	// prefixes are documented value prefixes a report may show for a secret.
 	prefixes []string
 	// cross names another variable whose documented prefixes gain crossPrefixes.
@@ -45,9 +46,6 @@ func (r Rule) Warn() Rule {
 	return r
 }
 
-// Name is the rule's name as it appears in reports, such as "min-length".
-func (r Rule) Name() string { return r.kind }
-
 // String describes the rule for listings, such as
 // "required (production)" or "min-length 32 (warning)".
 func (r Rule) String() string {
@@ -58,10 +56,8 @@ func (r Rule) String() string {
 		b.WriteString(r.detail)
 	}
 	var notes []string
-	if len(r.envs) > 0 {
-		for _, e := range r.envs {
-			notes = append(notes, string(e))
-		}
+	for _, e := range r.envs {
+		notes = append(notes, string(e))
 	}
 	if r.warn {
 		notes = append(notes, "warning")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -32,11 +33,12 @@ func Required() Rule {
 // NonEmpty fails when the variable is set to nothing or only blanks.
 func NonEmpty() Rule {
 	return Rule{kind: "non-empty", always: true, check: func(_ *checkCtx, v *varState) []finding {
-		if !v.res.set || v.res.conflict || v.res.fileErr != "" || strings.TrimSpace(v.res.value) != "" {
+		raw := v.res.value
+		if !v.res.set || v.res.conflict || v.res.fileErr != "" || strings.TrimSpace(raw) != "" {
 			return nil
 		}
 		msg := "is set but empty"
-		if v.res.value != "" {
+		if raw != "" {
 			msg = "holds only whitespace"
 		}
 		return one(msg, "give it a value or unset it")
@@ -46,7 +48,7 @@ func NonEmpty() Rule {
 // MinLen fails when the value has fewer than n characters (runes).
 func MinLen(n int) Rule {
 	return Rule{kind: "min-length", detail: strconv.Itoa(n), check: func(_ *checkCtx, v *varState) []finding {
-		if utf8.RuneCountInString(v.res.value) >= n {
+		if utf8.RuneCountInString(v.value) >= n {
 			return nil
 		}
 		return one(got(v, fmt.Sprintf("is shorter than %d characters", n)), fmt.Sprintf("use a value of at least %d characters", n))
@@ -93,10 +95,10 @@ func Prefix(production, development Prefixes) Rule {
 			if len(want.Accept) == 0 && len(want.Warn) == 0 {
 				return nil
 			}
-			if matchedPrefix(v.res.value, want.Accept) != "" {
+			if matchedPrefix(v.value, want.Accept) != "" {
 				return nil
 			}
-			if p := matchedPrefix(v.res.value, want.Warn); p != "" {
+			if p := matchedPrefix(v.value, want.Warn); p != "" {
 				return []finding{{
 					msg:  fmt.Sprintf("starts with %s, accepted in %s only with a warning", p, c.env),
 					hint: fmt.Sprintf("in %s use a value starting with %s", c.env, strings.Join(want.Accept, " or ")),
@@ -115,7 +117,7 @@ func OneOf(values ...string) Rule {
 	list := strings.Join(vals, ", ")
 	return Rule{kind: "one-of", detail: list, check: func(_ *checkCtx, v *varState) []finding {
 		for _, w := range vals {
-			if v.res.value == w {
+			if v.value == w {
 				return nil
 			}
 		}
@@ -123,53 +125,54 @@ func OneOf(values ...string) Rule {
 	}}
 }
 
-// Int fails when the value is not a base-10 integer.
-func Int() Rule { return IntBetween(math.MinInt64, math.MaxInt64) }
-
-// IntBetween fails when the value is not a base-10 integer in [lo, hi].
-func IntBetween(lo, hi int64) Rule {
-	return Rule{kind: "int", detail: rangeText(lo, hi, math.MinInt64, math.MaxInt64, func(n int64) string { return strconv.FormatInt(n, 10) }),
+// IntBetween fails when the value is not a base-10 integer in [lo, hi]. It
+// types the variable as an int ([Report.Int]).
+func IntBetween(lo, hi int) Rule {
+	return Rule{kind: "int", typ: "int", detail: rangeText(lo, hi, math.MinInt, math.MaxInt, strconv.Itoa),
 		check: func(_ *checkCtx, v *varState) []finding {
-			n, err := strconv.ParseInt(v.res.value, 10, 64)
+			n, err := strconv.Atoi(v.value)
 			if err != nil {
 				return one(got(v, "is not an integer"), "write a whole number such as 10")
 			}
-			return inRange(v, n, lo, hi, strconv.FormatInt(lo, 10), strconv.FormatInt(hi, 10))
+			return inRange(v, n, lo, hi, strconv.Itoa(lo), strconv.Itoa(hi))
 		}}
 }
 
-// Duration fails when the value is not a Go duration such as "30s" or "1h30m".
-func Duration() Rule { return DurationBetween(math.MinInt64, math.MaxInt64) }
-
-// DurationBetween fails when the value is not a Go duration in [lo, hi].
+// DurationBetween fails when the value is not a Go duration such as "30s" or
+// "1h30m" in [lo, hi]. It types the variable as a duration ([Report.Duration]).
 func DurationBetween(lo, hi time.Duration) Rule {
-	return Rule{kind: "duration", detail: rangeText(lo, hi, math.MinInt64, math.MaxInt64, time.Duration.String),
+	return Rule{kind: "duration", typ: "duration", detail: rangeText(lo, hi, math.MinInt64, math.MaxInt64, time.Duration.String),
 		check: func(_ *checkCtx, v *varState) []finding {
-			d, err := time.ParseDuration(v.res.value)
+			d, err := time.ParseDuration(v.value)
 			if err != nil {
 				hint := `use Go's duration syntax, such as 30s, 5m or 1h30m`
-				if _, nerr := strconv.ParseFloat(v.res.value, 64); nerr == nil {
+				if _, nerr := strconv.ParseFloat(v.value, 64); nerr == nil {
 					hint = "add a unit: " + hint
 				}
 				return one(got(v, "is not a duration"), hint)
+			}
+			if d <= 0 && lo == time.Nanosecond {
+				return one(got(v, "is not positive"), "use a positive duration such as 30s")
 			}
 			return inRange(v, d, lo, hi, lo.String(), hi.String())
 		}}
 }
 
-func rangeText[T int64 | time.Duration](lo, hi, minV, maxV T, f func(T) string) string {
+func rangeText[T int | time.Duration](lo, hi, minV, maxV T, f func(T) string) string {
 	switch {
 	case lo == minV && hi == maxV:
 		return ""
 	case lo == minV:
 		return "≤ " + f(hi)
+	case hi == maxV && lo == 1:
+		return "> 0"
 	case hi == maxV:
 		return "≥ " + f(lo)
 	}
 	return f(lo) + ".." + f(hi)
 }
 
-func inRange[T int64 | time.Duration](v *varState, n, lo, hi T, los, his string) []finding {
+func inRange[T int | time.Duration](v *varState, n, lo, hi T, los, his string) []finding {
 	switch {
 	case n < lo:
 		return one(got(v, "is below "+los), "use a value of at least "+los)
@@ -180,10 +183,11 @@ func inRange[T int64 | time.Duration](v *varState, n, lo, hi T, los, his string)
 }
 
 // Bool fails when the value is not a boolean strconv.ParseBool accepts
-// (1, t, true, 0, f, false, in any usual case).
+// (1, t, true, 0, f, false, in any usual case). It types the variable as a
+// bool ([Report.Bool]).
 func Bool() Rule {
-	return Rule{kind: "bool", check: func(_ *checkCtx, v *varState) []finding {
-		if _, err := strconv.ParseBool(v.res.value); err != nil {
+	return Rule{kind: "bool", typ: "bool", check: func(_ *checkCtx, v *varState) []finding {
+		if _, err := strconv.ParseBool(v.value); err != nil {
 			return one(got(v, "is not a boolean"), "use true or false")
 		}
 		return nil
@@ -191,11 +195,12 @@ func Bool() Rule {
 }
 
 // URL fails when the value is not an absolute URL with a host and one of
-// schemes (any scheme when none are given).
+// schemes (any scheme when none are given). It types the variable as a URL
+// ([Report.URL]).
 func URL(schemes ...string) Rule {
 	sc := append([]string(nil), schemes...)
-	return Rule{kind: "url", detail: strings.Join(sc, "|"), check: func(_ *checkCtx, v *varState) []finding {
-		u, err := url.Parse(v.res.value)
+	return Rule{kind: "url", typ: "url", detail: strings.Join(sc, "|"), check: func(_ *checkCtx, v *varState) []finding {
+		u, err := url.Parse(v.value)
 		if err != nil || u.Scheme == "" || u.Host == "" {
 			return one(got(v, "is not an absolute URL"), "write a URL such as https://host/path")
 		}
@@ -212,12 +217,13 @@ func URL(schemes ...string) Rule {
 }
 
 // List checks a comma-separated list: no empty items, no item twice
-// (a warning). Items are trimmed of spaces.
+// (a warning). Items are trimmed of spaces. It types the variable as a list
+// ([Report.List]).
 func List() Rule {
-	return Rule{kind: "list", check: func(_ *checkCtx, v *varState) []finding {
+	return Rule{kind: "list", typ: "list", check: func(_ *checkCtx, v *varState) []finding {
 		var fs []finding
 		seen := map[string]bool{}
-		for i, item := range strings.Split(v.res.value, ",") {
+		for i, item := range strings.Split(v.value, ",") {
 			item = strings.TrimSpace(item)
 			switch {
 			case item == "":
@@ -228,6 +234,19 @@ func List() Rule {
 			seen[item] = true
 		}
 		return fs
+	}}
+}
+
+// Match fails when the value does not match the regular expression pattern;
+// what describes a matching value for the message, such as "a list of
+// lower-case ids". It panics if pattern does not compile.
+func Match(pattern, what string) Rule {
+	re := regexp.MustCompile(pattern)
+	return Rule{kind: "match", detail: what, check: func(_ *checkCtx, v *varState) []finding {
+		if re.MatchString(v.value) {
+			return nil
+		}
+		return one(got(v, "is not "+what), "write "+what)
 	}}
 }
 
@@ -245,7 +264,7 @@ func itemText(v *varState, i int, item string) string {
 // a NAME_FILE is removed before any rule runs.)
 func Trimmed() Rule {
 	return Rule{kind: "whitespace", check: func(_ *checkCtx, v *varState) []finding {
-		s := v.res.value
+		s := v.value
 		var fs []finding
 		if strings.TrimSpace(s) != s {
 			fs = append(fs, finding{msg: got(v, "has leading or trailing whitespace"), hint: "remove the surrounding spaces or newlines"})

@@ -1,6 +1,7 @@
 package configcheck
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -44,12 +45,12 @@ func TestRuleKinds(t *testing.T) {
 		{"prefix warn rule", []Rule{Prefix(Prefixes{Accept: []string{"a"}}, Prefixes{}).Warn()}, Production, "zzz", []got3{{"X", "prefix", W}}},
 		{"one-of ok", []Rule{OneOf("text", "json")}, Production, "json", nil},
 		{"one-of bad", []Rule{OneOf("text", "json")}, Development, "JSON", []got3{{"X", "one-of", E}}},
-		{"int ok", []Rule{Int()}, Production, "-12", nil},
-		{"int bad", []Rule{Int()}, Production, "12a", []got3{{"X", "int", E}}},
+		{"int ok", []Rule{IntBetween(math.MinInt, math.MaxInt)}, Production, "-12", nil},
+		{"int bad", []Rule{IntBetween(math.MinInt, math.MaxInt)}, Production, "12a", []got3{{"X", "int", E}}},
 		{"int below", []Rule{IntBetween(1, 65535)}, Production, "0", []got3{{"X", "int", E}}},
 		{"int above", []Rule{IntBetween(1, 65535)}, Development, "65536", []got3{{"X", "int", E}}},
-		{"duration ok", []Rule{Duration()}, Production, "1h30m", nil},
-		{"duration no unit", []Rule{Duration()}, Production, "30", []got3{{"X", "duration", E}}},
+		{"duration ok", []Rule{DurationBetween(math.MinInt64, math.MaxInt64)}, Production, "1h30m", nil},
+		{"duration no unit", []Rule{DurationBetween(math.MinInt64, math.MaxInt64)}, Production, "30", []got3{{"X", "duration", E}}},
 		{"duration below", []Rule{DurationBetween(time.Second, time.Hour)}, Production, "10ms", []got3{{"X", "duration", E}}},
 		{"duration above", []Rule{DurationBetween(time.Second, time.Hour)}, Development, "2h", []got3{{"X", "duration", E}}},
 		{"bool ok", []Rule{Bool()}, Production, "TRUE", nil},
@@ -107,9 +108,7 @@ func TestRuleKinds(t *testing.T) {
 func TestCrossRules(t *testing.T) {
 	stripe := func() *RuleSet {
 		return &RuleSet{Vars: []Var{
-			{Name: "SK", Secret: true, Rules: []Rule{SameMode("PK",
-				Mode{Name: "live", Prefix: "sk_live_", OtherPrefix: "pk_live_"},
-				Mode{Name: "test", Prefix: "sk_test_", OtherPrefix: "pk_test_"})}},
+			{Name: "SK", Secret: true, Rules: []Rule{StripeKeyPair("PK")}},
 			{Name: "PK", Secret: true},
 		}}
 	}

@@ -50,19 +50,6 @@ func Map(m map[string]string) Source {
 	}
 }
 
-// Environ returns a Source over a list in os.Environ's "KEY=value" form.
-// Later entries win, as in the process environment.
-func Environ(environ []string) Source {
-	m := make(map[string]string, len(environ))
-	for _, kv := range environ {
-		k, v, _ := strings.Cut(kv, "=")
-		if k != "" {
-			m[k] = v
-		}
-	}
-	return Map(m)
-}
-
 func (s Source) lookup(name string) (string, bool) {
 	if s.Lookup == nil {
 		return os.LookupEnv(name)

@@ -29,7 +29,7 @@ const minEntropyBits = 96
 func Strong() Rule {
 	return Rule{kind: "strength", check: func(_ *checkCtx, v *varState) []finding {
 		hint := "use a random value, not a word, phrase or pattern"
-		s := strings.TrimSpace(v.res.value)
+		s := strings.TrimSpace(v.value)
 		norm := normalize(s)
 		switch {
 		case norm == "secret" || norm == "test" || norm == "dev":

@@ -18,7 +18,7 @@ func TestTypos(t *testing.T) {
 		"HOME", "/root", "PATH", "/bin", "LANG", "C", // ordinary environment
 		"RATES_COIN", "bitcoin",
 	)
-	rep := Marketplace().Check(Production, Map(m))
+	rep := testRules().Check(Production, Map(m))
 	assert.Equal(t, []got3{
 		{"DATABSE_URL", "unknown", W},
 		{"DB_PASSWORD", "unknown", W},

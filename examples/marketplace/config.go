@@ -1,16 +1,17 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"strconv"
-	"strings"
+	"math"
 	"time"
+
+	"github.com/dedw3n/hardening/configcheck"
+	"github.com/dedw3n/hardening/cryptorates"
 )
 
-// config is the server's configuration, read from the environment.
-// Every field's default is the seed's; a malformed value is a start-up error
-// naming its variable, never a silent default.
+// config is the server's configuration, mapped from a clean configcheck
+// report: rules() declares every variable with its type, default and checks
+// once, and check-config, the start-up gate and configFrom all read that one
+// declaration. `marketplace check-config --list` prints it.
 type config struct {
 	Port       int
 	Production bool
@@ -47,123 +48,178 @@ type config struct {
 	ShutdownDrainDelay time.Duration
 }
 
-// envReader reads typed values and collects every problem, so that one
-// start-up reports all malformed variables at once.
-type envReader struct {
-	lookup func(string) (string, bool)
-	errs   []error
-}
+// configFrom maps a report without errors onto the server's configuration.
+// Nothing here can fail: the rules have checked every value it reads.
+func configFrom(rep *configcheck.Report) config {
+	c := config{
+		Port:       rep.Int("PORT"),
+		Production: rep.Value("APP_ENV") == string(configcheck.Production),
+		LogJSON:    rep.Value("LOG_FORMAT") == "json",
 
-func (r *envReader) str(name, def string) string {
-	if v, ok := r.lookup(name); ok && v != "" {
-		return v
-	}
-	return def
-}
+		DatabaseURL:      rep.Secret("DATABASE_URL").Reveal(),
+		DBMaxConns:       int32(rep.Int("DB_MAX_CONNS")),
+		DBMinConns:       int32(rep.Int("DB_MIN_CONNS")),
+		DBIdleTimeout:    rep.Duration("DB_IDLE_TIMEOUT"),
+		DBHealthInterval: rep.Duration("DB_HEALTH_INTERVAL"),
 
-func (r *envReader) int(name string, def, min, max int) int {
-	v, ok := r.lookup(name)
-	if !ok || v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < min || n > max {
-		r.errs = append(r.errs, fmt.Errorf("%s: want an integer in %d..%d, got %q", name, min, max, v))
-		return def
-	}
-	return n
-}
+		SessionTTL:            rep.Duration("SESSION_TTL"),
+		SessionTouchAfter:     rep.Duration("SESSION_TOUCH_AFTER"),
+		SessionPruneInterval:  rep.Duration("SESSION_PRUNE_INTERVAL"),
+		SessionPoolMaxConns:   int32(rep.Int("SESSION_POOL_MAX_CONNS")),
+		SessionConnectTimeout: rep.Duration("SESSION_CONNECT_TIMEOUT"),
 
-func (r *envReader) duration(name string, def time.Duration, allowZero bool) time.Duration {
-	v, ok := r.lookup(name)
-	if !ok || v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(v))
-	if err != nil || d < 0 || (d == 0 && !allowZero) {
-		r.errs = append(r.errs, fmt.Errorf("%s: want a positive Go duration such as 30s or 2h, got %q", name, v))
-		return def
-	}
-	return d
-}
+		CoinGeckoBaseURL:      rep.URL("COINGECKO_BASE_URL").String(),
+		CoinGeckoAPIKey:       rep.Secret("COINGECKO_API_KEY").Reveal(),
+		RatesCoins:            rep.List("RATES_COINS"),
+		RatesCurrencies:       rep.List("RATES_CURRENCIES"),
+		RatesFresh:            rep.Duration("RATES_FRESH"),
+		RatesAcceptable:       rep.Duration("RATES_ACCEPTABLE"),
+		RatesFallback:         rep.Duration("RATES_FALLBACK"),
+		RatesFailureThreshold: rep.Int("RATES_FAILURE_THRESHOLD"),
+		RatesCooldown:         rep.Duration("RATES_COOLDOWN"),
+		RatesMinInterval:      rep.Duration("RATES_MIN_INTERVAL"),
 
-func (r *envReader) list(name, def string) []string {
-	var out []string
-	for _, s := range strings.Split(r.str(name, def), ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
+		PublicObjectPaths: rep.List("PUBLIC_OBJECT_SEARCH_PATHS"),
+		PrivateObjectDir:  rep.Value("PRIVATE_OBJECT_DIR"),
+
+		ShutdownTimeout:    rep.Duration("SHUTDOWN_TIMEOUT"),
+		ShutdownDrainDelay: rep.Duration("SHUTDOWN_DRAIN_DELAY"),
+	}
+	for _, name := range []string{"SESSION_SECRET", "SESSION_SECRET_PREVIOUS"} {
+		if s := rep.Secret(name).Reveal(); s != "" {
+			c.SessionSecrets = append(c.SessionSecrets, s)
 		}
 	}
-	return out
+	return c
 }
 
-// loadConfig reads the configuration through lookup (os.LookupEnv in main).
-func loadConfig(lookup func(string) (string, bool)) (config, error) {
-	r := &envReader{lookup: lookup}
-	var c config
-	c.Port = r.int("PORT", 8080, 0, 65535)
-	switch env := r.str("APP_ENV", "development"); env {
-	case "production":
-		c.Production = true
-	case "development", "test":
-	default:
-		r.errs = append(r.errs, fmt.Errorf("APP_ENV: want production or development, got %q", env))
+// rules is the marketplace's rule set: every variable the server reads, in
+// the order `check-config --list` shows them.
+func rules() *configcheck.RuleSet {
+	var vars []configcheck.Var
+	for _, group := range [][]configcheck.Var{
+		serverVars(), sessionVars(), databaseVars(), ratesVars(), objectVars(), paymentVars(),
+	} {
+		vars = append(vars, group...)
 	}
-	switch f := r.str("LOG_FORMAT", "text"); f {
-	case "json":
-		c.LogJSON = true
-	case "text":
-	default:
-		r.errs = append(r.errs, fmt.Errorf("LOG_FORMAT: want text or json, got %q", f))
+	return &configcheck.RuleSet{
+		Vars:   vars,
+		EnvVar: "APP_ENV",
+		Prefixes: []string{
+			"APP_", "DATABASE_", "SESSION_", "DB_", "COINGECKO_", "RATES_", "PUBLIC_OBJECT_",
+			"PRIVATE_OBJECT_", "SHUTDOWN_", "LOG_", "STRIPE_", "BREVO_", "ORDER_",
+		},
 	}
+}
 
-	c.DatabaseURL = r.str("DATABASE_URL", "")
-	c.DBMaxConns = int32(r.int("DB_MAX_CONNS", 10, 1, 10000))
-	c.DBMinConns = int32(r.int("DB_MIN_CONNS", 2, 0, 10000))
-	c.DBIdleTimeout = r.duration("DB_IDLE_TIMEOUT", 30*time.Second, false)
-	c.DBHealthInterval = r.duration("DB_HEALTH_INTERVAL", 30*time.Second, false)
-	if c.DBMinConns > c.DBMaxConns {
-		r.errs = append(r.errs, fmt.Errorf("DB_MIN_CONNS (%d) must not exceed DB_MAX_CONNS (%d)", c.DBMinConns, c.DBMaxConns))
-	}
+const forever = time.Duration(math.MaxInt64)
 
-	// Secret values are never echoed into errors.
-	if s := r.str("SESSION_SECRET", ""); s != "" {
-		c.SessionSecrets = append(c.SessionSecrets, s)
-	}
-	if s := r.str("SESSION_SECRET_PREVIOUS", ""); s != "" {
-		if len(c.SessionSecrets) == 0 {
-			r.errs = append(r.errs, errors.New("SESSION_SECRET_PREVIOUS is set but SESSION_SECRET is not"))
-		}
-		c.SessionSecrets = append(c.SessionSecrets, s)
-	}
-	c.SessionTTL = r.duration("SESSION_TTL", 168*time.Hour, false)
-	c.SessionTouchAfter = r.duration("SESSION_TOUCH_AFTER", 2*time.Hour, false)
-	c.SessionPruneInterval = r.duration("SESSION_PRUNE_INTERVAL", 6*time.Hour, false)
-	c.SessionPoolMaxConns = int32(r.int("SESSION_POOL_MAX_CONNS", 5, 1, 1000))
-	c.SessionConnectTimeout = r.duration("SESSION_CONNECT_TIMEOUT", 20*time.Second, false)
+// duration declares a duration of at least lo. Where the package reading
+// it takes 0 for "use my default", lo is positive: 0 would not mean zero.
+func duration(name, def string, lo time.Duration, more ...configcheck.Rule) configcheck.Var {
+	return configcheck.Var{Name: name, Default: def,
+		Rules: append([]configcheck.Rule{configcheck.DurationBetween(lo, forever)}, more...)}
+}
 
-	c.CoinGeckoBaseURL = r.str("COINGECKO_BASE_URL", "")
-	c.CoinGeckoAPIKey = r.str("COINGECKO_API_KEY", "")
-	c.RatesCoins = r.list("RATES_COINS", "bitcoin,ethereum,solana,polkadot,avalanche-2")
-	c.RatesCurrencies = r.list("RATES_CURRENCIES", "usd,eur,gbp")
-	c.RatesFresh = r.duration("RATES_FRESH", 5*time.Minute, false)
-	c.RatesAcceptable = r.duration("RATES_ACCEPTABLE", 15*time.Minute, false)
-	c.RatesFallback = r.duration("RATES_FALLBACK", 60*time.Minute, false)
-	if !(c.RatesFresh <= c.RatesAcceptable && c.RatesAcceptable <= c.RatesFallback) {
-		r.errs = append(r.errs, errors.New("RATES_FRESH <= RATES_ACCEPTABLE <= RATES_FALLBACK must hold"))
+// count declares an integer of at least lo that fits an int32.
+func count(name, def string, lo int, more ...configcheck.Rule) configcheck.Var {
+	return configcheck.Var{Name: name, Default: def,
+		Rules: append([]configcheck.Rule{configcheck.IntBetween(lo, math.MaxInt32)}, more...)}
+}
+
+const positive = time.Nanosecond
+
+func serverVars() []configcheck.Var {
+	return []configcheck.Var{
+		{Name: "APP_ENV", Default: "development", Hint: "production turns on every production rule",
+			Rules: []configcheck.Rule{configcheck.OneOf("development", "production")}},
+		{Name: "PORT", Default: "8080", Hint: "0 picks a free port",
+			Rules: []configcheck.Rule{configcheck.IntBetween(0, 65535)}},
+		{Name: "LOG_FORMAT", Default: "text", Rules: []configcheck.Rule{configcheck.OneOf("text", "json")}},
+		duration("SHUTDOWN_TIMEOUT", "10s", positive),
+		duration("SHUTDOWN_DRAIN_DELAY", "0s", 0, configcheck.NotAbove("SHUTDOWN_TIMEOUT")),
 	}
-	c.RatesFailureThreshold = r.int("RATES_FAILURE_THRESHOLD", 5, 1, 1000)
-	c.RatesCooldown = r.duration("RATES_COOLDOWN", 5*time.Minute, false)
-	c.RatesMinInterval = r.duration("RATES_MIN_INTERVAL", 3*time.Second, false)
+}
 
-	c.PublicObjectPaths = r.list("PUBLIC_OBJECT_SEARCH_PATHS", "")
-	c.PrivateObjectDir = r.str("PRIVATE_OBJECT_DIR", "")
-
-	c.ShutdownTimeout = r.duration("SHUTDOWN_TIMEOUT", 10*time.Second, false)
-	c.ShutdownDrainDelay = r.duration("SHUTDOWN_DRAIN_DELAY", 0, true)
-
-	if len(r.errs) > 0 {
-		return c, fmt.Errorf("configuration: %w", errors.Join(r.errs...))
+func sessionVars() []configcheck.Var {
+	strong := func(more ...configcheck.Rule) []configcheck.Rule {
+		return append(more, configcheck.NonEmpty(), configcheck.MinLen(32), configcheck.Strong(), configcheck.Trimmed())
 	}
-	return c, nil
+	return []configcheck.Var{
+		{Name: "SESSION_SECRET", Secret: true, Hint: "generate one with: openssl rand -base64 48",
+			Rules: strong(configcheck.Required().In(configcheck.Production), configcheck.RequiredIf("SESSION_SECRET_PREVIOUS"))},
+		{Name: "SESSION_SECRET_PREVIOUS", Secret: true,
+			Hint:  "the previous SESSION_SECRET, kept during a rotation; unset it afterwards",
+			Rules: strong(configcheck.Differs("SESSION_SECRET").Warn())},
+		duration("SESSION_TTL", "168h", positive),
+		duration("SESSION_TOUCH_AFTER", "2h", positive, configcheck.Below("SESSION_TTL")),
+		duration("SESSION_PRUNE_INTERVAL", "6h", positive),
+		count("SESSION_POOL_MAX_CONNS", "5", 1),
+		duration("SESSION_CONNECT_TIMEOUT", "20s", positive),
+	}
+}
+
+func databaseVars() []configcheck.Var {
+	return []configcheck.Var{
+		{Name: "DATABASE_URL", Secret: true,
+			Hint: "a PostgreSQL URL such as postgres://app:PASSWORD@db.internal:5432/app?sslmode=verify-full; unset in development means in-memory sessions",
+			Rules: []configcheck.Rule{configcheck.Required().In(configcheck.Production), configcheck.NonEmpty(),
+				configcheck.Trimmed(), configcheck.PostgresDSN()}},
+		count("DB_MAX_CONNS", "10", 1),
+		count("DB_MIN_CONNS", "2", 0, configcheck.NotAbove("DB_MAX_CONNS")),
+		duration("DB_IDLE_TIMEOUT", "30s", positive),
+		duration("DB_HEALTH_INTERVAL", "30s", positive),
+	}
+}
+
+// ids is what cryptorates accepts as coin and currency ids.
+var ids = configcheck.Match(`^[\s,]*[A-Za-z0-9._-]*(\s*,\s*[A-Za-z0-9._-]*)*\s*$`,
+	"a comma-separated list of ids (letters, digits, '.', '_', '-')")
+
+func ratesVars() []configcheck.Var {
+	return []configcheck.Var{
+		{Name: "COINGECKO_BASE_URL", Default: cryptorates.DefaultBaseURL, Rules: []configcheck.Rule{configcheck.URL("https", "http")}},
+		{Name: "COINGECKO_API_KEY", Secret: true, Rules: []configcheck.Rule{configcheck.Trimmed()}},
+		{Name: "RATES_COINS", Default: "bitcoin,ethereum,solana,polkadot,avalanche-2", Rules: []configcheck.Rule{configcheck.List(), ids}},
+		{Name: "RATES_CURRENCIES", Default: "usd,eur,gbp", Rules: []configcheck.Rule{configcheck.List(), ids}},
+		duration("RATES_FRESH", "5m", positive, configcheck.NotAbove("RATES_ACCEPTABLE")),
+		duration("RATES_ACCEPTABLE", "15m", positive, configcheck.NotAbove("RATES_FALLBACK")),
+		duration("RATES_FALLBACK", "60m", positive),
+		count("RATES_FAILURE_THRESHOLD", "5", 1),
+		duration("RATES_COOLDOWN", "5m", positive),
+		duration("RATES_MIN_INTERVAL", "3s", positive),
+	}
+}
+
+func objectVars() []configcheck.Var {
+	return []configcheck.Var{
+		{Name: "PUBLIC_OBJECT_SEARCH_PATHS", Hint: "comma-separated absolute directories served under /objects/public/",
+			Rules: []configcheck.Rule{configcheck.Required().In(configcheck.Production), configcheck.NonEmpty(), configcheck.PathList()}},
+		{Name: "PRIVATE_OBJECT_DIR", Hint: "an absolute directory served under /objects/private/ to logged-in sessions",
+			Rules: []configcheck.Rule{configcheck.Required().In(configcheck.Production), configcheck.NonEmpty(),
+				configcheck.Path(), configcheck.Disjoint("PUBLIC_OBJECT_SEARCH_PATHS")}},
+	}
+}
+
+// paymentVars are the switches of the features that use third-party keys:
+// a key is required only when its feature is on. The server does not
+// implement either feature yet; the switches keep production from demanding
+// keys nothing reads.
+func paymentVars() []configcheck.Var {
+	stripe := configcheck.RequiredIf("CHECKOUT", "stripe")
+	const stripeHint = "from the Stripe dashboard, Developers → API keys"
+	return []configcheck.Var{
+		{Name: "CHECKOUT", Default: "none", Hint: "stripe requires STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY",
+			Rules: []configcheck.Rule{configcheck.OneOf("none", "stripe")}},
+		{Name: "STRIPE_SECRET_KEY", Secret: true, Hint: stripeHint,
+			Rules: []configcheck.Rule{stripe, configcheck.NonEmpty(), configcheck.Trimmed(),
+				configcheck.StripeKey("sk"), configcheck.StripeKeyPair("STRIPE_PUBLISHABLE_KEY")}},
+		{Name: "STRIPE_PUBLISHABLE_KEY", Hint: stripeHint,
+			Rules: []configcheck.Rule{stripe, configcheck.NonEmpty(), configcheck.Trimmed(), configcheck.StripeKey("pk")}},
+		{Name: "ORDER_EMAILS", Default: "none", Hint: "brevo requires BREVO_API_KEY",
+			Rules: []configcheck.Rule{configcheck.OneOf("none", "brevo")}},
+		{Name: "BREVO_API_KEY", Secret: true, Hint: "from Brevo, SMTP & API → API keys",
+			Rules: []configcheck.Rule{configcheck.RequiredIf("ORDER_EMAILS", "brevo"), configcheck.NonEmpty(),
+				configcheck.Trimmed(), configcheck.BrevoKey()}},
+	}
 }

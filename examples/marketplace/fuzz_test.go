@@ -8,20 +8,22 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/dedw3n/hardening/configcheck"
 )
 
 // testApp wires the real server in-process (memory sessions, an upstream
 // that refuses connections) and shuts it down when the test ends.
 func testApp(t testing.TB) http.Handler {
 	t.Helper()
-	cfg, err := loadConfig(lookupMap(map[string]string{
+	rep := rules().Load(configcheck.Map(map[string]string{
 		"COINGECKO_BASE_URL": "http://127.0.0.1:1/api/v3",
 		"SESSION_SECRET":     "fuzz-secret-0123456789abcdefghijklmnopqrstuvwxyz",
 	}))
-	if err != nil {
+	if err := rep.Err(); err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	a, err := newApp(context.Background(), configFrom(rep), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,10 @@
 //	go run ./examples/marketplace                  # serve on :8080, no set-up needed
 //	go run ./examples/marketplace check-config     # the deploy gate: exit 0 clean, 1 problems, 2 usage
 //
-// Configuration comes from the environment (see config.go for every variable
-// and its default). Without DATABASE_URL sessions live in memory; without a
-// network the rates come from the static tier.
+// Configuration comes from the environment: `marketplace check-config --list`
+// prints every variable with its type and default (declared in config.go).
+// Without DATABASE_URL sessions live in memory; without a network the rates
+// come from the static tier.
 package main
 
 import (
@@ -20,7 +21,7 @@ import (
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "check-config" {
-		os.Exit(configcheck.Marketplace().Command(os.Args[2:], configcheck.Source{}, os.Stdout, os.Stderr))
+		os.Exit(rules().Command(os.Args[2:], configcheck.Source{}, os.Stdout, os.Stderr))
 	}
 	if len(os.Args) > 1 {
 		fmt.Fprintf(os.Stderr, "usage: marketplace [check-config [flags]]\n")
@@ -30,28 +31,18 @@ func main() {
 }
 
 func run() int {
-	// The deploy gate: in production a failed check refuses to start.
-	env, _ := configcheck.ParseEnv(os.Getenv("APP_ENV"))
-	report := configcheck.Marketplace().Check(env, configcheck.Source{})
-	if env == configcheck.Production && !report.OK {
-		fmt.Fprintln(os.Stderr, "marketplace: refusing to start: the production configuration check failed")
+	// The deploy gate: the check check-config runs, in the environment
+	// APP_ENV selects; the server starts only when it finds no error, and
+	// then reads every value from it (NAME_FILE secrets included).
+	report := rules().Load(configcheck.Source{})
+	if !report.OK {
+		fmt.Fprintf(os.Stderr, "marketplace: refusing to start: the %s configuration check failed\n", report.Env)
 		_ = report.WriteText(os.Stderr)
 		return 1
 	}
-
-	// Values come through the report, so NAME_FILE secrets are honoured.
-	cfg, err := loadConfig(func(name string) (string, bool) {
-		if v, ok := report.Value(name); ok {
-			return v, true
-		}
-		return os.LookupEnv(name)
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "marketplace:", err)
-		return 1
-	}
+	cfg := configFrom(report)
 	logger := newLogger(cfg)
-	if report.Warnings+report.Errors > 0 {
+	if report.Warnings > 0 {
 		logger.Warn("configuration check found problems", "report", report)
 	}
 

@@ -107,12 +107,12 @@ func runOnce(t *testing.T, env []string, args ...string) (int, string) {
 
 func TestCheckConfig(t *testing.T) {
 	const secretKey = "sk_test_Zq3kT9vRw2LmXn8PbY5cHa1D"
-	prod := []string{"APP_ENV=production", "STRIPE_SECRET_KEY=" + secretKey}
+	prod := []string{"APP_ENV=production", "CHECKOUT=stripe", "STRIPE_SECRET_KEY=" + secretKey}
 
 	code, out := runOnce(t, prod, "check-config")
 	require.Equal(t, 1, code, out)
 	for _, v := range []string{"DATABASE_URL", "SESSION_SECRET", "PUBLIC_OBJECT_SEARCH_PATHS", "PRIVATE_OBJECT_DIR",
-		"STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "BREVO_API_KEY"} {
+		"STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY"} {
 		require.Contains(t, out, v, "every problem in one report")
 	}
 	require.NotContains(t, out, secretKey[8:], "never a secret")
