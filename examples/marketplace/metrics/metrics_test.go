@@ -119,7 +119,7 @@ func TestExpositionValues(t *testing.T) {
 		`hardening_cdn_etag_lookups_total{handler="static",result="hit"} 6`,
 		`hardening_ready 0`,
 		`hardening_sessions_store_writes_total 1`,
-		`hardening_sessions_store_initialised 1`,
+		`hardening_sessions_store_ready 1`,
 		`hardening_sessions_store_duration_seconds_count{op="save",result="ok"} 1`,
 		`hardening_http_request_duration_seconds_count{route="POST /cart",status="2xx"} 1`,
 		`hardening_http_request_duration_seconds_count{route="unmatched",status="4xx"} 1`,

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -69,8 +68,8 @@ func DBPool(stats func() dbpool.Stats) prometheus.Collector {
 
 // Sessions exports a sessionstore.Manager's Stats (hardening_sessions_*),
 // the prune runs of its store (when the store counts them) and whether the
-// store is initialised, asking m.Ready on each scrape with a one-second
-// budget (it fails with sessionstore.ErrNotReady until then).
+// store serves, asking m.Ready on each scrape with a one-second budget (for
+// a PostgresStore: initialised and its database answers a ping).
 func Sessions(m *sessionstore.Manager, store sessionstore.Store) prometheus.Collector {
 	const ns = "hardening_sessions_"
 	var (
@@ -84,7 +83,7 @@ func Sessions(m *sessionstore.Manager, store sessionstore.Store) prometheus.Coll
 		inits     = counter(ns+"store_init_attempts_total", "Attempts to initialise the store (create its table).", nil)
 		pruned    = counter(ns+"pruned_total", "Expired sessions deleted by pruning.", nil)
 		pruneRuns = counter(ns+"prune_runs_total", "Prunings that ran (not skipped for another instance).", nil)
-		initd     = gauge(ns+"store_initialised", "1 once the store is initialised, 0 before.", nil)
+		ready     = gauge(ns+"store_ready", "1 while the store is initialised and answers, 0 otherwise.", nil)
 	)
 	return collector(func(ch chan<- prometheus.Metric) {
 		s := m.Stats()
@@ -105,7 +104,7 @@ func Sessions(m *sessionstore.Manager, store sessionstore.Store) prometheus.Coll
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		initd.send(ch, bit(!errors.Is(m.Ready(ctx), sessionstore.ErrNotReady)))
+		ready.send(ch, bit(m.Ready(ctx) == nil))
 	})
 }
 
