@@ -24,14 +24,24 @@ func HTTP(reg prometheus.Registerer) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			sw := &statusWriter{ResponseWriter: w}
-			defer func() {
+			observe := func() {
 				route := r.Pattern
 				if route == "" {
 					route = "unmatched"
 				}
 				hist.WithLabelValues(route, statusClass(sw.status)).Observe(time.Since(start).Seconds())
+			}
+			defer func() {
+				if p := recover(); p != nil {
+					if sw.status == 0 {
+						sw.status = http.StatusInternalServerError // what the client sees: no answer
+					}
+					observe()
+					panic(p)
+				}
 			}()
 			next.ServeHTTP(sw, r)
+			observe()
 		})
 	}
 }
@@ -64,6 +74,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends what is buffered, for handlers that assert http.Flusher.
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Unwrap lets http.ResponseController reach Flush, deadlines and the rest.

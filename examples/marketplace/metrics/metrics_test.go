@@ -88,6 +88,12 @@ func exposition(t *testing.T) string {
 	ctx := tr.TraceAcquireStart(context.Background(), nil, pgxpool.TraceAcquireStartData{})
 	tr.TraceAcquireEnd(ctx, nil, pgxpool.TraceAcquireEndData{})
 
+	return scrape(t, reg)
+}
+
+// scrape returns what /metrics answers for reg, in the text format.
+func scrape(t *testing.T, reg prometheus.Gatherer) string {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
