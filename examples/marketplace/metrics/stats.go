@@ -68,8 +68,10 @@ func DBPool(stats func() dbpool.Stats) prometheus.Collector {
 
 // Sessions exports a sessionstore.Manager's Stats (hardening_sessions_*),
 // the prune runs of its store (when the store counts them) and whether the
-// store serves, asking m.Ready on each scrape with a one-second budget (for
-// a PostgresStore: initialised and its database answers a ping).
+// store serves, asking m.Ready on each scrape within 500 ms, a readiness
+// check's default budget, so that a database that hangs cannot make the
+// scrape itself time out (for a PostgresStore, Ready means initialised and
+// answering a ping).
 func Sessions(m *sessionstore.Manager, store sessionstore.Store) prometheus.Collector {
 	const ns = "hardening_sessions_"
 	var (
@@ -102,7 +104,7 @@ func Sessions(m *sessionstore.Manager, store sessionstore.Store) prometheus.Coll
 		}); ok {
 			pruneRuns.send(ch, float64(st.Stats().PruneRuns))
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
 		ready.send(ch, bit(m.Ready(ctx) == nil))
 	})
