@@ -58,15 +58,12 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		log.Warn("DATABASE_URL is not set: sessions are kept in memory and lost at restart; no database pool")
 		mem := sessionstore.NewMemoryStore(sessionstore.MemoryConfig{PruneInterval: cfg.SessionPruneInterval, Logger: log})
 		a.coord.Register("session store", func(context.Context) error { return mem.Close() })
-		a.registry.MustRegister(metrics.New("session_store", func() any { return mem.Stats() }))
 		store = mem
 	} else {
-		a.db = openDatabase(cfg, log.With("component", "dbpool"))
+		a.db = openDatabase(cfg, log.With("component", "dbpool"), metrics.PoolTracer(a.registry))
 		a.coord.Register("database pool", a.db.close)
 		a.coord.AddCheck("database", a.db.check)
-		a.registry.MustRegister(metrics.New("dbpool", func() any { return a.db.stats() },
-			"acquire_count", "canceled_acquire_count", "empty_acquire_count", "new_conns_count",
-			"max_lifetime_destroy_count", "max_idle_destroy_count", "health_checks", "health_failures"))
+		a.registry.MustRegister(metrics.DBPool(a.db.stats))
 
 		// The session store has its own small pool (the seed's fix): a busy
 		// application pool never starves logins, and the reverse.
@@ -81,7 +78,6 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 		a.coord.Register("session store", func(context.Context) error { return pg.Close() })
-		a.registry.MustRegister(metrics.New("session_store", func() any { return pg.Stats() }))
 		store = pg
 	}
 
@@ -89,6 +85,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	store = metrics.SessionStore(a.registry, store)
 	a.sessions, err = sessionstore.NewManager(store, sessionstore.Config{
 		Secrets:     secrets,
 		IdleTimeout: cfg.SessionTTL,
@@ -110,8 +107,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}
 		return nil
 	})
-	a.registry.MustRegister(metrics.New("sessions", func() any { return a.sessions.Stats() },
-		"loads", "hits", "misses", "writes", "touches", "rejected_cookies", "errors", "conflicts", "init_attempts", "pruned"))
+	a.registry.MustRegister(metrics.Sessions(a.sessions, store))
 
 	rcfg := cryptorates.Config{
 		BaseURL:          cfg.CoinGeckoBaseURL,
@@ -124,6 +120,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		FailureThreshold: cfg.RatesFailureThreshold,
 		Cooldown:         cfg.RatesCooldown,
 		MinInterval:      cfg.RatesMinInterval,
+		HTTPClient:       &http.Client{Transport: metrics.Upstream(a.registry, nil)},
 		Logger:           log.With("component", "cryptorates"),
 	}
 	if a.db != nil {
@@ -135,12 +132,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("rates: %w", err)
 	}
 	a.coord.Register("rates client", func(context.Context) error { return a.rates.Close() })
-	a.registry.MustRegister(metrics.New("rates", func() any { return a.rates.Stats() },
-		"upstream_calls", "shared_reads", "shared_errors",
-		"failures_network", "failures_timeout", "failures_server", "failures_rate_limited", "failures_auth",
-		"failures_status", "failures_invalid",
-		"breaker_transitions_open", "breaker_transitions_half_open", "breaker_transitions_closed",
-		"served_fresh", "served_acceptable", "served_fallback", "served_static"))
+	a.registry.MustRegister(metrics.Rates(a.rates.Stats))
 
 	staticFS, err := fs.Sub(assets, "assets/static")
 	if err != nil {
@@ -162,8 +154,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.registry.MustRegister(
-		metrics.New("shutdown", func() any { return a.coord.Stats() },
-			"shutdowns", "hook_timeouts", "hook_errors", "probes", "probe_failures", "check_runs", "check_cache_hits"),
+		metrics.Shutdown(a.coord.Stats, a.coord.Readiness()),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -174,8 +165,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 func (a *app) cdn(name string, cfg cdncache.Config, srcs ...cdncache.Source) *cdncache.Handler {
 	h := cdncache.New(cfg, srcs...)
 	a.coord.Register("cdn "+name, func(context.Context) error { return h.Close() })
-	a.registry.MustRegister(metrics.New("cdn_"+name, func() any { return h.Stats() },
-		"ok", "partial_content", "not_modified", "client_errors", "server_errors", "bytes_sent", "bytes_saved", "e_tag_hits", "e_tag_misses"))
+	a.registry.MustRegister(metrics.CDN(name, h.Stats))
 	return h
 }
 

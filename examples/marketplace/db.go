@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/dedw3n/hardening/cryptorates"
 	"github.com/dedw3n/hardening/dbpool"
 )
@@ -24,7 +26,8 @@ type database struct {
 	done   chan struct{}
 }
 
-func openDatabase(cfg config, log *slog.Logger) *database {
+// configure is passed to dbpool.Config.Configure (the metrics' acquire tracer).
+func openDatabase(cfg config, log *slog.Logger, configure func(*pgxpool.Config)) *database {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &database{cancel: cancel, done: make(chan struct{})}
 	pcfg := dbpool.Config{
@@ -33,6 +36,7 @@ func openDatabase(cfg config, log *slog.Logger) *database {
 		MaxConnIdleTime:   cfg.DBIdleTimeout,
 		HealthCheckPeriod: cfg.DBHealthInterval,
 		Logger:            log,
+		Configure:         configure,
 	}
 	go func() {
 		defer close(d.done)

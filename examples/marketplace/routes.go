@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dedw3n/hardening/examples/marketplace/metrics"
 )
 
 // routes is the server's HTTP surface. Session routes sit behind the session
@@ -36,7 +38,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("/healthz", a.coord.Liveness())
 	mux.Handle("/readyz", a.coord.Readiness())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
-	return crossOriginProtection().Handler(mux)
+	return metrics.HTTP(a.registry)(crossOriginProtection().Handler(mux))
 }
 
 // crossOriginProtection refuses non-safe requests that a browser marks as

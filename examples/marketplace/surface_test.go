@@ -39,8 +39,10 @@ func TestProductsAndMetrics(t *testing.T) {
 	code, _, body = a.do("GET", "/metrics", nil)
 	require.Equal(t, 200, code)
 	for _, m := range []string{
-		"hardening_sessions_loads_total", "hardening_session_store_", "hardening_rates_upstream_calls_total", "hardening_rates_served_static_total",
-		`hardening_rates_breaker_info{value="closed"}`, "hardening_cdn_static_ok_total", "hardening_shutdown_draining",
+		"hardening_sessions_store_loads_total", "hardening_sessions_store_ready 1", "hardening_rates_upstream_calls_total",
+		`hardening_rates_served_total{tier="static"}`, `hardening_rates_breaker_state{state="closed"} 1`,
+		`hardening_cdn_responses_total{handler="static",status="200"}`, "hardening_shutdown_draining 0", "hardening_ready 1",
+		`hardening_http_request_duration_seconds_count{route="GET /api/products",status="2xx"} 1`,
 		"go_goroutines",
 	} {
 		require.Contains(t, string(body), m)

@@ -1,70 +1,190 @@
 package metrics_test
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
+	"github.com/dedw3n/hardening/cdncache"
+	"github.com/dedw3n/hardening/cryptorates"
+	"github.com/dedw3n/hardening/dbpool"
+	"github.com/dedw3n/hardening/examples/marketplace/internal/promtool"
 	"github.com/dedw3n/hardening/examples/marketplace/metrics"
+	"github.com/dedw3n/hardening/sessionstore"
+	"github.com/dedw3n/hardening/shutdown"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// exposition registers every collector and hook of the package, drives each
+// once for real (an HTTP request, an upstream 429, a session write, a pool
+// acquire) and returns the text a scrape of /metrics answers.
+func exposition(t *testing.T) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
 
-type inner struct{ LatencyP99 time.Duration }
+	reg.MustRegister(metrics.DBPool(func() dbpool.Stats {
+		return dbpool.Stats{MaxConns: 10, IdleConns: 2, AcquiredConns: 3, EmptyAcquireCount: 4,
+			EmptyAcquireWaitTime: 1500 * time.Millisecond, MaxIdleDestroyCount: 5,
+			Health: dbpool.Report{State: dbpool.StateDegraded, Latency: 1200 * time.Millisecond, Checks: 9, Failures: 1}}
+	}))
+	reg.MustRegister(metrics.Rates(func() cryptorates.Stats {
+		return cryptorates.Stats{UpstreamCalls: 12, Failures: cryptorates.Failures{RateLimited: 7, Auth: 1},
+			Breaker: "open", BreakerTransitions: cryptorates.Transitions{Open: 2, HalfOpen: 1, Closed: 1},
+			Served: cryptorates.Served{Fresh: 40, Static: 3}}
+	}))
+	reg.MustRegister(metrics.CDN("static", func() cdncache.Stats {
+		return cdncache.Stats{OK: 5, NotModified: 2, BytesSent: 2048, BytesSaved: 512, ETagHits: 6, ETagMisses: 1}
+	}))
+	reg.MustRegister(metrics.CDN("private", func() cdncache.Stats { return cdncache.Stats{ClientErrors: 1} }))
 
-type stats struct {
-	Writes       uint64
-	EmptyAcquire int
-	Healthy      bool
-	State        string
-	LastSuccess  time.Time
-	ByTier       map[string]uint64
-	Health       inner
-	secret       string //lint:ignore U1000 proves unexported fields are skipped
+	coord := shutdown.New(shutdown.Config{})
+	coord.AddCheck("database", func(context.Context) error { return errors.New("down") })
+	coord.Register("cache", func(context.Context) error { return nil })
+	reg.MustRegister(metrics.Shutdown(coord.Stats, coord.Readiness()))
+	_, err := coord.Shutdown(context.Background())
+	require.NoError(t, err)
+
+	mem := sessionstore.NewMemoryStore(sessionstore.MemoryConfig{})
+	t.Cleanup(func() { _ = mem.Close() })
+	store := metrics.SessionStore(reg, mem)
+	sessions, err := sessionstore.NewManager(store, sessionstore.Config{Secrets: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}})
+	require.NoError(t, err)
+	reg.MustRegister(metrics.Sessions(sessions, store))
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /cart", sessions.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, sessionstore.FromContext(r.Context()).Put("cart", []string{"mug"}))
+		w.WriteHeader(http.StatusCreated)
+	})))
+	h := metrics.HTTP(reg)(mux)
+	for _, req := range []*http.Request{httptest.NewRequest("POST", "/cart", nil), httptest.NewRequest("GET", "/nowhere", nil)} {
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer up.Close()
+	res, err := (&http.Client{Transport: metrics.Upstream(reg, nil)}).Get(up.URL)
+	require.NoError(t, err)
+	res.Body.Close()
+
+	pc, err := pgxpool.ParseConfig("postgres://app@127.0.0.1:1/app")
+	require.NoError(t, err)
+	metrics.PoolTracer(reg)(pc)
+	tr := pc.ConnConfig.Tracer.(pgxpool.AcquireTracer)
+	tr.TraceAcquireStart(context.Background(), nil, pgxpool.TraceAcquireStartData{}) // one still waiting
+	ctx := tr.TraceAcquireStart(context.Background(), nil, pgxpool.TraceAcquireStartData{})
+	tr.TraceAcquireEnd(ctx, nil, pgxpool.TraceAcquireEndData{})
+
+	return scrape(t, reg)
 }
 
-func TestCollectorExportsEveryNumericField(t *testing.T) {
-	s := stats{
-		Writes: 7, EmptyAcquire: 3, Healthy: true, State: "open",
-		LastSuccess: time.Unix(1700000000, 0),
-		ByTier:      map[string]uint64{"fresh": 5, "static": 1},
-		Health:      inner{LatencyP99: 1500 * time.Millisecond},
-		secret:      "hunter2",
-	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(metrics.New("sessions", func() any { return s }, "writes"))
+// scrape returns what /metrics answers for reg, in the text format.
+func scrape(t *testing.T, reg prometheus.Gatherer) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	return rec.Body.String()
+}
 
-	want := `
-# HELP hardening_sessions_by_tier hardening by tier
-# TYPE hardening_sessions_by_tier gauge
-hardening_sessions_by_tier{key="fresh"} 5
-hardening_sessions_by_tier{key="static"} 1
-# HELP hardening_sessions_empty_acquire hardening empty acquire
-# TYPE hardening_sessions_empty_acquire gauge
-hardening_sessions_empty_acquire 3
-# HELP hardening_sessions_health_latency_p99_seconds hardening health latency p99 seconds
-# TYPE hardening_sessions_health_latency_p99_seconds gauge
-hardening_sessions_health_latency_p99_seconds 1.5
-# HELP hardening_sessions_healthy hardening healthy
-# TYPE hardening_sessions_healthy gauge
-hardening_sessions_healthy 1
-# HELP hardening_sessions_last_success_timestamp_seconds hardening last success timestamp seconds
-# TYPE hardening_sessions_last_success_timestamp_seconds gauge
-hardening_sessions_last_success_timestamp_seconds 1.7e+09
-# HELP hardening_sessions_state_info hardening state info
-# TYPE hardening_sessions_state_info gauge
-hardening_sessions_state_info{value="open"} 1
-# HELP hardening_sessions_writes_total hardening writes
-# TYPE hardening_sessions_writes_total counter
-hardening_sessions_writes_total 7
-`
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want)))
-	n, err := testutil.GatherAndCount(reg)
+func TestExpositionPassesPromtool(t *testing.T) {
+	text := exposition(t)
+	promtool.Run(t, text, "check", "metrics")
+}
+
+func TestExpositionValues(t *testing.T) {
+	text := exposition(t)
+	for _, want := range []string{
+		`hardening_rates_failures_total{class="rate_limited"} 7`,
+		`hardening_rates_failures_total{class="auth"} 1`,
+		`hardening_rates_breaker_state{state="open"} 1`,
+		`hardening_rates_breaker_state{state="closed"} 0`,
+		`hardening_rates_breaker_transitions_total{to="open"} 2`,
+		`hardening_rates_served_total{tier="static"} 3`,
+		`hardening_rates_upstream_request_duration_seconds_count{code="429"} 1`,
+		`hardening_dbpool_connections{state="acquired"} 3`,
+		`hardening_dbpool_health_state{state="degraded"} 1`,
+		`hardening_dbpool_health_check_latency_seconds 1.2`,
+		`hardening_dbpool_acquire_wait_seconds_total 1.5`,
+		`hardening_dbpool_connections_closed_total{reason="max_idle"} 5`,
+		`hardening_dbpool_acquires_in_progress 1`,
+		`hardening_dbpool_acquire_duration_seconds_count 1`,
+		`hardening_cdn_responses_total{handler="static",status="304"} 2`,
+		`hardening_cdn_responses_total{handler="private",status="4xx"} 1`,
+		`hardening_cdn_sent_bytes_total{handler="static"} 2048`,
+		`hardening_cdn_etag_lookups_total{handler="static",result="hit"} 6`,
+		`hardening_ready 0`,
+		`hardening_shutdown_shutdowns_total 1`,
+		`hardening_shutdown_hook_duration_seconds{hook="cache"} `,
+		`hardening_sessions_store_writes_total 1`,
+		`hardening_sessions_store_ready 1`,
+		`hardening_sessions_store_duration_seconds_count{op="save",result="ok"} 1`,
+		`hardening_http_request_duration_seconds_count{route="POST /cart",status="2xx"} 1`,
+		`hardening_http_request_duration_seconds_count{route="unmatched",status="4xx"} 1`,
+	} {
+		if strings.HasSuffix(want, " ") {
+			require.Contains(t, text, want) // a measured duration
+		} else {
+			require.Contains(t, text, want+"\n")
+		}
+	}
+	require.NotContains(t, text, "e_tag", "no names mangled from Go fields")
+}
+
+// families returns the metric family names of an exposition.
+func families(text string) map[string]bool {
+	out := map[string]bool{}
+	for _, line := range strings.Split(text, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" && strings.HasPrefix(f[2], "hardening_") {
+			out[f[2]] = true
+		}
+	}
+	return out
+}
+
+// TestReadmeNamesTheExposedFamilies keeps README's "Operating it" section
+// and the adapter in agreement, both ways.
+func TestReadmeNamesTheExposedFamilies(t *testing.T) {
+	b, err := os.ReadFile("../../../README.md")
 	require.NoError(t, err)
-	require.Equal(t, 8, n, "one series per exported field or map key, none for unexported fields")
+	readme := string(b)
+	start := strings.Index(readme, "\n## Operating it")
+	require.GreaterOrEqual(t, start, 0, "README has an \"Operating it\" section")
+	section := readme[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	named := map[string]bool{}
+	for _, n := range regexp.MustCompile(`hardening_[a-z0-9_]+[a-z0-9]`).FindAllString(section, -1) {
+		named[n] = true
+	}
+	exposed := families(exposition(t))
+	var missing, undocumented []string
+	for n := range named {
+		if !exposed[n] {
+			missing = append(missing, n)
+		}
+	}
+	for n := range exposed {
+		if !named[n] {
+			undocumented = append(undocumented, n)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(undocumented)
+	require.Empty(t, missing, "README names families the adapter does not expose")
+	require.Empty(t, undocumented, "the adapter exposes families README does not name")
 }

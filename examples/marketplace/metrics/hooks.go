@@ -1,0 +1,147 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dedw3n/hardening/sessionstore"
+)
+
+// PoolTracer returns a function for dbpool.Config.Configure that installs
+// an acquire tracer: hardening_dbpool_acquire_duration_seconds (a histogram
+// of the time each Acquire took, waiting included) and
+// hardening_dbpool_acquires_in_progress (the acquires not yet answered: the
+// callers waiting for a connection). It replaces any Tracer set before it.
+func PoolTracer(reg prometheus.Registerer) func(*pgxpool.Config) {
+	t := &acquireTracer{
+		hist: register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hardening_dbpool_acquire_duration_seconds",
+			Help:    "Time each pool acquire took, waiting for a connection included.",
+			Buckets: latencyBuckets,
+		})),
+		waiting: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hardening_dbpool_acquires_in_progress",
+			Help: "Pool acquires not yet answered: callers waiting for a connection.",
+		})),
+	}
+	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
+}
+
+type acquireTracer struct {
+	hist    prometheus.Histogram
+	waiting prometheus.Gauge
+}
+
+type acquireStart struct{}
+
+func (t *acquireTracer) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
+	t.waiting.Inc()
+	return context.WithValue(ctx, acquireStart{}, time.Now())
+}
+
+func (t *acquireTracer) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireEndData) {
+	t.waiting.Dec()
+	if start, ok := ctx.Value(acquireStart{}).(time.Time); ok {
+		t.hist.Observe(time.Since(start).Seconds())
+	}
+}
+
+// TraceQueryStart and TraceQueryEnd make the tracer a pgx.QueryTracer, the
+// type of ConnConfig.Tracer; queries are not traced.
+func (t *acquireTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (t *acquireTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// SessionStore wraps a session store, recording each operation's duration
+// in hardening_sessions_store_duration_seconds{op, result} (result "ok" or
+// "error"; a session not found or a save conflict is "ok"). The wrapper
+// passes the store's own Stats and Ready through to the Manager.
+func SessionStore(reg prometheus.Registerer, s sessionstore.Store) sessionstore.Store {
+	hist := register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hardening_sessions_store_duration_seconds",
+		Help:    "Session store operations, by operation and result.",
+		Buckets: latencyBuckets,
+	}, []string{"op", "result"}))
+	return &timedStore{s: s, hist: hist}
+}
+
+type timedStore struct {
+	s    sessionstore.Store
+	hist *prometheus.HistogramVec
+}
+
+// observe records an operation that started at start and ended with err.
+func (t *timedStore) observe(op string, start time.Time, err error) {
+	result := "ok"
+	if err != nil && !errors.Is(err, sessionstore.ErrConflict) {
+		result = "error"
+	}
+	t.hist.WithLabelValues(op, result).Observe(time.Since(start).Seconds())
+}
+
+func (t *timedStore) Load(ctx context.Context, id sessionstore.ID) (sessionstore.Record, bool, error) {
+	start := time.Now()
+	rec, found, err := t.s.Load(ctx, id)
+	t.observe("load", start, err)
+	return rec, found, err
+}
+
+func (t *timedStore) Save(ctx context.Context, rec sessionstore.Record, replace sessionstore.ID) (int64, error) {
+	start := time.Now()
+	v, err := t.s.Save(ctx, rec, replace)
+	t.observe("save", start, err)
+	return v, err
+}
+
+func (t *timedStore) Touch(ctx context.Context, id sessionstore.ID, now, expires, touchedBefore time.Time) (bool, error) {
+	start := time.Now()
+	moved, err := t.s.Touch(ctx, id, now, expires, touchedBefore)
+	t.observe("touch", start, err)
+	return moved, err
+}
+
+func (t *timedStore) Delete(ctx context.Context, id sessionstore.ID) error {
+	start := time.Now()
+	err := t.s.Delete(ctx, id)
+	t.observe("delete", start, err)
+	return err
+}
+
+func (t *timedStore) ListUser(ctx context.Context, userID string) ([]sessionstore.Record, error) {
+	start := time.Now()
+	recs, err := t.s.ListUser(ctx, userID)
+	t.observe("list_user", start, err)
+	return recs, err
+}
+
+func (t *timedStore) DeleteUser(ctx context.Context, userID string, keep sessionstore.ID) (int, error) {
+	start := time.Now()
+	n, err := t.s.DeleteUser(ctx, userID, keep)
+	t.observe("delete_user", start, err)
+	return n, err
+}
+
+// Stats passes the store's own counters through (the Manager reads them).
+func (t *timedStore) Stats() sessionstore.StoreStats {
+	if s, ok := t.s.(interface {
+		Stats() sessionstore.StoreStats
+	}); ok {
+		return s.Stats()
+	}
+	return sessionstore.StoreStats{}
+}
+
+// Ready passes the store's readiness through (the Manager asks it).
+func (t *timedStore) Ready(ctx context.Context) error {
+	if r, ok := t.s.(interface{ Ready(context.Context) error }); ok {
+		return r.Ready(ctx)
+	}
+	return nil
+}

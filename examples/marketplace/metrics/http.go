@@ -1,0 +1,116 @@
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// HTTP returns a middleware that records each request's duration in
+// hardening_http_request_duration_seconds{route, status}: route is the
+// ServeMux pattern that matched ("GET /api/cart", "/static/"), or
+// "unmatched", so that the label's values stay few; status is the class of
+// the answer ("2xx" … "5xx"). Wrap the ServeMux itself: it sets the
+// request's Pattern, which the middleware reads once the mux returns.
+func HTTP(reg prometheus.Registerer) func(http.Handler) http.Handler {
+	hist := register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hardening_http_request_duration_seconds",
+		Help:    "HTTP requests served, by the route pattern that matched and the status class.",
+		Buckets: latencyBuckets,
+	}, []string{"route", "status"}))
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := &statusWriter{ResponseWriter: w}
+			observe := func() {
+				route := r.Pattern
+				if route == "" {
+					route = "unmatched"
+				}
+				hist.WithLabelValues(route, statusClass(sw.status)).Observe(time.Since(start).Seconds())
+			}
+			defer func() {
+				if p := recover(); p != nil {
+					if sw.status == 0 {
+						sw.status = http.StatusInternalServerError // what the client sees: no answer
+					}
+					observe()
+					panic(p)
+				}
+			}()
+			next.ServeHTTP(sw, r)
+			observe()
+		})
+	}
+}
+
+func statusClass(code int) string {
+	if code == 0 {
+		code = http.StatusOK // nothing written: net/http answers 200
+	}
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code/100) + "xx"
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends what is buffered, for handlers that assert http.Flusher.
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach Flush, deadlines and the rest.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Upstream returns base (http.DefaultTransport when nil) recording each
+// call's duration in hardening_rates_upstream_request_duration_seconds{code}:
+// code is the HTTP status, or "error" when no response came back.
+func Upstream(reg prometheus.Registerer, base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hist := register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hardening_rates_upstream_request_duration_seconds",
+		Help:    "Calls to the rates upstream, by HTTP status (or \"error\").",
+		Buckets: latencyBuckets,
+	}, []string{"code"}))
+	return roundTripper(func(r *http.Request) (*http.Response, error) {
+		start := time.Now()
+		res, err := base.RoundTrip(r)
+		code := "error"
+		if err == nil {
+			code = strconv.Itoa(res.StatusCode)
+		}
+		hist.WithLabelValues(code).Observe(time.Since(start).Seconds())
+		return res, err
+	})
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
