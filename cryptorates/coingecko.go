@@ -1,6 +1,7 @@
 package cryptorates
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,7 +39,16 @@ type fetchError struct {
 	class      failClass
 	status     int       // HTTP status, 0 when none arrived
 	retryAfter time.Time // from a 429's Retry-After; zero when absent
+	problems   []string  // for failInvalid: what validation rejected
+	partial    bool      // failInvalid, yet some values were usable
 	err        error
+}
+
+// partial reports whether err is a call whose body was partly usable: a
+// success to the breaker, an Invalid failure in Stats.
+func partial(err error) bool {
+	var fe *fetchError
+	return errors.As(err, &fe) && fe.partial
 }
 
 func (e *fetchError) Error() string {
@@ -50,17 +60,49 @@ func (e *fetchError) Error() string {
 
 func (e *fetchError) Unwrap() error { return e.err }
 
-// requestURL is the one URL that refreshes every configured coin and
-// currency. Ids are validated to [a-z0-9._-], so no escaping is needed.
-func requestURL(base string, coins, currencies []string) string {
-	return base + "/simple/price?ids=" + strings.Join(coins, ",") +
-		"&vs_currencies=" + strings.Join(currencies, ",") + "&include_last_updated_at=true"
+// batch is one upstream call of a refresh: some of the coins, every
+// currency.
+type batch struct {
+	url   string
+	coins []string
+}
+
+// batches splits the coins into as few /simple/price calls as MaxURLLength
+// and MaxCoinsPerCall allow, in Config order. Ids are validated to
+// [a-z0-9._-], so no escaping is needed.
+func batches(cfg Config) ([]batch, error) {
+	head := cfg.BaseURL + "/simple/price?ids="
+	tail := "&vs_currencies=" + strings.Join(cfg.Currencies, ",") + "&include_last_updated_at=true"
+	var out []batch
+	var cur []string
+	size := 0 // length of the ids in cur, with their commas
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, batch{url: head + strings.Join(cur, ",") + tail, coins: cur})
+		}
+		cur, size = nil, 0
+	}
+	for _, coin := range cfg.Coins {
+		if len(head)+len(coin)+len(tail) > cfg.MaxURLLength {
+			return nil, fmt.Errorf("cryptorates: MaxURLLength %d is too short for coin %q and the currencies", cfg.MaxURLLength, coin)
+		}
+		full := cfg.MaxCoinsPerCall > 0 && len(cur) == cfg.MaxCoinsPerCall
+		if full || len(head)+size+1+len(coin)+len(tail) > cfg.MaxURLLength {
+			flush()
+		}
+		if len(cur) > 0 {
+			size++
+		}
+		cur, size = append(cur, coin), size+len(coin)
+	}
+	flush()
+	return out, nil
 }
 
 // call makes one upstream call and decodes its body. ctx carries the
 // HTTPTimeout. now is used to interpret Retry-After.
-func (c *Client) call(ctx context.Context, now time.Time) (rawPrices, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
+func (c *Client) call(ctx context.Context, url string, now time.Time) (rawPrices, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, &fetchError{class: failNetwork, err: err}
 	}
@@ -126,23 +168,90 @@ func stripURL(err error) error {
 }
 
 // rawPrices is a decoded response: coin -> currency -> value, with
-// last_updated_at (Unix seconds) under its own key.
+// last_updated_at (Unix seconds) under its own key. A null value is kept as
+// NaN, which validation rejects for its pair.
 type rawPrices map[string]map[string]float64
 
 const lastUpdatedKey = "last_updated_at"
 
-// decodePrices parses a /simple/price body. It fails on anything but a JSON
-// object of objects of numbers; the values themselves are checked by
+// decodePrices parses a /simple/price body. It fails on anything but one
+// JSON object of objects (or nulls) of numbers (or nulls), and on a key that
+// appears twice in an object: encoding/json would keep the last, so a body
+// could say two prices at once. The values themselves are checked by
 // validate.
 func decodePrices(body []byte) (rawPrices, error) {
-	var raw rawPrices
-	if err := json.Unmarshal(body, &raw); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	raw := rawPrices{}
+	err := object(dec, false, func(coin string) error {
+		if _, dup := raw[coin]; dup {
+			return fmt.Errorf("duplicate key %.64q", coin)
+		}
+		m := map[string]float64{}
+		raw[coin] = m
+		return object(dec, true, func(cur string) error {
+			if _, dup := m[cur]; dup {
+				return fmt.Errorf("duplicate key %.64q in %.64q", cur, coin)
+			}
+			v, err := number(dec)
+			m[cur] = v
+			return err
+		})
+	})
+	if err == nil {
+		if _, end := dec.Token(); end != io.EOF {
+			err = errors.New("data after the object")
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("malformed response: %w", err)
 	}
-	if raw == nil {
-		return nil, errors.New("malformed response: not an object")
-	}
 	return raw, nil
+}
+
+// object reads one JSON object (or, when nullOK, a null, as no members),
+// calling member with each key; member reads the value.
+func object(dec *json.Decoder, nullOK bool, member func(key string) error) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil && nullOK {
+		return nil
+	}
+	if tok != json.Delim('{') {
+		return errors.New("not an object")
+	}
+	for dec.More() {
+		key, err := dec.Token() // the decoder only returns strings here
+		if err != nil {
+			return err
+		}
+		if err := member(key.(string)); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token() // '}'
+	return err
+}
+
+// number reads one JSON number, or a null as NaN.
+func number(dec *json.Decoder) (float64, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return 0, err
+	}
+	switch v := tok.(type) {
+	case nil:
+		return math.NaN(), nil
+	case json.Number:
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			return 0, fmt.Errorf("number %.32s out of range", v)
+		}
+		return f, nil
+	}
+	return 0, errors.New("a value is not a number")
 }
 
 // parseRetryAfter reads a Retry-After value in either of its forms:
@@ -169,14 +278,15 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// validate turns a decoded response into the prices to keep. Every
-// configured pair must be present as a finite, positive number that does
-// not move more than maxMove from the previous value still servable at
-// now; other pairs keep their previous value. problems describes each
-// rejection.
-func (c *Client) validate(raw rawPrices, prev map[Pair]Price, now time.Time) (good map[Pair]Price, problems []string) {
-	good = make(map[Pair]Price, len(c.cfg.Coins)*len(c.cfg.Currencies))
-	for _, coin := range c.cfg.Coins {
+// validate turns the decoded response of one batch into the prices to
+// keep. Every pair of coins must be present as a finite, positive number
+// that check accepts; other pairs keep their previous value. It returns a
+// failInvalid error listing the rejections, if any: partial when some
+// values are still usable.
+func (c *Client) validate(raw rawPrices, coins []string, prev map[Pair]Price, now time.Time) (fetchResult, error) {
+	good := make(map[Pair]Price, len(coins)*len(c.cfg.Currencies))
+	var problems []string
+	for _, coin := range coins {
 		m, ok := raw[coin]
 		if !ok {
 			problems = append(problems, coin+": missing")
@@ -189,23 +299,51 @@ func (c *Client) validate(raw rawPrices, prev map[Pair]Price, now time.Time) (go
 		for _, cur := range c.cfg.Currencies {
 			p := Pair{coin, cur}
 			v, ok := m[cur]
-			switch {
-			case !ok:
+			if !ok {
 				problems = append(problems, p.String()+": missing")
 				continue
-			case math.IsNaN(v) || math.IsInf(v, 0) || v <= 0:
-				problems = append(problems, fmt.Sprintf("%s: %v is not a positive finite value", p, v))
+			}
+			pr, problem := c.check(p, v, prev, now)
+			if problem != "" {
+				problems = append(problems, problem)
 				continue
 			}
-			if old, ok := prev[p]; ok && c.cfg.MaxMove > 0 && now.Sub(old.FetchedAt) <= c.cfg.Fallback {
-				if move := math.Abs(v-old.Value) / old.Value; move > c.cfg.MaxMove {
-					problems = append(problems, fmt.Sprintf("%s: %v moved %.0f%% from %v (limit %.0f%%)",
-						p, v, move*100, old.Value, c.cfg.MaxMove*100))
-					continue
-				}
-			}
-			good[p] = Price{Value: v, UpdatedAt: updated, FetchedAt: now}
+			pr.UpdatedAt = updated
+			good[p] = pr
 		}
 	}
-	return good, problems
+	res := fetchResult{good: good, problems: problems}
+	if len(problems) == 0 {
+		return res, nil
+	}
+	return res, &fetchError{class: failInvalid, status: http.StatusOK, problems: problems, partial: len(good) > 0,
+		err: errors.New("values rejected: " + summary(problems))}
+}
+
+// check accepts v for p, fetched at now, or says why not. With a last good
+// value still servable, v must lie within MaxMove of the pair's baseline
+// (renewed to the last good value once MoveWindow old); without one, within
+// MaxStaticFactor of the static table's rate, when the table has the pair.
+func (c *Client) check(p Pair, v float64, prev map[Pair]Price, now time.Time) (Price, string) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+		return Price{}, fmt.Sprintf("%s: %v is not a positive finite value", p, v)
+	}
+	old, ok := prev[p]
+	if ok && now.Sub(old.FetchedAt) <= c.cfg.Fallback {
+		base, at := old.Baseline, old.BaselineAt
+		if !(base > 0) || now.Sub(at) > c.cfg.MoveWindow {
+			base, at = old.Value, old.FetchedAt
+		}
+		if move := math.Abs(v-base) / base; c.cfg.MaxMove > 0 && move > c.cfg.MaxMove {
+			return Price{}, fmt.Sprintf("%s: %v moved %.0f%% from %v of %s (limit %.0f%% per %v)",
+				p, v, move*100, base, at.Format(time.RFC3339), c.cfg.MaxMove*100, c.cfg.MoveWindow)
+		}
+		return Price{Value: v, FetchedAt: now, Baseline: base, BaselineAt: at}, ""
+	}
+	if ref, ok := c.cfg.Static.Rates[p]; ok && c.cfg.MaxStaticFactor > 0 {
+		if f := c.cfg.MaxStaticFactor; v > ref*f || v < ref/f {
+			return Price{}, fmt.Sprintf("%s: first value %v is not within %vx of the static rate %v", p, v, f, ref)
+		}
+	}
+	return Price{Value: v, FetchedAt: now, Baseline: v, BaselineAt: now}, ""
 }
