@@ -3,6 +3,7 @@ package cryptorates
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,6 @@ import (
 type breaker struct {
 	cb        *gobreaker.CircuitBreaker[fetchResult]
 	threshold uint32
-	cooldown  time.Duration
 
 	tripped  atomic.Bool   // open or half-open: only then does state ask gobreaker
 	failures atomic.Uint32 // consecutive failures at the last failure, for "failure 2/5"
@@ -50,7 +50,7 @@ type fetchResult struct {
 }
 
 func newBreaker(threshold int, cooldown time.Duration) *breaker {
-	b := &breaker{threshold: uint32(threshold), cooldown: cooldown}
+	b := &breaker{threshold: uint32(min(threshold, math.MaxUint32))}
 	b.cb = gobreaker.NewCircuitBreaker[fetchResult](gobreaker.Settings{
 		Name:        "cryptorates",
 		MaxRequests: 1, // exactly one half-open probe

@@ -321,9 +321,11 @@ func (c *Client) validate(raw rawPrices, coins []string, prev map[Pair]Price, no
 }
 
 // check accepts v for p, fetched at now, or says why not. With a last good
-// value still servable, v must lie within MaxMove of the pair's baseline
-// (renewed to the last good value once MoveWindow old); without one, within
-// MaxStaticFactor of the static table's rate, when the table has the pair.
+// value still servable, v must lie within MaxMove of the pair's baseline;
+// once the baseline is MoveWindow old it is renewed, as of now, to the last
+// good value, so renewals are more than MoveWindow apart. Without a last
+// good value, v must lie within MaxStaticFactor of the static table's rate,
+// when the table has the pair.
 func (c *Client) check(p Pair, v float64, prev map[Pair]Price, now time.Time) (Price, string) {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
 		return Price{}, fmt.Sprintf("%s: %v is not a positive finite value", p, v)
@@ -332,7 +334,7 @@ func (c *Client) check(p Pair, v float64, prev map[Pair]Price, now time.Time) (P
 	if ok && now.Sub(old.FetchedAt) <= c.cfg.Fallback {
 		base, at := old.Baseline, old.BaselineAt
 		if !(base > 0) || now.Sub(at) > c.cfg.MoveWindow {
-			base, at = old.Value, old.FetchedAt
+			base, at = old.Value, now
 		}
 		if move := math.Abs(v-base) / base; c.cfg.MaxMove > 0 && move > c.cfg.MaxMove {
 			return Price{}, fmt.Sprintf("%s: %v moved %.0f%% from %v of %s (limit %.0f%% per %v)",

@@ -93,7 +93,7 @@ type Config struct {
 	ColdWait time.Duration
 	// MaxMove bounds how far a pair's value may move within MoveWindow, as a
 	// fraction. Each pair keeps a baseline: its first accepted value, renewed
-	// to the last accepted value once the baseline is MoveWindow old. A
+	// to its last accepted value once the baseline is MoveWindow old. A
 	// fetched value further than MaxMove from the baseline is rejected (the
 	// pair keeps its last good value), so small steps cannot add up: a
 	// sustained drift is held to MaxMove per MoveWindow. The check applies

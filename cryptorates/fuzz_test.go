@@ -86,3 +86,72 @@ func checkKept(t *testing.T, c *Client, p Pair, pr Price, prev map[Pair]Price) {
 		t.Fatalf("kept a first value %v for %v, static %v", pr.Value, p, ref)
 	}
 }
+
+// FuzzMoveBound drives one pair through a hostile sequence of fetched
+// values (each step: minutes since the last fetch, and a factor) and checks
+// the class of defect behind "twelve +45% steps over 72 minutes were all
+// accepted": between any two accepted values u at s and v at t, with n =
+// floor((t-s)/MoveWindow)+1 baseline renewals at most between them (they
+// are more than MoveWindow apart), each baseline within MaxMove (M) of the
+// one before and each value within M of its baseline, so
+// (1-M)^(n+1)/(1+M) <= v/u <= (1+M)^(n+1)/(1-M): for the twelve steps, at
+// most 6.75× instead of 86×.
+func FuzzMoveBound(f *testing.F) {
+	twelve := []byte{}
+	for range 12 {
+		twelve = append(twelve, 6, 145) // +45% every 6 minutes
+	}
+	f.Add(twelve)
+	f.Add([]byte{1, 149, 59, 149, 1, 149, 1, 149})
+	f.Add([]byte{30, 51, 30, 51, 30, 51, 30, 51, 30, 51})
+	c, err := New(Config{Logger: discardLogger()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer c.Close()
+	p := Pair{"bitcoin", "usd"}
+	m, w := c.cfg.MaxMove, c.cfg.MoveWindow
+	f.Fuzz(func(t *testing.T, steps []byte) {
+		now, v := t0, 93500.0
+		first, problem := c.check(p, v, nil, now)
+		if problem != "" {
+			t.Fatal(problem)
+		}
+		prev := map[Pair]Price{p: first}
+		chain := []Price{first} // accepted values since the last lapse past Fallback
+		for i := 0; i+1 < len(steps); i += 2 {
+			now = now.Add(time.Duration(1+int(steps[i])%30) * time.Minute)
+			v *= float64(steps[i+1]) / 100 // 0 to 2.55×
+			lapsed := now.Sub(prev[p].FetchedAt) > c.cfg.Fallback
+			pr, problem := c.check(p, v, prev, now)
+			if problem != "" {
+				continue
+			}
+			if lapsed { // a first value again: bounded by the static table instead
+				if r := v / 93500; r > c.cfg.MaxStaticFactor || r < 1/c.cfg.MaxStaticFactor {
+					t.Fatalf("first value %v after a lapse accepted", v)
+				}
+				checkChain(t, chain, m, w)
+				chain = nil
+			}
+			prev[p] = pr
+			chain = append(chain, pr)
+		}
+		checkChain(t, chain, m, w)
+	})
+}
+
+// checkChain checks the move bound between every two values of chain.
+func checkChain(t *testing.T, chain []Price, m float64, w time.Duration) {
+	t.Helper()
+	for i, u := range chain {
+		for _, x := range chain[i+1:] {
+			n := float64(int(x.FetchedAt.Sub(u.FetchedAt)/w) + 1)
+			r := x.Value / u.Value
+			if hi, lo := math.Pow(1+m, n+1)/(1-m), math.Pow(1-m, n+1)/(1+m); r > hi*(1+1e-9) || r < lo*(1-1e-9) {
+				t.Fatalf("%v at %v, then %v at %v: ratio %v outside [%v, %v]",
+					u.Value, u.FetchedAt.Sub(t0), x.Value, x.FetchedAt.Sub(t0), r, lo, hi)
+			}
+		}
+	}
+}

@@ -57,6 +57,7 @@ func (c *Client) refresh() {
 	budget := time.Duration(len(c.batches))*c.cfg.HTTPTimeout + sharedBudget
 	ctx, cancel := context.WithTimeout(c.ctx, budget)
 	defer cancel()
+	defer c.logTransitions() // those of this round, and those callers caused since the last
 	ran, err := c.shared.Exclusive(ctx, c.fetchLocked)
 	if err != nil && c.ctx.Err() == nil {
 		c.noteShared(err)
@@ -109,7 +110,6 @@ func (c *Client) fetchLocked(cur Snapshot) (Snapshot, bool) {
 	}
 	next := cur
 	good, calls := c.fetchAll(base, now, &next)
-	c.logTransitions()
 	if calls == 0 {
 		return cur, false // the breaker is open
 	}
@@ -210,7 +210,8 @@ func (c *Client) logFailure(fe *fetchError, probe bool) {
 	}
 }
 
-// logTransitions logs the breaker's state changes since the last call.
+// logTransitions logs the breaker's state changes not logged yet, outside
+// gobreaker's lock.
 func (c *Client) logTransitions() {
 	for _, t := range c.br.drain() {
 		switch t.to {
