@@ -58,7 +58,11 @@ func (c *Client) refresh() {
 	ctx, cancel := context.WithTimeout(c.ctx, budget)
 	defer cancel()
 	defer c.logTransitions() // those of this round, and those callers caused since the last
-	ran, err := c.shared.Exclusive(ctx, c.fetchLocked)
+	var ran bool
+	var err error
+	if c.br.state() != BreakerOpen {
+		ran, err = c.shared.Exclusive(ctx, c.fetchLocked)
+	}
 	if err != nil && c.ctx.Err() == nil {
 		c.noteShared(err)
 		if !ran {
@@ -68,7 +72,8 @@ func (c *Client) refresh() {
 		return
 	}
 	if !ran {
-		// Another instance holds the lock: read what the fleet has.
+		// Another instance holds the lock, or this client's breaker is
+		// open: read what the fleet has.
 		snap, err := c.shared.Load(ctx)
 		if err != nil {
 			if c.ctx.Err() == nil {
@@ -76,8 +81,9 @@ func (c *Client) refresh() {
 			}
 			return
 		}
-		c.adopt(snap)
-		c.stats.sharedReads.Add(1)
+		if c.adopt(snap) {
+			c.stats.sharedReads.Add(1)
+		}
 	}
 	c.noteShared(nil)
 }
