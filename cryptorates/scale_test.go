@@ -173,3 +173,38 @@ func TestBatchesRespectMaxCoinsPerCall(t *testing.T) {
 	}
 	require.Equal(t, cfg.Coins, all, "every coin once, in order")
 }
+
+// A fleet sharing one state makes one batched refresh per budget: two
+// clients, two calls per refresh, and no call from either until the two
+// intervals the refresh spent are over.
+func TestBatchedRefreshSpendsTheFleetsBudget(t *testing.T) {
+	cat := newCatalogue(t, 8000)
+	clk, shared := newClock(), NewMemoryState()
+	cfg := catalogueConfig()
+	cfg.Shared = shared
+	cfg.Fresh, cfg.Acceptable, cfg.Fallback = time.Second, time.Hour, time.Hour
+	a, _ := newTestClient(t, cfg, clk, cat.URL)
+	b, _ := newTestClient(t, cfg, clk, cat.URL)
+	coin := cfg.Coins[499]
+
+	require.Equal(t, TierFresh, rate(t, a, coin, "cur29").Tier)
+	require.Equal(t, TierFresh, rate(t, b, coin, "cur29").Tier, "b serves a's refresh")
+	require.EqualValues(t, 2, cat.calls.Load(), "one refresh of two calls for the fleet")
+
+	// Stale after a second, but the refresh spent two intervals of 3 s.
+	for _, at := range []time.Duration{2 * time.Second, 3 * time.Second, 5 * time.Second} {
+		clk.Set(at)
+		for _, c := range []*Client{a, b} {
+			rate(t, c, coin, "cur29")
+			idle(t, c)
+		}
+		require.EqualValues(t, 2, cat.calls.Load(), "at +%v", at)
+	}
+	clk.Set(6 * time.Second)
+	for _, c := range []*Client{a, b, a, b} {
+		rate(t, c, coin, "cur29")
+		idle(t, c)
+	}
+	require.EqualValues(t, 4, cat.calls.Load(), "one refresh between the two")
+	require.Equal(t, TierFresh, rate(t, b, coin, "cur29").Tier)
+}
