@@ -1,7 +1,6 @@
 package cryptorates
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -168,90 +167,49 @@ func stripURL(err error) error {
 }
 
 // rawPrices is a decoded response: coin -> currency -> value, with
-// last_updated_at (Unix seconds) under its own key. A null value is kept as
-// NaN, which validation rejects for its pair.
+// last_updated_at (Unix seconds) under its own key.
 type rawPrices map[string]map[string]float64
 
 const lastUpdatedKey = "last_updated_at"
 
-// decodePrices parses a /simple/price body. It fails on anything but one
-// JSON object of objects (or nulls) of numbers (or nulls), and on a key that
-// appears twice in an object: encoding/json would keep the last, so a body
-// could say two prices at once. The values themselves are checked by
-// validate.
+// decodePrices parses a /simple/price body. It fails on anything but a JSON
+// object of objects of numbers, and on a key that appears twice in an
+// object: encoding/json keeps the last, so such a body could say two prices
+// at once ("usd":90000 and "usd":0.0001). The values themselves are checked
+// by validate.
 func decodePrices(body []byte) (rawPrices, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	raw := rawPrices{}
-	err := object(dec, false, func(coin string) error {
-		if _, dup := raw[coin]; dup {
-			return fmt.Errorf("duplicate key %.64q", coin)
-		}
-		m := map[string]float64{}
-		raw[coin] = m
-		return object(dec, true, func(cur string) error {
-			if _, dup := m[cur]; dup {
-				return fmt.Errorf("duplicate key %.64q in %.64q", cur, coin)
-			}
-			v, err := number(dec)
-			m[cur] = v
-			return err
-		})
-	})
-	if err == nil {
-		if _, end := dec.Token(); end != io.EOF {
-			err = errors.New("data after the object")
-		}
-	}
-	if err != nil {
+	var raw rawPrices
+	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, fmt.Errorf("malformed response: %w", err)
+	}
+	if raw == nil {
+		return nil, errors.New("malformed response: not an object")
+	}
+	n := len(raw)
+	for _, m := range raw {
+		n += len(m)
+	}
+	if members(body) != n {
+		return nil, errors.New("malformed response: duplicate key")
 	}
 	return raw, nil
 }
 
-// object reads one JSON object (or, when nullOK, a null, as no members),
-// calling member with each key; member reads the value.
-func object(dec *json.Decoder, nullOK bool, member func(key string) error) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if tok == nil && nullOK {
-		return nil
-	}
-	if tok != json.Delim('{') {
-		return errors.New("not an object")
-	}
-	for dec.More() {
-		key, err := dec.Token() // the decoder only returns strings here
-		if err != nil {
-			return err
-		}
-		if err := member(key.(string)); err != nil {
-			return err
+// members counts the members of every object in body, which is valid JSON
+// whose only strings are keys: the colons outside strings.
+func members(body []byte) int {
+	n, inString := 0, false
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case inString && c == '\\':
+			i++ // skip the escaped byte
+		case c == '"':
+			inString = !inString
+		case c == ':' && !inString:
+			n++
 		}
 	}
-	_, err = dec.Token() // '}'
-	return err
-}
-
-// number reads one JSON number, or a null as NaN.
-func number(dec *json.Decoder) (float64, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return 0, err
-	}
-	switch v := tok.(type) {
-	case nil:
-		return math.NaN(), nil
-	case json.Number:
-		f, err := strconv.ParseFloat(string(v), 64)
-		if err != nil {
-			return 0, fmt.Errorf("number %.32s out of range", v)
-		}
-		return f, nil
-	}
-	return 0, errors.New("a value is not a number")
+	return n
 }
 
 // parseRetryAfter reads a Retry-After value in either of its forms:
