@@ -115,10 +115,10 @@ type Config struct {
 	MaxStaticFactor float64
 	// MaxURLLength caps the length of one upstream URL, query included:
 	// coins are split into as few calls as it allows, every currency in each.
-	// CoinGecko documents no limit on ids per /simple/price call; the
-	// binding limit is URL length at the upstream and the proxies between:
-	// nginx's default request-line buffer is 8 KiB, and an HTTP/1.1 client
-	// should expect at least 8000 octets to be accepted (RFC 9110 §4.1). The
+	// CoinGecko publishes no cap on ids per /simple/price call that we know
+	// of; the binding limit is URL length at the upstream and the proxies
+	// between: nginx's default request-line buffer is 8 KiB, and RFC 9110
+	// (section 4.1) recommends supporting URIs of at least 8000 octets. The
 	// default is 8000; 0 means the default. A 414 from the upstream is
 	// logged as a configuration error naming this field.
 	MaxURLLength int
