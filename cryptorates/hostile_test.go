@@ -54,6 +54,7 @@ func TestHostileUpstreams(t *testing.T) {
 			require.Equal(t, TierStatic, q.Tier)
 			require.Equal(t, 93500.0, q.Value)
 			require.Equal(t, uint64(1), tc.class(c.Stats().Failures), "%+v", c.Stats().Failures)
+			require.NotEmpty(t, c.Stats().LastFailure)
 			require.Contains(t, logs.String(), "failure=1/5")
 			require.Less(t, len(logs.String()), 8<<10, "a hostile body is not echoed into the log")
 		})

@@ -54,10 +54,11 @@ func TestStatsJSONRoundTrip(t *testing.T) {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(data, &m))
 	for _, k := range []string{"upstream_calls", "failures", "shared_reads", "shared_errors", "breaker",
-		"breaker_transitions", "served", "last_success", "last_fetched"} {
+		"breaker_transitions", "served", "last_failure", "last_success", "last_fetched"} {
 		require.Contains(t, m, k, "%s", data)
 	}
 	require.Equal(t, "closed", m["breaker"])
+	require.Equal(t, "server", m["last_failure"])
 	require.Equal(t, 1.0, m["failures"].(map[string]any)["server"])
 	require.Contains(t, m["breaker_transitions"], "half_open")
 

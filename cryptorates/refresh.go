@@ -180,10 +180,12 @@ func (c *Client) record(err error, probe bool, next *Snapshot) {
 	case fe.partial:
 		c.stats.lastSuccess.Store(c.cfg.Clock().UnixNano())
 		c.stats.failures[failInvalid].Add(1)
+		c.stats.lastFailure.Store(int32(failInvalid) + 1)
 		c.cfg.Logger.Warn("cryptorates: upstream values rejected, last good values kept",
 			"rejected", len(fe.problems), "problems", summary(fe.problems))
 	default:
 		c.stats.failures[fe.class].Add(1)
+		c.stats.lastFailure.Store(int32(fe.class) + 1)
 		c.logFailure(fe, probe)
 		if !fe.retryAfter.IsZero() {
 			c.pace.retryAfter(fe.retryAfter, next)

@@ -25,6 +25,10 @@ type Stats struct {
 	BreakerTransitions Transitions `json:"breaker_transitions"`
 	// Served counts quotes served per tier.
 	Served Served `json:"served"`
+	// LastFailure is the class of this client's last failed upstream call:
+	// "network", "timeout", "server", "rate-limited", "auth", "status" or
+	// "invalid"; "" if none.
+	LastFailure string `json:"last_failure,omitempty"`
 	// LastSuccess is the time of this client's last successful upstream call
 	// (zero if none).
 	LastSuccess time.Time `json:"last_success,omitzero"`
@@ -66,6 +70,7 @@ type counters struct {
 	sharedReads  atomic.Uint64
 	sharedErrors atomic.Uint64
 	lastSuccess  atomic.Int64 // UnixNano, 0 for none
+	lastFailure  atomic.Int32 // failClass+1, 0 for none
 	// served is indexed by tierIndex; padded so that the counters of the
 	// hot path do not share a cache line with each other.
 	served [4]paddedCounter
@@ -108,6 +113,9 @@ func (c *Client) Stats() Stats {
 			Fresh: c.stats.served[0].Load(), Acceptable: c.stats.served[1].Load(),
 			Fallback: c.stats.served[2].Load(), Static: c.stats.served[3].Load(),
 		},
+	}
+	if f := c.stats.lastFailure.Load(); f != 0 {
+		s.LastFailure = failClass(f - 1).String()
 	}
 	if ns := c.stats.lastSuccess.Load(); ns != 0 {
 		s.LastSuccess = time.Unix(0, ns).UTC()
