@@ -295,8 +295,8 @@ func (c *Client) check(p Pair, v float64, prev map[Pair]Price, now time.Time) (P
 			base, at = old.Value, now
 		}
 		if move := math.Abs(v-base) / base; c.cfg.MaxMove > 0 && move > c.cfg.MaxMove {
-			return Price{}, fmt.Sprintf("%s: %v moved %.0f%% from %v of %s (limit %.0f%% per %v)",
-				p, v, move*100, base, at.Format(time.RFC3339), c.cfg.MaxMove*100, c.cfg.MoveWindow)
+			return Price{}, fmt.Sprintf("%s: %v moved %.0f%% from its baseline %v (limit %.0f%% per %v)",
+				p, v, move*100, base, c.cfg.MaxMove*100, c.cfg.MoveWindow)
 		}
 		return Price{Value: v, FetchedAt: now, Baseline: base, BaselineAt: at}, ""
 	}
