@@ -1,6 +1,7 @@
 package cryptorates
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -67,6 +68,31 @@ func BenchmarkRateStatic(b *testing.B) {
 	for b.Loop() {
 		if q, err := c.Rate(ctx, "ethereum", "usd"); err != nil || q.Tier != TierStatic {
 			b.Fatal(q.Tier, err)
+		}
+	}
+}
+
+// BenchmarkDecodePricesCatalogue decodes one call's body at catalogue
+// scale (250 coins × 30 currencies) with the duplicate-detecting decoder.
+func BenchmarkDecodePricesCatalogue(b *testing.B) {
+	cfg := catalogueConfig()
+	out := map[string]map[string]float64{}
+	for _, coin := range cfg.Coins[:250] {
+		m := map[string]float64{"last_updated_at": 1767225600}
+		for i, cur := range cfg.Currencies {
+			m[cur] = 12345.678901 + float64(i)
+		}
+		out[coin] = m
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if raw, err := decodePrices(body); err != nil || len(raw) != 250 {
+			b.Fatal(len(raw), err)
 		}
 	}
 }

@@ -3,32 +3,43 @@ package cryptorates
 import (
 	"context"
 	"errors"
+	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
 )
 
-// breaker is sony/gobreaker behind a clock-driven gate.
+// breaker is the upstream's health: sony/gobreaker's state machine as it is.
+// ReadyToTrip opens it after threshold consecutive failed calls; it stays
+// open for the cooldown (gobreaker's Timeout) and then lets exactly one
+// half-open probe through (MaxRequests 1), whose success closes it.
+// IsSuccessful counts a call whose body was partly usable as a success, so
+// one bad coin id cannot keep the breaker opening; IsExcluded ignores calls
+// aborted by Close. OnStateChange records each change, under gobreaker's
+// lock; the refresh worker logs them afterwards.
 //
-// gobreaker counts consecutive failures, trips at the threshold and lets
-// exactly one half-open probe through (MaxRequests 1); a success closes it.
-// It reads time.Now itself, so its own open timeout is set to 1ns and the
-// cooldown is kept here by Config.Clock: while now < openUntil no call is
-// made at all, and the first call after it is gobreaker's half-open probe.
-// Retry-After and MinInterval are checked by the refresh round beside it.
+// The breaker is about health only. How often the upstream may be called
+// (MinInterval, Retry-After) is the pacer's business.
 type breaker struct {
 	cb        *gobreaker.CircuitBreaker[fetchResult]
-	threshold int
-	cooldown  time.Duration
+	threshold uint32
 
-	// Read by any goroutine.
-	tripped   atomic.Bool  // gobreaker is open or half-open
-	openUntil atomic.Int64 // Clock UnixNano when the cooldown ends
+	tripped  atomic.Bool   // open or half-open: only then does state ask gobreaker
+	failures atomic.Uint32 // consecutive failures at the last failure, for "failure 2/5"
+	opened   atomic.Uint64 // transitions, by new state
+	halfOpen atomic.Uint64
+	closed   atomic.Uint64
 
-	// Touched only by the refresh worker, the sole caller of cb.
-	consecutive int               // consecutive failures, for "failure 2/5"
-	pending     []gobreaker.State // transitions OnStateChange reported during Execute
+	mu      sync.Mutex   // protects changes
+	changes []transition // recorded by OnStateChange, not yet logged
+}
+
+// transition is one state change of the breaker.
+type transition struct {
+	to gobreaker.State
+	at time.Time // wall time, as gobreaker sees it
 }
 
 // fetchResult is what one upstream call yields: the prices to keep and the
@@ -39,43 +50,73 @@ type fetchResult struct {
 }
 
 func newBreaker(threshold int, cooldown time.Duration) *breaker {
-	b := &breaker{threshold: threshold, cooldown: cooldown}
+	b := &breaker{threshold: uint32(min(threshold, math.MaxUint32))}
 	b.cb = gobreaker.NewCircuitBreaker[fetchResult](gobreaker.Settings{
 		Name:        "cryptorates",
-		MaxRequests: 1,               // exactly one half-open probe
-		Timeout:     time.Nanosecond, // the gate keeps the real cooldown
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(threshold) },
-		// Called under gobreaker's lock, from within Execute on the worker:
-		// only record; the worker logs after Execute returns.
-		OnStateChange: func(_ string, _, to gobreaker.State) { b.pending = append(b.pending, to) },
-		// A call aborted by Close says nothing about the upstream.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		MaxRequests: 1, // exactly one half-open probe
+		Timeout:     cooldown,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			b.failures.Store(c.ConsecutiveFailures)
+			return c.ConsecutiveFailures >= b.threshold
+		},
+		IsSuccessful:  func(err error) bool { return err == nil || partial(err) },
+		IsExcluded:    func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: b.record,
 	})
 	return b
 }
 
-// state is the breaker's state as callers see it at nowNs (Clock UnixNano).
-func (b *breaker) state(nowNs int64) BreakerState {
+// record runs under gobreaker's lock, on whichever goroutine caused the
+// change: it only counts and queues.
+func (b *breaker) record(_ string, _, to gobreaker.State) {
+	b.tripped.Store(to != gobreaker.StateClosed)
+	switch to {
+	case gobreaker.StateOpen:
+		b.opened.Add(1)
+	case gobreaker.StateHalfOpen:
+		b.halfOpen.Add(1)
+	case gobreaker.StateClosed:
+		b.closed.Add(1)
+	}
+	b.mu.Lock()
+	b.changes = append(b.changes, transition{to: to, at: time.Now()})
+	b.mu.Unlock()
+}
+
+// state is the breaker's state as callers see it. While closed it costs one
+// atomic load; otherwise gobreaker is asked, which also moves an open
+// breaker to half-open once the cooldown is over.
+func (b *breaker) state() BreakerState {
 	if !b.tripped.Load() {
 		return BreakerClosed
 	}
-	if nowNs < b.openUntil.Load() {
+	switch b.cb.State() {
+	case gobreaker.StateOpen:
 		return BreakerOpen
+	case gobreaker.StateHalfOpen:
+		return BreakerHalfOpen
 	}
-	return BreakerHalfOpen
+	return BreakerClosed
 }
 
-// errRejected means gobreaker itself refused the call (it should not, given
-// the gate; kept so that such a refusal is never mistaken for a failure).
-var errRejected = errors.New("cryptorates: breaker rejected the call")
+// errBreakerOpen means gobreaker refused the call: open, or its one
+// half-open probe already taken. No call was made.
+var errBreakerOpen = errors.New("circuit breaker open")
 
-// execute runs fn through gobreaker and returns its result together with the
-// state transitions it caused, in order.
-func (b *breaker) execute(fn func() (fetchResult, error)) (fetchResult, []gobreaker.State, error) {
-	b.pending = b.pending[:0]
+// execute runs fn through gobreaker.
+func (b *breaker) execute(fn func() (fetchResult, error)) (fetchResult, error) {
 	res, err := b.cb.Execute(fn)
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		err = errRejected
+		err = errBreakerOpen
 	}
-	return res, b.pending, err
+	return res, err
+}
+
+// drain returns the changes recorded since the last drain, in order.
+func (b *breaker) drain() []transition {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.changes
+	b.changes = nil
+	return out
 }

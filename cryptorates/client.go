@@ -13,7 +13,7 @@ import (
 // ErrUnknownPair is returned for a pair no tier holds a value for: it is not
 // in the static table and has no fetched value younger than Fallback (it is
 // not configured, or the upstream never supplied it).
-var ErrUnknownPair = errors.New("cryptorates: no rate for this pair")
+var ErrUnknownPair = errors.New("no rate for this pair")
 
 // Client serves exchange rates from an upstream priced API (CoinGecko's
 // /simple/price) through the tiers, breaker and pacing its Config sets. It
@@ -21,18 +21,18 @@ var ErrUnknownPair = errors.New("cryptorates: no rate for this pair")
 // call Close when done.
 type Client struct {
 	cfg       Config
-	url       string // the one /simple/price URL
+	batches   []batch // the upstream calls of one refresh
 	keyHeader string
 	pairs     map[Pair]struct{} // configured pairs
 	all       []Pair            // configured pairs, in Config order
 	shared    SharedState
 	br        *breaker
+	pace      *pacer
 	stats     counters
 
-	view      atomic.Pointer[view] // what is served; written only by the worker
-	serving   atomic.Uint32        // tierIndex+1 of the serving level last logged
-	nextRound atomic.Int64         // Clock UnixNano before which no refresh round starts
-	closed    atomic.Bool
+	view    atomic.Pointer[view] // what is served; written only by the worker
+	serving atomic.Uint32        // tierIndex+1 of the serving level last logged
+	closed  atomic.Bool
 
 	kick   chan struct{} // buffered 1: asks the worker for a round
 	kicked atomic.Int64  // kicks sent; equal to rounds when the worker is idle
@@ -48,10 +48,7 @@ type Client struct {
 	done   chan struct{} // closed when the worker has returned
 	once   sync.Once
 
-	// Touched only by the worker.
-	lastAttempt time.Time // this client's last upstream call
-	notBefore   time.Time // this client's view of Retry-After
-	sharedDown  bool      // the shared state's last operation failed
+	sharedDown bool // the shared state's last operation failed; touched only by the worker
 }
 
 // view is an immutable snapshot of the servable prices.
@@ -75,13 +72,18 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	bs, err := batches(cfg)
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{
 		cfg:       cfg,
-		url:       requestURL(cfg.BaseURL, cfg.Coins, cfg.Currencies),
+		batches:   bs,
 		keyHeader: "x-cg-demo-api-key",
 		pairs:     make(map[Pair]struct{}, len(cfg.Coins)*len(cfg.Currencies)),
 		shared:    cfg.Shared,
 		br:        newBreaker(cfg.FailureThreshold, cfg.Cooldown),
+		pace:      &pacer{interval: cfg.MinInterval},
 		kick:      make(chan struct{}, 1),
 		round:     make(chan struct{}),
 		stop:      make(chan struct{}),
@@ -160,7 +162,7 @@ func (c *Client) lookup(p Pair, now time.Time) (Quote, bool) {
 	c.stats.served[i].Add(1)
 	return Quote{
 		Coin: p.Coin, Currency: p.Currency, Value: e.Value, Tier: t,
-		FetchedAt: e.FetchedAt, UpdatedAt: e.UpdatedAt, Age: age, Breaker: c.br.state(nowNs),
+		FetchedAt: e.FetchedAt, UpdatedAt: e.UpdatedAt, Age: age, Breaker: c.br.state(),
 	}, true
 }
 
@@ -237,8 +239,8 @@ func (c *Client) static(p Pair, now time.Time) (Quote, error) {
 	c.stats.served[tierIndex(TierStatic)].Add(1)
 	asOf := c.cfg.Static.AsOf
 	return Quote{
-		Coin: p.Coin, Currency: p.Currency, Value: val, Tier: TierStatic,
-		FetchedAt: asOf, UpdatedAt: asOf, Age: now.Sub(asOf), Breaker: c.br.state(now.UnixNano()),
+		Coin: p.Coin, Currency: p.Currency, Value: val, Tier: TierStatic, Reference: true,
+		FetchedAt: asOf, UpdatedAt: asOf, Age: now.Sub(asOf), Breaker: c.br.state(),
 	}, nil
 }
 
@@ -278,7 +280,7 @@ func (c *Client) noteServing(level Tier, now time.Time) {
 		c.cfg.Logger.Info("cryptorates: serving fresh rates again")
 		return
 	}
-	attrs := []any{"tier", level, "breaker", c.br.state(now.UnixNano())}
+	attrs := []any{"tier", level, "breaker", c.br.state()}
 	if v := c.view.Load(); v != nil {
 		attrs = append(attrs, "last_fetched", v.newest, "age", now.Sub(v.newest).Round(time.Second))
 	}
@@ -290,7 +292,7 @@ func (c *Client) noteServing(level Tier, now time.Time) {
 
 // revalidate asks for one background refresh unless one is paced out.
 func (c *Client) revalidate(nowNs int64) {
-	if nowNs < c.nextRound.Load() {
+	if c.pace.paced(nowNs) {
 		return
 	}
 	c.sendKick()
@@ -317,7 +319,7 @@ func (c *Client) await(ctx context.Context, now time.Time) {
 	r, inflight := c.round, c.inflight
 	c.mu.Unlock()
 	if !inflight {
-		if now.UnixNano() < c.nextRound.Load() {
+		if c.pace.paced(now.UnixNano()) {
 			return
 		}
 		c.sendKick()

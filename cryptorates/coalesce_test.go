@@ -71,23 +71,16 @@ func TestUpstreamCallsBoundedUnderLoad(t *testing.T) {
 				FailureThreshold: 1 << 30, ColdWait: 5 * time.Millisecond,
 			}, clk, up.URL)
 
-			var stop atomic.Bool
-			var wg sync.WaitGroup
-			for range 4 {
-				wg.Go(func() {
-					for !stop.Load() {
-						_, err := c.Rates(t.Context())
-						assert.NoError(t, err)
-					}
-				})
-			}
+			// Each clock step, four concurrent callers ask for every rate and
+			// the step ends when all four have their answers.
 			const span = 30 * time.Second
 			for clk.Since0() < span {
 				clk.Add(250 * time.Millisecond)
-				time.Sleep(time.Millisecond) // let the callers see each step
+				concurrently(4, func() {
+					_, err := c.Rates(t.Context())
+					assert.NoError(t, err)
+				})
 			}
-			stop.Store(true)
-			wg.Wait()
 			idle(t, c)
 			calls := up.calls.Load()
 			t.Logf("%d upstream calls in %v of clock time", calls, span)

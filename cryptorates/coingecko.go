@@ -38,7 +38,16 @@ type fetchError struct {
 	class      failClass
 	status     int       // HTTP status, 0 when none arrived
 	retryAfter time.Time // from a 429's Retry-After; zero when absent
+	problems   []string  // for failInvalid: what validation rejected
+	partial    bool      // failInvalid, yet some values were usable
 	err        error
+}
+
+// partial reports whether err is a call whose body was partly usable: a
+// success to the breaker, an Invalid failure in Stats.
+func partial(err error) bool {
+	var fe *fetchError
+	return errors.As(err, &fe) && fe.partial
 }
 
 func (e *fetchError) Error() string {
@@ -50,17 +59,49 @@ func (e *fetchError) Error() string {
 
 func (e *fetchError) Unwrap() error { return e.err }
 
-// requestURL is the one URL that refreshes every configured coin and
-// currency. Ids are validated to [a-z0-9._-], so no escaping is needed.
-func requestURL(base string, coins, currencies []string) string {
-	return base + "/simple/price?ids=" + strings.Join(coins, ",") +
-		"&vs_currencies=" + strings.Join(currencies, ",") + "&include_last_updated_at=true"
+// batch is one upstream call of a refresh: some of the coins, every
+// currency.
+type batch struct {
+	url   string
+	coins []string
+}
+
+// batches splits the coins into as few /simple/price calls as MaxURLLength
+// and MaxCoinsPerCall allow, in Config order. Ids are validated to
+// [a-z0-9._-], so no escaping is needed.
+func batches(cfg Config) ([]batch, error) {
+	head := cfg.BaseURL + "/simple/price?ids="
+	tail := "&vs_currencies=" + strings.Join(cfg.Currencies, ",") + "&include_last_updated_at=true"
+	var out []batch
+	var cur []string
+	size := 0 // length of the ids in cur, with their commas
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, batch{url: head + strings.Join(cur, ",") + tail, coins: cur})
+		}
+		cur, size = nil, 0
+	}
+	for _, coin := range cfg.Coins {
+		if len(head)+len(coin)+len(tail) > cfg.MaxURLLength {
+			return nil, fmt.Errorf("cryptorates: MaxURLLength %d is too short for coin %q and the currencies", cfg.MaxURLLength, coin)
+		}
+		full := cfg.MaxCoinsPerCall > 0 && len(cur) == cfg.MaxCoinsPerCall
+		if full || len(head)+size+1+len(coin)+len(tail) > cfg.MaxURLLength {
+			flush()
+		}
+		if len(cur) > 0 {
+			size++
+		}
+		cur, size = append(cur, coin), size+len(coin)
+	}
+	flush()
+	return out, nil
 }
 
 // call makes one upstream call and decodes its body. ctx carries the
 // HTTPTimeout. now is used to interpret Retry-After.
-func (c *Client) call(ctx context.Context, now time.Time) (rawPrices, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
+func (c *Client) call(ctx context.Context, url string, now time.Time) (rawPrices, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, &fetchError{class: failNetwork, err: err}
 	}
@@ -132,8 +173,10 @@ type rawPrices map[string]map[string]float64
 const lastUpdatedKey = "last_updated_at"
 
 // decodePrices parses a /simple/price body. It fails on anything but a JSON
-// object of objects of numbers; the values themselves are checked by
-// validate.
+// object of objects of numbers, and on a key that appears twice in an
+// object: encoding/json keeps the last, so such a body could say two prices
+// at once ("usd":90000 and "usd":0.0001). The values themselves are checked
+// by validate.
 func decodePrices(body []byte) (rawPrices, error) {
 	var raw rawPrices
 	if err := json.Unmarshal(body, &raw); err != nil {
@@ -142,7 +185,31 @@ func decodePrices(body []byte) (rawPrices, error) {
 	if raw == nil {
 		return nil, errors.New("malformed response: not an object")
 	}
+	n := len(raw)
+	for _, m := range raw {
+		n += len(m)
+	}
+	if members(body) != n {
+		return nil, errors.New("malformed response: duplicate key")
+	}
 	return raw, nil
+}
+
+// members counts the members of every object in body, which is valid JSON
+// whose only strings are keys: the colons outside strings.
+func members(body []byte) int {
+	n, inString := 0, false
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case inString && c == '\\':
+			i++ // skip the escaped byte
+		case c == '"':
+			inString = !inString
+		case c == ':' && !inString:
+			n++
+		}
+	}
+	return n
 }
 
 // parseRetryAfter reads a Retry-After value in either of its forms:
@@ -169,14 +236,15 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// validate turns a decoded response into the prices to keep. Every
-// configured pair must be present as a finite, positive number that does
-// not move more than maxMove from the previous value still servable at
-// now; other pairs keep their previous value. problems describes each
-// rejection.
-func (c *Client) validate(raw rawPrices, prev map[Pair]Price, now time.Time) (good map[Pair]Price, problems []string) {
-	good = make(map[Pair]Price, len(c.cfg.Coins)*len(c.cfg.Currencies))
-	for _, coin := range c.cfg.Coins {
+// validate turns the decoded response of one batch into the prices to
+// keep. Every pair of coins must be present as a finite, positive number
+// that check accepts; other pairs keep their previous value. It returns a
+// failInvalid error listing the rejections, if any: partial when some
+// values are still usable.
+func (c *Client) validate(raw rawPrices, coins []string, prev map[Pair]Price, now time.Time) (fetchResult, error) {
+	good := make(map[Pair]Price, len(coins)*len(c.cfg.Currencies))
+	var problems []string
+	for _, coin := range coins {
 		m, ok := raw[coin]
 		if !ok {
 			problems = append(problems, coin+": missing")
@@ -189,23 +257,53 @@ func (c *Client) validate(raw rawPrices, prev map[Pair]Price, now time.Time) (go
 		for _, cur := range c.cfg.Currencies {
 			p := Pair{coin, cur}
 			v, ok := m[cur]
-			switch {
-			case !ok:
+			if !ok {
 				problems = append(problems, p.String()+": missing")
 				continue
-			case math.IsNaN(v) || math.IsInf(v, 0) || v <= 0:
-				problems = append(problems, fmt.Sprintf("%s: %v is not a positive finite value", p, v))
+			}
+			pr, problem := c.check(p, v, prev, now)
+			if problem != "" {
+				problems = append(problems, problem)
 				continue
 			}
-			if old, ok := prev[p]; ok && c.cfg.MaxMove > 0 && now.Sub(old.FetchedAt) <= c.cfg.Fallback {
-				if move := math.Abs(v-old.Value) / old.Value; move > c.cfg.MaxMove {
-					problems = append(problems, fmt.Sprintf("%s: %v moved %.0f%% from %v (limit %.0f%%)",
-						p, v, move*100, old.Value, c.cfg.MaxMove*100))
-					continue
-				}
-			}
-			good[p] = Price{Value: v, UpdatedAt: updated, FetchedAt: now}
+			pr.UpdatedAt = updated
+			good[p] = pr
 		}
 	}
-	return good, problems
+	res := fetchResult{good: good, problems: problems}
+	if len(problems) == 0 {
+		return res, nil
+	}
+	return res, &fetchError{class: failInvalid, status: http.StatusOK, problems: problems, partial: len(good) > 0,
+		err: errors.New("values rejected: " + summary(problems))}
+}
+
+// check accepts v for p, fetched at now, or says why not. With a last good
+// value still servable, v must lie within MaxMove of the pair's baseline;
+// once the baseline is MoveWindow old it is renewed, as of now, to the last
+// good value, so renewals are more than MoveWindow apart. Without a last
+// good value, v must lie within MaxStaticFactor of the static table's rate,
+// when the table has the pair.
+func (c *Client) check(p Pair, v float64, prev map[Pair]Price, now time.Time) (Price, string) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+		return Price{}, fmt.Sprintf("%s: %v is not a positive finite value", p, v)
+	}
+	old, ok := prev[p]
+	if ok && now.Sub(old.FetchedAt) <= c.cfg.Fallback {
+		base, at := old.Baseline, old.BaselineAt
+		if !(base > 0) || now.Sub(at) > c.cfg.MoveWindow {
+			base, at = old.Value, now
+		}
+		if move := math.Abs(v-base) / base; c.cfg.MaxMove > 0 && move > c.cfg.MaxMove {
+			return Price{}, fmt.Sprintf("%s: %v moved %.0f%% from its baseline %v (limit %.0f%% per %v)",
+				p, v, move*100, base, c.cfg.MaxMove*100, c.cfg.MoveWindow)
+		}
+		return Price{Value: v, FetchedAt: now, Baseline: base, BaselineAt: at}, ""
+	}
+	if ref, ok := c.cfg.Static.Rates[p]; ok && c.cfg.MaxStaticFactor > 0 {
+		if f := c.cfg.MaxStaticFactor; v > ref*f || v < ref/f {
+			return Price{}, fmt.Sprintf("%s: first value %v is not within %vx of the static rate %v", p, v, f, ref)
+		}
+	}
+	return Price{Value: v, FetchedAt: now, Baseline: v, BaselineAt: now}, ""
 }

@@ -46,7 +46,8 @@ type Config struct {
 	// x-cg-pro-api-key and changes the default BaseURL to ProBaseURL.
 	Plan Plan
 
-	// Coins are the CoinGecko coin ids fetched, all in one upstream call.
+	// Coins are the CoinGecko coin ids fetched: in one upstream call when
+	// MaxURLLength and MaxCoinsPerCall allow, else in as few as they allow.
 	// The default is bitcoin, ethereum, solana, polkadot and avalanche-2;
 	// nil or empty means the default.
 	Coins []string
@@ -73,11 +74,15 @@ type Config struct {
 	// that opens the circuit breaker. The default is 5; 0 means the default.
 	FailureThreshold int
 	// Cooldown is how long the breaker stays open before one half-open
-	// probe. The default is 5 minutes; 0 means the default.
+	// probe. The default is 5 minutes; 0 means the default. It is
+	// gobreaker's own open timeout, so it runs on the monotonic clock, not
+	// Clock.
 	Cooldown time.Duration
-	// MinInterval is the least time between two upstream calls, whatever the
-	// concurrency; with a shared state it holds for the whole fleet. The
-	// default is 3 seconds; 0 means the default.
+	// MinInterval is the upstream budget: on average at most one call per
+	// MinInterval, whatever the concurrency; with a shared state it holds for
+	// the whole fleet. A refresh that needs k calls (see MaxURLLength) makes
+	// them back to back and spends k intervals: the next call waits k ×
+	// MinInterval. The default is 3 seconds; 0 means the default.
 	MinInterval time.Duration
 	// HTTPTimeout bounds one upstream call, body included. The default is 10
 	// seconds; 0 means the default.
@@ -86,12 +91,41 @@ type Config struct {
 	// for the in-flight fetch before it gets the static tier. The default is
 	// 2 seconds; 0 means the default; it is real time, not Clock time.
 	ColdWait time.Duration
-	// MaxMove rejects a fetched value that differs from the last good one
-	// (while that one is still servable) by more than this fraction of it.
-	// The default is 0.5 (50%); 0 means the default; a negative value turns
-	// the check off.
+	// MaxMove bounds how far a pair's value may move within MoveWindow, as a
+	// fraction. Each pair keeps a baseline: its first accepted value, renewed
+	// to its last accepted value once the baseline is MoveWindow old. A
+	// fetched value further than MaxMove from the baseline is rejected (the
+	// pair keeps its last good value), so small steps cannot add up: a
+	// sustained drift is held to MaxMove per MoveWindow. The check applies
+	// while the last good value is servable (younger than Fallback). The
+	// default is 0.5 (50%); 0 means the default; a negative value turns the
+	// check off.
 	MaxMove float64
-	// MaxBodyBytes caps the upstream response body; a larger body is
+	// MoveWindow is the time over which MaxMove bounds movement. The default
+	// is 1 hour; 0 means the default.
+	MoveWindow time.Duration
+	// MaxStaticFactor bounds a pair's first value (no last good value
+	// servable) by the static table: it must lie within this factor of the
+	// table's rate, either way (the default 10 accepts 9350 to 935000 for a
+	// static 93500). Pairs the table does not hold have no such check. A
+	// static table far behind the market rejects real prices; keep it
+	// roughly current or raise the factor. The default is 10; 0 means the
+	// default; a negative value turns the check off; values between 0 and 1
+	// are invalid.
+	MaxStaticFactor float64
+	// MaxURLLength caps the length of one upstream URL, query included:
+	// coins are split into as few calls as it allows, every currency in each.
+	// CoinGecko publishes no cap on ids per /simple/price call that we know
+	// of; the binding limit is URL length at the upstream and the proxies
+	// between: nginx's default request-line buffer is 8 KiB, and RFC 9110
+	// (section 4.1) recommends supporting URIs of at least 8000 octets. The
+	// default is 8000; 0 means the default. A 414 from the upstream is
+	// logged as a configuration error naming this field.
+	MaxURLLength int
+	// MaxCoinsPerCall caps the coin ids in one upstream call, for plans or
+	// proxies that limit them. The default is 0: no cap beyond MaxURLLength.
+	MaxCoinsPerCall int
+	// MaxBodyBytes caps the upstream response body (of each call); a larger body is
 	// rejected. The default is 1 MiB; 0 means the default.
 	MaxBodyBytes int64
 	// MaxRetryAfter caps how long a 429's Retry-After can stop upstream
@@ -103,8 +137,8 @@ type Config struct {
 	// http.DefaultClient; nil means the default. HTTPTimeout applies either
 	// way, through the request's context.
 	HTTPClient *http.Client
-	// Clock tells the time for ages, tiers, pacing, the breaker cooldown and
-	// Retry-After. The default (nil) is the wall clock as of New advanced by
+	// Clock tells the time for ages, tiers, pacing, MoveWindow and
+	// Retry-After (not the breaker's Cooldown). The default (nil) is the wall clock as of New advanced by
 	// the monotonic clock: a step of the system clock does not age or rejuvenate
 	// cached values, and a read costs one monotonic clock read rather than
 	// time.Now's two.
@@ -137,16 +171,39 @@ const (
 	defaultMaxMove       = 0.5
 	defaultMaxBody       = 1 << 20
 	defaultMaxRetryAfter = time.Hour
+	defaultMoveWindow    = time.Hour
+	defaultMaxStatic     = 10
+	defaultMaxURLLength  = 8000
 )
 
 // withDefaults returns a deep copy of c with every zero field defaulted, or
 // an error naming the first invalid field.
 func (c Config) withDefaults() (Config, error) {
+	steps := []func(*Config) error{(*Config).upstreamDefaults, (*Config).durationDefaults, (*Config).limitDefaults, (*Config).staticDefaults}
+	for _, step := range steps {
+		if err := step(&c); err != nil {
+			return c, err
+		}
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = http.DefaultClient
+	}
+	if c.Clock == nil {
+		c.Clock = monotonicClock()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// upstreamDefaults fills and checks Plan, BaseURL, Coins and Currencies.
+func (c *Config) upstreamDefaults() error {
 	if c.Plan == "" {
 		c.Plan = PlanDemo
 	}
 	if c.Plan != PlanDemo && c.Plan != PlanPro {
-		return c, fmt.Errorf("cryptorates: Plan %q: want %q or %q", c.Plan, PlanDemo, PlanPro)
+		return fmt.Errorf("cryptorates: Plan %q: want %q or %q", c.Plan, PlanDemo, PlanPro)
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = DefaultBaseURL
@@ -156,19 +213,23 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, errors.New("cryptorates: BaseURL must be an absolute http or https URL")
+		return errors.New("cryptorates: BaseURL must be an absolute http or https URL")
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.Coins, err = ids("Coins", c.Coins, defaultCoins); err != nil {
-		return c, err
+		return err
 	}
 	if c.Currencies, err = ids("Currencies", c.Currencies, defaultCurrencies); err != nil {
-		return c, err
+		return err
 	}
 	if slices.Contains(c.Currencies, lastUpdatedKey) {
-		return c, fmt.Errorf("cryptorates: Currencies: %q is not a currency", lastUpdatedKey)
+		return fmt.Errorf("cryptorates: Currencies: %q is not a currency", lastUpdatedKey)
 	}
+	return nil
+}
 
+// durationDefaults fills and checks the durations and the tier order.
+func (c *Config) durationDefaults() error {
 	durations := []struct {
 		name string
 		p    *time.Duration
@@ -182,56 +243,78 @@ func (c Config) withDefaults() (Config, error) {
 		{"HTTPTimeout", &c.HTTPTimeout, defaultHTTPTimeout},
 		{"ColdWait", &c.ColdWait, defaultColdWait},
 		{"MaxRetryAfter", &c.MaxRetryAfter, defaultMaxRetryAfter},
+		{"MoveWindow", &c.MoveWindow, defaultMoveWindow},
 	}
 	for _, d := range durations {
 		switch {
 		case *d.p == 0:
 			*d.p = d.def
 		case *d.p < 0:
-			return c, fmt.Errorf("cryptorates: %s is negative (%v)", d.name, *d.p)
+			return fmt.Errorf("cryptorates: %s is negative (%v)", d.name, *d.p)
 		}
 	}
 	if c.Fresh > c.Acceptable || c.Acceptable > c.Fallback {
-		return c, fmt.Errorf("cryptorates: want Fresh (%v) <= Acceptable (%v) <= Fallback (%v)", c.Fresh, c.Acceptable, c.Fallback)
+		return fmt.Errorf("cryptorates: want Fresh (%v) <= Acceptable (%v) <= Fallback (%v)", c.Fresh, c.Acceptable, c.Fallback)
 	}
-	switch {
-	case c.FailureThreshold == 0:
-		c.FailureThreshold = defaultThreshold
-	case c.FailureThreshold < 0:
-		return c, fmt.Errorf("cryptorates: FailureThreshold is negative (%d)", c.FailureThreshold)
+	return nil
+}
+
+// limitDefaults fills and checks the counts, sizes and factors.
+func (c *Config) limitDefaults() error {
+	ints := []struct {
+		name string
+		p    *int
+		def  int
+	}{
+		{"FailureThreshold", &c.FailureThreshold, defaultThreshold},
+		{"MaxURLLength", &c.MaxURLLength, defaultMaxURLLength},
+		{"MaxCoinsPerCall", &c.MaxCoinsPerCall, 0},
 	}
-	switch {
-	case c.MaxMove == 0:
-		c.MaxMove = defaultMaxMove
-	case math.IsNaN(c.MaxMove):
-		return c, errors.New("cryptorates: MaxMove is NaN")
+	for _, n := range ints {
+		switch {
+		case *n.p == 0:
+			*n.p = n.def
+		case *n.p < 0:
+			return fmt.Errorf("cryptorates: %s is negative (%d)", n.name, *n.p)
+		}
 	}
 	switch {
 	case c.MaxBodyBytes == 0:
 		c.MaxBodyBytes = defaultMaxBody
 	case c.MaxBodyBytes < 0:
-		return c, fmt.Errorf("cryptorates: MaxBodyBytes is negative (%d)", c.MaxBodyBytes)
+		return fmt.Errorf("cryptorates: MaxBodyBytes is negative (%d)", c.MaxBodyBytes)
 	}
-	if c.Static.Rates == nil {
-		c.Static = BuiltinStatic()
-	} else {
-		c.Static.Rates = maps.Clone(c.Static.Rates)
-		for p, v := range c.Static.Rates {
-			if !(v > 0) || math.IsInf(v, 0) {
-				return c, fmt.Errorf("cryptorates: Static rate %s is %v, want a positive finite value", p, v)
-			}
+	for _, f := range []struct {
+		name string
+		p    *float64
+		def  float64
+	}{{"MaxMove", &c.MaxMove, defaultMaxMove}, {"MaxStaticFactor", &c.MaxStaticFactor, defaultMaxStatic}} {
+		switch {
+		case *f.p == 0:
+			*f.p = f.def
+		case math.IsNaN(*f.p):
+			return fmt.Errorf("cryptorates: %s is NaN", f.name)
 		}
 	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = http.DefaultClient
+	if c.MaxStaticFactor > 0 && c.MaxStaticFactor < 1 {
+		return fmt.Errorf("cryptorates: MaxStaticFactor is %v, want at least 1 (or negative for off)", c.MaxStaticFactor)
 	}
-	if c.Clock == nil {
-		c.Clock = monotonicClock()
+	return nil
+}
+
+// staticDefaults copies and checks the static table.
+func (c *Config) staticDefaults() error {
+	if c.Static.Rates == nil {
+		c.Static = BuiltinStatic()
+		return nil
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+	c.Static.Rates = maps.Clone(c.Static.Rates)
+	for p, v := range c.Static.Rates {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("cryptorates: Static rate %s is %v, want a positive finite value", p, v)
+		}
 	}
-	return c, nil
+	return nil
 }
 
 // ids validates, lower-cases and de-duplicates a list of coin or currency ids.

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestZeroConfigIsTheSeedsNumbers(t *testing.T) {
+func TestZeroConfigIsTheDefaults(t *testing.T) {
 	got, err := Config{}.withDefaults()
 	require.NoError(t, err)
 	assert.Equal(t, DefaultBaseURL, got.BaseURL)
@@ -29,6 +29,10 @@ func TestZeroConfigIsTheSeedsNumbers(t *testing.T) {
 	assert.Equal(t, 0.5, got.MaxMove)
 	assert.EqualValues(t, 1<<20, got.MaxBodyBytes)
 	assert.Equal(t, time.Hour, got.MaxRetryAfter)
+	assert.Equal(t, time.Hour, got.MoveWindow)
+	assert.Equal(t, 10.0, got.MaxStaticFactor)
+	assert.Equal(t, 8000, got.MaxURLLength)
+	assert.Equal(t, 0, got.MaxCoinsPerCall)
 	assert.Equal(t, builtinAsOf, got.Static.AsOf)
 	assert.Len(t, got.Static.Rates, 15)
 	assert.Same(t, http.DefaultClient, got.HTTPClient)
@@ -38,7 +42,8 @@ func TestZeroConfigIsTheSeedsNumbers(t *testing.T) {
 	c, err := New(Config{})
 	require.NoError(t, err)
 	defer c.Close()
-	assert.Equal(t, "https://api.coingecko.com/api/v3/simple/price?ids=bitcoin,ethereum,solana,polkadot,avalanche-2&vs_currencies=usd,eur,gbp&include_last_updated_at=true", c.url)
+	require.Len(t, c.batches, 1, "the default coins fit one call")
+	assert.Equal(t, "https://api.coingecko.com/api/v3/simple/price?ids=bitcoin,ethereum,solana,polkadot,avalanche-2&vs_currencies=usd,eur,gbp&include_last_updated_at=true", c.batches[0].url)
 	// The built-in table covers every default pair.
 	for _, p := range c.all {
 		assert.Contains(t, got.Static.Rates, p)
@@ -58,6 +63,11 @@ func TestInvalidConfig(t *testing.T) {
 		"threshold":        {FailureThreshold: -1},
 		"NaN move":         {MaxMove: math.NaN()},
 		"body cap":         {MaxBodyBytes: -1},
+		"static factor":    {MaxStaticFactor: 0.5},
+		"URL length":       {MaxURLLength: -1},
+		"URL too short":    {MaxURLLength: 40},
+		"coins per call":   {MaxCoinsPerCall: -1},
+		"move window":      {MoveWindow: -time.Minute},
 		"bad static value": {Static: StaticTable{Rates: map[Pair]float64{{"bitcoin", "usd"}: -1}}},
 	}
 	for name, cfg := range cases {
@@ -95,7 +105,7 @@ func TestAPIKeyHeaders(t *testing.T) {
 	p, err := New(Config{Plan: PlanPro, APIKey: "k"})
 	require.NoError(t, err)
 	defer p.Close()
-	require.True(t, strings.HasPrefix(p.url, ProBaseURL+"/simple/price?"), p.url)
+	require.True(t, strings.HasPrefix(p.batches[0].url, ProBaseURL+"/simple/price?"), p.batches[0].url)
 }
 
 func TestConfigIsCopied(t *testing.T) {

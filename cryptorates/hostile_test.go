@@ -21,6 +21,10 @@ func TestHostileUpstreams(t *testing.T) {
 		{"deeply nested JSON", body(strings.Repeat("[", 20000) + strings.Repeat("]", 20000)), func(f Failures) uint64 { return f.Invalid }},
 		{"huge numbers", body(`{"bitcoin":{"usd":1e400}}`), func(f Failures) uint64 { return f.Invalid }},
 		{"HTML error page", body(`<html>oops</html>`), func(f Failures) uint64 { return f.Invalid }},
+		{"duplicate currency key", body(`{"bitcoin":{"usd":90000,"usd":0.0001}}`), func(f Failures) uint64 { return f.Invalid }},
+		{"duplicate coin key", body(`{"bitcoin":{"usd":90000},"bitcoin":{"usd":0.0001}}`), func(f Failures) uint64 { return f.Invalid }},
+		{"two objects", body(`{"bitcoin":{"usd":90000}} {"bitcoin":{"usd":0.0001}}`), func(f Failures) uint64 { return f.Invalid }},
+		{"implausible first values", body(`{"bitcoin":{"usd":1e300,"eur":1e-300,"gbp":5}}`), func(f Failures) uint64 { return f.Invalid }},
 		{"empty body", body(``), func(f Failures) uint64 { return f.Invalid }},
 		{"slow body", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -50,6 +54,7 @@ func TestHostileUpstreams(t *testing.T) {
 			require.Equal(t, TierStatic, q.Tier)
 			require.Equal(t, 93500.0, q.Value)
 			require.Equal(t, uint64(1), tc.class(c.Stats().Failures), "%+v", c.Stats().Failures)
+			require.NotEmpty(t, c.Stats().LastFailure)
 			require.Contains(t, logs.String(), "failure=1/5")
 			require.Less(t, len(logs.String()), 8<<10, "a hostile body is not echoed into the log")
 		})

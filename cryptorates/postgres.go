@@ -167,9 +167,11 @@ type snapshotDoc struct {
 }
 
 type priceDoc struct {
-	Value     float64   `json:"v"`
-	UpdatedAt time.Time `json:"u,omitzero"`
-	FetchedAt time.Time `json:"f"`
+	Value      float64   `json:"v"`
+	UpdatedAt  time.Time `json:"u,omitzero"`
+	FetchedAt  time.Time `json:"f"`
+	Baseline   float64   `json:"b,omitzero"`
+	BaselineAt time.Time `json:"ba,omitzero"`
 }
 
 func encodeSnapshot(s Snapshot) (data []byte, newest *time.Time, err error) {

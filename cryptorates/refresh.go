@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"strings"
 	"time"
 
@@ -44,18 +45,24 @@ func (c *Client) run() {
 }
 
 // refresh is one round: take the fleet's snapshot, and when nothing fresh is
-// there and pacing, Retry-After and the breaker allow, make the one upstream
-// call, all under the shared fetch lock.
+// there and the pacer and the breaker allow, make the upstream calls, all
+// under the shared fetch lock.
 func (c *Client) refresh() {
 	now := c.cfg.Clock()
-	if now.UnixNano() < c.nextRound.Load() {
+	if c.pace.paced(now.UnixNano()) {
 		return
 	}
-	c.nextRound.Store(now.Add(c.cfg.MinInterval).UnixNano())
+	c.pace.hold(now.Add(c.cfg.MinInterval))
 
-	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HTTPTimeout+sharedBudget)
+	budget := time.Duration(len(c.batches))*c.cfg.HTTPTimeout + sharedBudget
+	ctx, cancel := context.WithTimeout(c.ctx, budget)
 	defer cancel()
-	ran, err := c.shared.Exclusive(ctx, c.fetchLocked)
+	defer c.logTransitions() // those of this round, and those callers caused since the last
+	var ran bool
+	var err error
+	if c.br.state() != BreakerOpen {
+		ran, err = c.shared.Exclusive(ctx, c.fetchLocked)
+	}
 	if err != nil && c.ctx.Err() == nil {
 		c.noteShared(err)
 		if !ran {
@@ -65,7 +72,8 @@ func (c *Client) refresh() {
 		return
 	}
 	if !ran {
-		// Another instance holds the lock: read what the fleet has.
+		// Another instance holds the lock, or this client's breaker is
+		// open: read what the fleet has.
 		snap, err := c.shared.Load(ctx)
 		if err != nil {
 			if c.ctx.Err() == nil {
@@ -73,15 +81,16 @@ func (c *Client) refresh() {
 			}
 			return
 		}
-		c.adopt(snap)
-		c.stats.sharedReads.Add(1)
+		if c.adopt(snap) {
+			c.stats.sharedReads.Add(1)
+		}
 	}
 	c.noteShared(nil)
 }
 
 // localSnapshot is this client's own state, for when the shared state fails.
 func (c *Client) localSnapshot() Snapshot {
-	s := Snapshot{AttemptedAt: c.lastAttempt, NotBefore: c.notBefore}
+	s := Snapshot{AttemptedAt: c.pace.spent, NotBefore: c.pace.notBefore}
 	if v := c.view.Load(); v != nil {
 		s.Prices = v.prices
 	}
@@ -94,9 +103,6 @@ func (c *Client) fetchLocked(cur Snapshot) (Snapshot, bool) {
 	if c.adopt(cur) {
 		c.stats.sharedReads.Add(1)
 	}
-	if cur.NotBefore.After(c.notBefore) {
-		c.notBefore = cur.NotBefore
-	}
 	var base map[Pair]Price
 	if v := c.view.Load(); v != nil {
 		base = v.prices
@@ -104,132 +110,125 @@ func (c *Client) fetchLocked(cur Snapshot) (Snapshot, bool) {
 	if c.allFresh(base, now) {
 		return cur, false
 	}
-	if earliest := c.earliestCall(cur.AttemptedAt); now.Before(earliest) {
-		// Paced, Retry-After or cooldown: no round before the call could go.
-		c.nextRound.Store(earliest.UnixNano())
-		return cur, false
-	}
-
-	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HTTPTimeout)
-	defer cancel()
-	probe := c.br.tripped.Load() // the cooldown is over: this is the half-open probe
-	called := false
-	res, transitions, err := c.br.execute(func() (fetchResult, error) {
-		called = true
-		c.stats.calls.Add(1)
-		raw, err := c.call(ctx, now)
-		if err != nil {
-			return fetchResult{}, err
-		}
-		good, problems := c.validate(raw, base, now)
-		if len(good) == 0 {
-			return fetchResult{problems: problems}, &fetchError{class: failInvalid, status: 200,
-				err: errors.New("no usable value: " + summary(problems))}
-		}
-		return fetchResult{good: good, problems: problems}, nil
-	})
-	if !called {
+	if earliest := c.pace.earliest(cur); now.Before(earliest) {
+		c.pace.hold(earliest) // paced or Retry-After: no round before the call could go
 		return cur, false
 	}
 	next := cur
-	next.AttemptedAt = now
-	c.lastAttempt = now
-	c.record(res, err, probe, &next)
-	c.transitions(transitions)
-	c.nextRound.Store(c.earliestCall(now).UnixNano())
+	good, calls := c.fetchAll(base, now, &next)
+	if calls == 0 {
+		return cur, false // the breaker is open
+	}
+	c.pace.spend(now, calls, &next)
+	if len(good) > 0 {
+		merged := make(map[Pair]Price, len(next.Prices)+len(good))
+		maps.Copy(merged, next.Prices)
+		mergeNewer(merged, base)
+		maps.Copy(merged, good)
+		next.Prices = merged
+		c.setView(merged)
+	}
+	c.pace.hold(c.pace.earliest(next))
 	return next, true
 }
 
-// earliestCall is the first time the gate lets an upstream call through:
-// MinInterval after the last call (the fleet's, attempted, and this
-// client's), not before Retry-After, not while the breaker's cooldown runs.
-func (c *Client) earliestCall(attempted time.Time) time.Time {
-	t := attempted.Add(c.cfg.MinInterval)
-	if l := c.lastAttempt.Add(c.cfg.MinInterval); l.After(t) {
-		t = l
-	}
-	if c.notBefore.After(t) {
-		t = c.notBefore
-	}
-	if c.br.tripped.Load() {
-		if u := time.Unix(0, c.br.openUntil.Load()); u.After(t) {
-			t = u
+// fetchAll makes one refresh's upstream calls, a batch of coins each,
+// through the breaker. It stops at a call that failed for a reason other
+// than its body (the upstream is in trouble: the other batches would fare
+// no better) or that the breaker refused. It returns the values to keep,
+// of every batch that yielded some, and the number of calls made. A pair of
+// a failed batch keeps its last good value, and so its tier.
+func (c *Client) fetchAll(base map[Pair]Price, now time.Time, next *Snapshot) (map[Pair]Price, int) {
+	good := make(map[Pair]Price, len(c.all))
+	calls := 0
+	for _, b := range c.batches {
+		probe := c.br.state() == BreakerHalfOpen
+		res, err := c.br.execute(func() (fetchResult, error) {
+			c.stats.calls.Add(1)
+			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HTTPTimeout)
+			defer cancel()
+			raw, err := c.call(ctx, b.url, now)
+			if err != nil {
+				return fetchResult{}, err
+			}
+			return c.validate(raw, b.coins, base, now)
+		})
+		if errors.Is(err, errBreakerOpen) {
+			break
+		}
+		calls++
+		c.record(err, probe, next)
+		maps.Copy(good, res.good)
+		var fe *fetchError
+		if err != nil && (!errors.As(err, &fe) || fe.class != failInvalid) {
+			break
 		}
 	}
-	return t
+	return good, calls
 }
 
-// record accounts for one upstream call's outcome and folds good values into
-// next and the served view.
-func (c *Client) record(res fetchResult, err error, probe bool, next *Snapshot) {
-	log := c.cfg.Logger
-	if len(res.problems) > 0 {
-		c.stats.failures[failInvalid].Add(1)
-		log.Warn("cryptorates: upstream values rejected, last good values kept",
-			"rejected", len(res.problems), "problems", summary(res.problems))
-	}
+// record accounts for one upstream call's outcome: counts, logs and
+// Retry-After.
+func (c *Client) record(err error, probe bool, next *Snapshot) {
 	var fe *fetchError
 	switch {
 	case err != nil && c.ctx.Err() != nil:
 		// A call aborted by Close: not the upstream's fault.
 	case err == nil:
-		c.br.consecutive = 0
 		c.stats.lastSuccess.Store(c.cfg.Clock().UnixNano())
-		merged := make(map[Pair]Price, len(next.Prices)+len(res.good))
-		maps.Copy(merged, next.Prices)
-		if v := c.view.Load(); v != nil {
-			mergeNewer(merged, v.prices)
-		}
-		maps.Copy(merged, res.good)
-		next.Prices = merged
-		c.setView(merged)
-	case errors.As(err, &fe):
-		c.br.consecutive++
-		if fe.class != failInvalid || len(res.problems) == 0 {
-			c.stats.failures[fe.class].Add(1)
-		}
-		count := fmt.Sprintf("%d/%d", c.br.consecutive, c.br.threshold)
-		attrs := []any{"failure", count, "class", fe.class.String(), "err", fe.err}
-		if fe.status != 0 {
-			attrs = append(attrs, "status", fe.status)
-		}
+	case !errors.As(err, &fe):
+	case fe.partial:
+		c.stats.lastSuccess.Store(c.cfg.Clock().UnixNano())
+		c.stats.failures[failInvalid].Add(1)
+		c.stats.lastFailure.Store(int32(failInvalid) + 1)
+		c.cfg.Logger.Warn("cryptorates: upstream values rejected, last good values kept",
+			"rejected", len(fe.problems), "problems", summary(fe.problems))
+	default:
+		c.stats.failures[fe.class].Add(1)
+		c.stats.lastFailure.Store(int32(fe.class) + 1)
+		c.logFailure(fe, probe)
 		if !fe.retryAfter.IsZero() {
-			attrs = append(attrs, "retry_after", fe.retryAfter)
-			if fe.retryAfter.After(next.NotBefore) {
-				next.NotBefore = fe.retryAfter
-			}
-			if fe.retryAfter.After(c.notBefore) {
-				c.notBefore = fe.retryAfter
-			}
-		}
-		if fe.class == failAuth {
-			log.Error("cryptorates: upstream refused the request: configuration error (check the API key and plan)",
-				append(attrs, "plan", string(c.cfg.Plan), "key_set", c.cfg.APIKey != "")...)
-		} else if probe {
-			log.Warn("cryptorates: half-open probe failed", attrs...)
-		} else {
-			log.Warn("cryptorates: upstream call failed", attrs...)
+			c.pace.retryAfter(fe.retryAfter, next)
 		}
 	}
 }
 
-// transitions applies and logs the breaker's state changes of one call.
-func (c *Client) transitions(states []gobreaker.State) {
-	for _, s := range states {
-		switch s {
+// logFailure logs one failed call, with its place in the count towards the
+// breaker's threshold.
+func (c *Client) logFailure(fe *fetchError, probe bool) {
+	count := fmt.Sprintf("%d/%d", c.br.failures.Load(), c.br.threshold)
+	attrs := []any{"failure", count, "class", fe.class.String(), "err", fe.err}
+	if fe.status != 0 {
+		attrs = append(attrs, "status", fe.status)
+	}
+	if !fe.retryAfter.IsZero() {
+		attrs = append(attrs, "retry_after", fe.retryAfter)
+	}
+	switch {
+	case fe.class == failAuth:
+		c.cfg.Logger.Error("cryptorates: upstream refused the request: configuration error (check the API key and plan)",
+			append(attrs, "plan", string(c.cfg.Plan), "key_set", c.cfg.APIKey != "")...)
+	case fe.status == http.StatusRequestURITooLong:
+		c.cfg.Logger.Error("cryptorates: upstream refused a long URL: configuration error (lower MaxURLLength)",
+			append(attrs, "max_url_length", c.cfg.MaxURLLength)...)
+	case probe:
+		c.cfg.Logger.Warn("cryptorates: half-open probe failed", attrs...)
+	default:
+		c.cfg.Logger.Warn("cryptorates: upstream call failed", attrs...)
+	}
+}
+
+// logTransitions logs the breaker's state changes not logged yet, outside
+// gobreaker's lock.
+func (c *Client) logTransitions() {
+	for _, t := range c.br.drain() {
+		switch t.to {
 		case gobreaker.StateOpen:
-			until := c.cfg.Clock().Add(c.cfg.Cooldown)
-			c.br.openUntil.Store(until.UnixNano())
-			c.br.tripped.Store(true)
-			c.stats.toOpen.Add(1)
 			c.cfg.Logger.Warn("cryptorates: circuit breaker open",
-				"failures", c.br.consecutive, "cooldown", c.cfg.Cooldown, "until", until)
+				"failures", c.br.threshold, "cooldown", c.cfg.Cooldown, "until", t.at.Add(c.cfg.Cooldown))
 		case gobreaker.StateHalfOpen:
-			c.stats.toHalfOpen.Add(1)
 			c.cfg.Logger.Info("cryptorates: circuit breaker half-open: one probe")
 		case gobreaker.StateClosed:
-			c.br.tripped.Store(false)
-			c.stats.toClosed.Add(1)
 			c.cfg.Logger.Info("cryptorates: circuit breaker closed")
 		}
 	}

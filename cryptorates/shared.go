@@ -28,7 +28,9 @@ type Snapshot struct {
 	// Prices holds the last good value of every pair.
 	Prices map[Pair]Price
 	// AttemptedAt is the time of the fleet's last upstream call, successful
-	// or not: the next one waits until AttemptedAt + MinInterval.
+	// or not: the next one waits until AttemptedAt + MinInterval. A refresh
+	// of k calls at t spends k intervals: it sets AttemptedAt to t + (k-1) ×
+	// MinInterval.
 	AttemptedAt time.Time
 	// NotBefore is the end of the upstream's last Retry-After: no upstream
 	// call before it.
@@ -42,6 +44,10 @@ type Price struct {
 	UpdatedAt time.Time
 	// FetchedAt is when the value was fetched.
 	FetchedAt time.Time
+	// Baseline is the value that moves are measured against (see
+	// Config.MaxMove), taken at BaselineAt. Zero means Value.
+	Baseline   float64
+	BaselineAt time.Time
 }
 
 // MemoryState is a SharedState in process memory: the default of every

@@ -106,3 +106,104 @@ func TestValidationAcceptsModerateMovesAndReanchors(t *testing.T) {
 	c2, _ := newTestClient(t, Config{MaxMove: -1}, newClock(), up.URL)
 	require.Equal(t, 140000.0, rate(t, c2, "bitcoin", "usd").Value)
 }
+
+// Issue 12 item 9, observed: a first fetch of 1e300 for bitcoin/usd was
+// served as fresh although the static table says 93500.
+func TestFirstFetchOf1e300IsNotServedAsFresh(t *testing.T) {
+	clk, up := newClock(), newUpstream(t)
+	up.set(body(goodBody("1e300")))
+	c, logs := newTestClient(t, Config{}, clk, up.URL)
+	q := rate(t, c, "bitcoin", "usd")
+	require.Equal(t, TierStatic, q.Tier)
+	require.Equal(t, 93500.0, q.Value)
+	require.True(t, q.Reference)
+	require.Contains(t, logs.String(), "first value 1e+300 is not within 10x of the static rate 93500")
+	require.Equal(t, TierFresh, rate(t, c, "solana", "usd").Tier, "the plausible pairs are taken")
+	require.Equal(t, uint64(1), c.Stats().Failures.Invalid)
+
+	// Within the factor, either way, a first value is taken; a pair the
+	// table does not hold has no reference to check against.
+	for _, v := range []string{"9350", "935000"} {
+		c2, _ := newTestClient(t, Config{}, newClock(), up.URL)
+		up.set(body(goodBody(v)))
+		require.Equal(t, TierFresh, rate(t, c2, "bitcoin", "usd").Tier, v)
+	}
+	up.set(body(`{"newcoin":{"usd":1e300}}`))
+	c3, _ := newTestClient(t, Config{Coins: []string{"newcoin"}, Currencies: []string{"usd"}}, newClock(), up.URL)
+	require.Equal(t, 1e300, rate(t, c3, "newcoin", "usd").Value)
+}
+
+// Issue 12 item 9, observed: twelve refreshes of +45% each (86×) over 72
+// minutes were all accepted, because MaxMove compared with the last value
+// only.
+func TestTwelveSteps45PercentOver72MinutesAreCaught(t *testing.T) {
+	clk, up := newClock(), newUpstream(t)
+	c, logs := newTestClient(t, Config{}, clk, up.URL)
+	require.Equal(t, 60000.0, rate(t, c, "bitcoin", "usd").Value)
+	factor := 1.0
+	for step := 1; step <= 12; step++ {
+		factor *= 1.45
+		up.setFactor(factor)
+		clk.Add(6 * time.Minute)
+		rate(t, c, "bitcoin", "usd") // stale: starts a refresh
+		idle(t, c)
+		q := rate(t, c, "bitcoin", "usd")
+		if q.Tier == TierStatic { // the last good value aged out: the reference price, not the drift
+			require.Equal(t, 93500.0, q.Value)
+			continue
+		}
+		require.LessOrEqual(t, q.Value, 60000*1.5, "step %d: %v served (%v tier)", step, q.Value, q.Tier)
+		if step == 1 {
+			require.Equal(t, 60000*1.45, q.Value, "one step within the bound is taken")
+		}
+	}
+	require.Contains(t, logs.String(), "limit 50% per 1h0m0s")
+	// Five wholly rejected bodies in a row open the breaker: an upstream
+	// whose every value is implausible is not healthy.
+	require.Equal(t, uint64(5), c.Stats().Failures.Invalid)
+	require.EqualValues(t, 7, up.calls.Load())
+	require.Equal(t, uint64(1), c.Stats().BreakerTransitions.Open)
+}
+
+// A drift within MaxMove per MoveWindow is followed: +3% every 6 minutes
+// for three hours (2.4× in all) is taken step by step.
+func TestSteadyDriftWithinTheWindowIsFollowed(t *testing.T) {
+	clk, up := newClock(), newUpstream(t)
+	c, _ := newTestClient(t, Config{}, clk, up.URL)
+	rate(t, c, "bitcoin", "usd")
+	factor := 1.0
+	for range 30 {
+		factor *= 1.03
+		up.setFactor(factor)
+		clk.Add(6 * time.Minute)
+		rate(t, c, "bitcoin", "usd")
+		idle(t, c)
+		q := rate(t, c, "bitcoin", "usd")
+		require.Equal(t, TierFresh, q.Tier)
+		require.InDelta(t, 60000*factor, q.Value, 1e-6)
+	}
+	require.Zero(t, c.Stats().Failures.Invalid)
+}
+
+// Issue 12 item 9, observed: a body with a duplicate key ("usd":90000, then
+// "usd":0.0001) served 0.0001.
+func TestDuplicateKeyBodyIsRejected(t *testing.T) {
+	cases := map[string]string{
+		"currency": strings.Replace(goodBody("90000"), `"usd":90000`, `"usd":90000,"usd":0.0001`, 1),
+		"coin":     `{"bitcoin":{"usd":90000},` + goodBody("0.0001")[1:],
+	}
+	for name, b := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := decodePrices([]byte(b))
+			require.ErrorContains(t, err, "duplicate key")
+			clk, up := newClock(), newUpstream(t)
+			up.set(body(b))
+			c, logs := newTestClient(t, Config{}, clk, up.URL)
+			q := rate(t, c, "bitcoin", "usd")
+			require.Equal(t, TierStatic, q.Tier)
+			require.Equal(t, 93500.0, q.Value)
+			require.Equal(t, TierStatic, rate(t, c, "solana", "usd").Tier, "the whole body is rejected")
+			require.Contains(t, logs.String(), "duplicate key")
+		})
+	}
+}

@@ -33,6 +33,7 @@ type ratesJSON struct {
 		Currency   string   `json:"currency"`
 		Value      float64  `json:"value"`
 		Tier       string   `json:"tier"`
+		Reference  bool     `json:"reference"`
 		FetchedAt  *string  `json:"fetched_at"`
 		AgeSeconds *float64 `json:"age_seconds"`
 	} `json:"rates"`
@@ -75,6 +76,7 @@ func TestStartsWithNoDatabaseAndNoNetwork(t *testing.T) {
 	code, _, body := a.do("GET", "/", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(body), "Brass desk lamp")
+	require.Contains(t, string(body), "reference prices from 1 Jan 2025, live prices unavailable")
 
 	asked := time.Now()
 	r := a.rates()
@@ -82,6 +84,7 @@ func TestStartsWithNoDatabaseAndNoNetwork(t *testing.T) {
 	require.NotEmpty(t, r.Rates)
 	for _, q := range r.Rates {
 		assert.Equal(t, "static", q.Tier, "%s/%s", q.Coin, q.Currency)
+		assert.True(t, q.Reference, "%s/%s", q.Coin, q.Currency)
 		assert.Positive(t, q.Value)
 	}
 	assert.Less(t, time.Since(start), 20*time.Second)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -49,18 +50,9 @@ func (a *app) products(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"products": a.pricedCatalog(a.usdQuotes(r.Context()))})
 }
 
-// rateJSON is one entry of GET /api/rates.
-type rateJSON struct {
-	Coin       string     `json:"coin"`
-	Currency   string     `json:"currency"`
-	Value      float64    `json:"value"`
-	Tier       string     `json:"tier"`
-	FetchedAt  *time.Time `json:"fetched_at"`
-	AgeSeconds float64    `json:"age_seconds"`
-}
-
-// ratesJSON answers every configured pair; always 200 while any tier has a
-// value, 503 only when no tier knows any pair.
+// ratesJSON answers every configured pair, each in cryptorates.Quote's own
+// JSON form; always 200 while any tier has a value, 503 only when no tier
+// knows any pair.
 func (a *app) ratesJSON(w http.ResponseWriter, r *http.Request) {
 	quotes, err := a.rates.Rates(r.Context())
 	if len(quotes) == 0 {
@@ -68,16 +60,38 @@ func (a *app) ratesJSON(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusServiceUnavailable, "no exchange rates available")
 		return
 	}
-	out := make([]rateJSON, len(quotes))
-	for i, q := range quotes {
-		out[i] = rateJSON{Coin: q.Coin, Currency: q.Currency, Value: q.Value, Tier: string(q.Tier),
-			AgeSeconds: q.Age.Seconds()}
-		if !q.FetchedAt.IsZero() {
-			t := q.FetchedAt.UTC()
-			out[i].FetchedAt = &t
+	writeJSON(w, http.StatusOK, map[string]any{"rates": quotes, "breaker": a.rates.Stats().Breaker})
+}
+
+// ratesNote says in a shopper's words where the crypto prices come from,
+// going by the least current quote: "live", "updated 7 min ago", or
+// "reference prices from 1 Jan 2025, live prices unavailable". class is
+// "live", "stale" or "reference", for the page's style.
+func ratesNote(quotes []cryptorates.Quote) (note, class string) {
+	if len(quotes) == 0 {
+		return "unavailable", "reference"
+	}
+	worst := quotes[0]
+	for _, q := range quotes[1:] {
+		if q.Reference && !worst.Reference || q.Reference == worst.Reference && q.Age > worst.Age {
+			worst = q
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rates": out, "breaker": a.rates.Stats().Breaker})
+	switch {
+	case worst.Reference:
+		return "reference prices from " + worst.FetchedAt.Format("2 Jan 2006") + ", live prices unavailable", "reference"
+	case worst.Tier == cryptorates.TierFresh:
+		return "live", "live"
+	}
+	return "updated " + ago(worst.Age), "stale"
+}
+
+// ago is a rounded duration in words: "1 min ago", "7 min ago", "2 h ago".
+func ago(d time.Duration) string {
+	if d < 2*time.Hour {
+		return fmt.Sprintf("%d min ago", max(1, int(d.Round(time.Minute)/time.Minute)))
+	}
+	return fmt.Sprintf("%d h ago", int(d.Round(time.Hour)/time.Hour))
 }
 
 // pageData feeds the storefront template.
@@ -85,9 +99,10 @@ type pageData struct {
 	Products  []pageProduct
 	CartCount int
 	User      string
-	RatesTier string
-	RatesAge  string
-	Breaker   string
+	// RatesNote says where the crypto prices come from (see ratesNote), and
+	// RatesClass styles it.
+	RatesNote  string
+	RatesClass string
 }
 
 type pageProduct struct {
@@ -107,12 +122,8 @@ func (a *app) storefront(w http.ResponseWriter, r *http.Request) {
 		a.log.Warn("storefront: unreadable cart", "err", err)
 	}
 	quotes := a.usdQuotes(r.Context())
-	data := pageData{CartCount: cart.count(), User: s.UserID(), RatesTier: "static", RatesAge: "-",
-		Breaker: string(a.rates.Stats().Breaker)}
-	if len(quotes) > 0 {
-		data.RatesTier = string(quotes[0].Tier)
-		data.RatesAge = quotes[0].Age.Round(time.Second).String()
-	}
+	data := pageData{CartCount: cart.count(), User: s.UserID()}
+	data.RatesNote, data.RatesClass = ratesNote(quotes)
 	for _, p := range a.pricedCatalog(quotes) {
 		pp := pageProduct{product: p.product}
 		for _, q := range quotes {
