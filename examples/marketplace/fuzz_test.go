@@ -16,6 +16,12 @@ import (
 // that refuses connections) and shuts it down when the test ends.
 func testApp(t testing.TB) http.Handler {
 	t.Helper()
+	return testAppParts(t).routes()
+}
+
+// testAppParts is testApp's app itself, for tests that reach its parts.
+func testAppParts(t testing.TB) *app {
+	t.Helper()
 	rep := rules().Load(configcheck.Map(map[string]string{
 		"COINGECKO_BASE_URL": "http://127.0.0.1:1/api/v3",
 		"SESSION_SECRET":     "fuzz-secret-0123456789abcdefghijklmnopqrstuvwxyz",
@@ -28,7 +34,7 @@ func testApp(t testing.TB) http.Handler {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = a.coord.Shutdown(context.Background()) })
-	return a.routes()
+	return a
 }
 
 // FuzzJSONRoutes sends arbitrary bodies to the routes that parse JSON: the

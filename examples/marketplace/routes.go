@@ -38,6 +38,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("/healthz", a.coord.Liveness())
 	mux.Handle("/readyz", a.coord.Readiness())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /status", a.status)
 	return metrics.HTTP(a.registry)(crossOriginProtection().Handler(mux))
 }
 

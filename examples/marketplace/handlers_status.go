@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+// statusSection is one component of the operator page: a verdict at a
+// glance, then every series of its families.
+type statusSection struct {
+	Title   string
+	Verdict string
+	OK      bool
+	Rows    []statusRow
+}
+
+type statusRow struct{ Name, Labels, Value string }
+
+// statusComponents maps each section of /status to its metric prefix.
+var statusComponents = []struct{ title, prefix string }{
+	{"Readiness", "hardening_ready"},
+	{"Database pool", "hardening_dbpool_"},
+	{"Sessions", "hardening_sessions_"},
+	{"Exchange rates", "hardening_rates_"},
+	{"Objects (CDN origin)", "hardening_cdn_"},
+	{"Shutdown", "hardening_shutdown_"},
+}
+
+// status renders the operator page from the registry that /metrics serves,
+// gathered once per request: the page and the scrape can never disagree.
+func (a *app) status(w http.ResponseWriter, r *http.Request) {
+	mfs, err := a.registry.Gather()
+	if err != nil {
+		a.log.Warn("status: gathering metrics", "err", err)
+	}
+	byName := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		byName[mf.GetName()] = mf
+	}
+	sections := make([]statusSection, 0, len(statusComponents))
+	for _, c := range statusComponents {
+		s := statusSection{Title: c.title}
+		for _, mf := range mfs {
+			if strings.HasPrefix(mf.GetName(), c.prefix) && mf.GetType() != dto.MetricType_HISTOGRAM {
+				s.Rows = append(s.Rows, seriesRows(mf)...)
+			}
+		}
+		s.Verdict, s.OK = verdict(c.prefix, byName)
+		if last := a.rates.Stats().LastFailure; c.prefix == "hardening_rates_" && last != "" {
+			s.Verdict += ", last upstream failure: " + last
+		}
+		if len(s.Rows) > 0 {
+			sections = append(sections, s)
+		}
+	}
+	var buf bytes.Buffer
+	if err := statusPage.Execute(&buf, sections); err != nil {
+		a.log.Error("status template", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// seriesRows is one row per series of a counter or gauge family.
+func seriesRows(mf *dto.MetricFamily) []statusRow {
+	rows := make([]statusRow, 0, len(mf.GetMetric()))
+	for _, m := range mf.GetMetric() {
+		labels := make([]string, 0, len(m.GetLabel()))
+		for _, l := range m.GetLabel() {
+			labels = append(labels, l.GetName()+"="+l.GetValue())
+		}
+		sort.Strings(labels)
+		rows = append(rows, statusRow{Name: mf.GetName(), Labels: strings.Join(labels, ", "), Value: fmt.Sprintf("%g", value(m))})
+	}
+	return rows
+}
+
+func value(m *dto.Metric) float64 {
+	if m.Counter != nil {
+		return m.Counter.GetValue()
+	}
+	return m.Gauge.GetValue()
+}
+
+// sum adds the series of family name whose labels include every pair of
+// match (label=value); ok is false when the family is absent.
+func sum(byName map[string]*dto.MetricFamily, name string, match ...string) (total float64, ok bool) {
+	mf := byName[name]
+	if mf == nil {
+		return 0, false
+	}
+	for _, m := range mf.GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		matches := true
+		for i := 0; i+1 < len(match); i += 2 {
+			matches = matches && have[match[i]] == match[i+1]
+		}
+		if matches {
+			total += value(m)
+		}
+	}
+	return total, true
+}
+
+// ratio formats part/whole as a percentage, or "no traffic yet".
+func ratio(part, whole float64) string {
+	if whole == 0 {
+		return "no traffic yet"
+	}
+	return fmt.Sprintf("%.1f%%", 100*part/whole)
+}
+
+// verdict is a component's state at a glance, read from the same families.
+func verdict(prefix string, m map[string]*dto.MetricFamily) (string, bool) {
+	switch prefix {
+	case "hardening_ready":
+		ready, _ := sum(m, "hardening_ready")
+		return map[bool]string{true: "ready", false: "NOT READY: see /readyz"}[ready == 1], ready == 1
+	case "hardening_dbpool_":
+		healthy, _ := sum(m, "hardening_dbpool_health_state", "state", "healthy")
+		idle, _ := sum(m, "hardening_dbpool_health_state", "state", "idle")
+		used, _ := sum(m, "hardening_dbpool_connections", "state", "acquired")
+		limit, _ := sum(m, "hardening_dbpool_max_connections")
+		return fmt.Sprintf("health %s, %g of %g connections in use", healthState(m), used, limit), healthy+idle == 1
+	case "hardening_sessions_":
+		ready, _ := sum(m, "hardening_sessions_store_ready")
+		hits, _ := sum(m, "hardening_sessions_lookups_total", "result", "hit")
+		lookups, _ := sum(m, "hardening_sessions_lookups_total")
+		errs, _ := sum(m, "hardening_sessions_store_errors_total")
+		state := map[bool]string{true: "store ready", false: "STORE UNAVAILABLE"}[ready == 1]
+		return fmt.Sprintf("%s, %s of cookies found a session, %g store errors", state, ratio(hits, lookups), errs), ready == 1
+	case "hardening_rates_":
+		open, _ := sum(m, "hardening_rates_breaker_state", "state", "open")
+		cached, _ := sum(m, "hardening_rates_served_total", "tier", "fresh")
+		acceptable, _ := sum(m, "hardening_rates_served_total", "tier", "acceptable")
+		served, _ := sum(m, "hardening_rates_served_total")
+		return fmt.Sprintf("breaker %s, %s of quotes fresh or acceptable", breakerState(m), ratio(cached+acceptable, served)), open == 0
+	case "hardening_cdn_":
+		hits, _ := sum(m, "hardening_cdn_etag_lookups_total", "result", "hit")
+		lookups, _ := sum(m, "hardening_cdn_etag_lookups_total")
+		return fmt.Sprintf("ETag cache hit ratio %s", ratio(hits, lookups)), true
+	case "hardening_shutdown_":
+		draining, _ := sum(m, "hardening_shutdown_draining")
+		return map[bool]string{true: "DRAINING", false: "serving"}[draining == 1], draining == 0
+	}
+	return "", true
+}
+
+// healthState and breakerState name the state label whose gauge is 1.
+func healthState(m map[string]*dto.MetricFamily) string {
+	return stateOf(m, "hardening_dbpool_health_state")
+}
+
+func breakerState(m map[string]*dto.MetricFamily) string {
+	return stateOf(m, "hardening_rates_breaker_state")
+}
+
+func stateOf(m map[string]*dto.MetricFamily, name string) string {
+	if mf := m[name]; mf != nil {
+		for _, s := range mf.GetMetric() {
+			if value(s) == 1 {
+				for _, l := range s.GetLabel() {
+					if l.GetName() == "state" {
+						return l.GetValue()
+					}
+				}
+			}
+		}
+	}
+	return "unknown"
+}
+
+var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Marketplace status</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/app.css"></head>
+<body><header><h1>Marketplace status</h1><div>the same numbers as <a href="/metrics">/metrics</a></div></header><main>
+{{range .}}<section class="status-{{if .OK}}ok{{else}}bad{{end}}"><h2>{{.Title}}: <span class="verdict">{{.Verdict}}</span></h2>
+<table><tr><th>metric</th><th>labels</th><th>value</th></tr>
+{{range .Rows}}<tr><td>{{.Name}}</td><td>{{.Labels}}</td><td>{{.Value}}</td></tr>
+{{end}}</table></section>
+{{end}}</main></body></html>
+`))
