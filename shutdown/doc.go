@@ -37,6 +37,8 @@
 //
 // A second signal ends the process at once with exit code 128 plus the
 // signal's number, logging the hook (or the drain delay) it was stuck in.
+// The exit never waits on the log for more than 250 ms: a stalled log
+// shipper cannot keep the process alive.
 //
 // # Probes
 //

@@ -6,9 +6,11 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -115,4 +117,84 @@ func TestSecondSignalForcesExitSubprocess(t *testing.T) {
 			assert.NoError(t, ctx.Err(), "the child had to be killed")
 		})
 	}
+}
+
+// blockingWriter is a stalled log shipper: every Write blocks until release
+// is closed. entered is closed by the first Write.
+type blockingWriter struct {
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func newBlockingWriter() *blockingWriter {
+	return &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.entered) })
+	<-w.release
+	return len(p), nil
+}
+
+// TestSecondSignalExitsWhenLogWriterBlocks is the regression test for a
+// forced exit that logged synchronously first: with a log writer that
+// blocks, the second signal must still end the process within 1 s.
+func TestSecondSignalExitsWhenLogWriterBlocks(t *testing.T) {
+	w := newBlockingWriter()
+	codes := make(chan int, 1)
+	c := New(Config{
+		Signals: []os.Signal{syscall.SIGUSR1},
+		Exit:    func(code int) { codes <- code },
+		Logger:  slog.New(slog.NewTextHandler(w, nil)),
+	})
+	c.Register("pool", func(context.Context) error { return nil })
+	stop := c.HandleSignals()
+
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGUSR1))
+	<-w.entered // the sequence started and its first record is stuck
+	sent := time.Now()
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGUSR1))
+
+	select {
+	case code := <-codes:
+		assert.Equal(t, 128+int(syscall.SIGUSR1), code)
+		assert.Less(t, time.Since(sent), time.Second)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second signal did not force an exit while the log writer blocked")
+	}
+	close(w.release)
+	stop()
+}
+
+// TestSecondSignalExitsWhenLogWriterBlocksSubprocess runs the same fault
+// under the real exit path (os.Exit) in a child process whose log writer
+// blocks from its first record on.
+func TestSecondSignalExitsWhenLogWriterBlocksSubprocess(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+childBlockedLog)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	lines := bufio.NewScanner(stdout)
+	expect := func(want string) {
+		t.Helper()
+		require.True(t, lines.Scan(), "child ended before printing %q", want)
+		require.Equal(t, want, lines.Text())
+	}
+	expect("ready")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	expect("blocked")
+	sent := time.Now()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	_, _ = io.Copy(io.Discard, stdout)
+
+	err = cmd.Wait()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr)
+	assert.Equal(t, 143, exitErr.ExitCode())
+	assert.Less(t, time.Since(sent), time.Second, "the forced exit must not wait for the log")
+	assert.NoError(t, ctx.Err(), "the child had to be killed")
 }
