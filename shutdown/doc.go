@@ -40,6 +40,19 @@
 // The exit never waits on the log for more than 250 ms: a stalled log
 // shipper cannot keep the process alive.
 //
+// # Slow clients
+//
+// Serve starts each server with production timeouts, each one only where
+// the server does not set its own: headers must arrive within 10 s
+// (Config.ReadHeaderTimeout), a request body within 60 s of its headers
+// (Config.BodyReadTimeout), an idle keep-alive connection closes after
+// 2 min (Config.IdleTimeout), and a response whose client accepts no bytes
+// for 60 s is dropped (Config.SendTimeout). The last is a progress
+// deadline, like nginx's send_timeout, not a total one like
+// http.Server.WriteTimeout: a slow download of any size completes as long as
+// it keeps moving, while a client that stops reading frees its connection
+// and handler. Flush, Hijack and http.ResponseController work as before.
+//
 // # Probes
 //
 // Liveness answers 200 while the process runs. Readiness answers 200 only
