@@ -110,8 +110,11 @@ type Config struct {
 	// The default is 60 s; 0 means the default; a negative value turns it off.
 	SendTimeout time.Duration
 
-	// Now is the clock that ages cached readiness results. Waits (drain delay,
-	// hook shares) use real timers.
+	// Now is the clock the coordinator reads: it shares the budget out
+	// among the hooks, measures the durations in the Report and in the
+	// readiness body, and ages cached readiness results. The waits
+	// themselves (drain delay, a hook's share, a check's timeout, the
+	// deadlines of slow clients) use real timers of the lengths it computes.
 	// The default is time.Now; nil means the default.
 	Now func() time.Time
 }

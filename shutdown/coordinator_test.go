@@ -289,31 +289,46 @@ func TestHookErrorsAreSanitizedInTheLog(t *testing.T) {
 }
 
 // The first hook (the HTTP server, draining slow downloads) may use most of
-// the budget, yet every later hook keeps its reserve even when it hangs.
+// the budget, every later hook keeps its reserve, and the time a hook does
+// not use flows to the hooks after it. The shares are computed on the
+// injected clock, so they are exact; the hooks return at once, far within
+// the real timers of their shares.
 func TestFirstHookMayUseMostOfTheBudgetLaterHooksKeepTheirReserve(t *testing.T) {
-	const budget = 400 * time.Millisecond
-	c := New(Config{Timeout: budget, Logger: discard})
+	const budget = 10 * time.Second
+	const reserve = budget / 10 // 5 hooks: half the budget in 5 equal reserves
+	clock := newClock()
+	c := New(Config{Timeout: budget, Now: clock.Now, Logger: discard})
 	var ran []string
-	var mu sync.Mutex
 	for _, name := range []string{"pool", "store", "cache", "rates"} {
 		c.Register(name, func(context.Context) error {
-			mu.Lock()
 			ran = append(ran, name)
-			mu.Unlock()
 			return nil
 		})
 	}
-	c.Register("server", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
-	r, _ := c.Shutdown(context.Background())
+	c.Register("server", func(ctx context.Context) error {
+		clock.Advance(budget - 4*reserve) // it drains for its whole share (asserted below)
+		return nil
+	})
+	r, err := c.Shutdown(context.Background())
+	require.NoError(t, err)
 	require.Len(t, r.Hooks, 5)
-	reserve := budget / 10
-	server := r.Hooks[0]
-	assert.True(t, server.TimedOut)
-	assert.GreaterOrEqual(t, server.Share, budget/2, "the first hook may use more than an equal share")
-	assert.InDelta(t, float64(budget-4*reserve), float64(server.Share), float64(20*time.Millisecond))
-	for _, h := range r.Hooks[1:] {
-		assert.False(t, h.TimedOut, h.Name)
-		assert.GreaterOrEqual(t, h.Share, reserve-5*time.Millisecond, "%s keeps its reserve", h.Name)
+	want := []struct {
+		name  string
+		share time.Duration
+	}{
+		{"server", budget - 4*reserve}, // all but the reserves of the 4 hooks after it
+		{"rates", reserve},             // what is left: exactly its reserve
+		{"cache", 2 * reserve},         // rates used none of its share
+		{"store", 3 * reserve},
+		{"pool", 4 * reserve},
 	}
+	for i, w := range want {
+		h := r.Hooks[i]
+		assert.Equal(t, w.name, h.Name)
+		assert.Equal(t, w.share, h.Share, "%s's share", h.Name)
+		assert.False(t, h.TimedOut, h.Name)
+	}
+	assert.Equal(t, budget-4*reserve, r.Hooks[0].Duration, "durations are measured on the clock too")
+	assert.Equal(t, budget-4*reserve, r.Duration)
 	assert.Equal(t, []string{"rates", "cache", "store", "pool"}, ran)
 }

