@@ -187,15 +187,13 @@ func (c *Coordinator) run(ctx context.Context, trigger string, order []hook) Rep
 		// What is left, less a reserve for each hook still to come: a stuck
 		// hook cannot starve the later ones, time a fast hook does not use
 		// flows to them, and the first hook (the HTTP server, draining
-		// in-flight requests) may use most of the budget.
-		share := deadline.Sub(now()) - reserve*time.Duration(len(order)-1-i)
+		// in-flight requests) may use most of the budget. A hook gets its
+		// own reserve even when a timer fired late.
+		share := max(deadline.Sub(now())-reserve*time.Duration(len(order)-1-i), reserve)
 		var res HookResult
-		if err := ctx.Err(); err != nil || share <= 0 {
-			// Only the caller's context (or a timer firing very late) can
-			// use the whole budget up: the hooks left are not called.
-			if err == nil {
-				err = context.DeadlineExceeded
-			}
+		if err := ctx.Err(); err != nil {
+			// The caller's context ended the sequence: the hooks left are
+			// not called.
 			res = HookResult{Name: h.name, Err: err, TimedOut: true}
 		} else {
 			res = c.runHook(ctx, h, share)

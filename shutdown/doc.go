@@ -29,10 +29,11 @@
 // Half of the budget is reserved in equal parts, one for each hook; a hook may
 // use what is left of the budget less the reserves of the hooks after it.
 // So a stuck hook cannot starve the ones after it (each keeps at least
-// budget/(2·hooks)), time a fast hook does not use flows to the later ones,
-// and the HTTP servers, which run first and must let in-flight requests
-// finish, may take most of the budget (with 5 hooks and 10 s: 6 s). A hook that overruns its share is reported as timed out and the
-// sequence goes on. Every hook's name, duration, error and time-out are
+// budget/(2·hooks), even when a timer fires late, at the cost of that
+// lateness), time a fast hook does not use flows to the later ones, and the
+// HTTP servers, which run first and must let in-flight requests finish, may
+// take most of the budget (with 5 hooks and 10 s: 6 s). A hook that
+// overruns its share is reported as timed out and the sequence goes on. Every hook's name, duration, error and time-out are
 // logged through slog and returned in a Report; Report.Err joins the errors.
 //
 // A second signal ends the process at once with exit code 128 plus the
