@@ -77,7 +77,8 @@ type Config struct {
 
 	// ReadHeaderTimeout bounds reading a request's headers on the servers
 	// run by Serve, against clients that send them a byte at a time
-	// (slowloris). Serve sets it on a server whose ReadHeaderTimeout is 0.
+	// (slowloris). Serve sets it on a server whose ReadHeaderTimeout and
+	// ReadTimeout are both 0 (net/http bounds headers by ReadTimeout then).
 	// The default is 10 s; 0 means the default; a negative value leaves the
 	// server's field alone.
 	ReadHeaderTimeout time.Duration
@@ -94,8 +95,9 @@ type Config struct {
 
 	// IdleTimeout bounds the wait for the next request on a keep-alive
 	// connection of the servers run by Serve. Serve sets it on a server
-	// whose IdleTimeout is 0. The default is 2 min; 0 means the default; a
-	// negative value leaves the server's field alone.
+	// whose IdleTimeout and ReadTimeout are both 0 (net/http bounds idle
+	// connections by ReadTimeout then). The default is 2 min; 0 means the
+	// default; a negative value leaves the server's field alone.
 	IdleTimeout time.Duration
 
 	// SendTimeout is a progress deadline for responses on the servers run

@@ -8,14 +8,15 @@ import (
 )
 
 // bound gives srv the slow-client timeouts of cfg: ReadHeaderTimeout and
-// IdleTimeout where srv leaves them 0, and, in front of its handler, a body
-// read deadline (unless srv sets ReadTimeout) and a send progress deadline
+// IdleTimeout where srv leaves them 0 (and ReadTimeout, which net/http uses
+// for both then, is 0 too), and, in front of its handler, a body read
+// deadline (unless srv sets ReadTimeout) and a send progress deadline
 // (unless srv sets WriteTimeout).
 func bound(srv *http.Server, cfg Config) {
-	if srv.ReadHeaderTimeout == 0 {
+	if srv.ReadHeaderTimeout == 0 && srv.ReadTimeout == 0 {
 		srv.ReadHeaderTimeout = cfg.ReadHeaderTimeout
 	}
-	if srv.IdleTimeout == 0 {
+	if srv.IdleTimeout == 0 && srv.ReadTimeout == 0 {
 		srv.IdleTimeout = cfg.IdleTimeout
 	}
 	body, send := cfg.BodyReadTimeout, cfg.SendTimeout

@@ -336,6 +336,11 @@ func TestServeKeepsTheServersOwnTimeouts(t *testing.T) {
 	assert.Equal(t, time.Minute, srv.IdleTimeout)
 	assert.Same(t, mux, srv.Handler, "with ReadTimeout and WriteTimeout set nothing wraps the handler")
 
+	srv = &http.Server{ReadTimeout: 5 * time.Second}
+	bound(srv, Config{}.withDefaults())
+	assert.Zero(t, srv.ReadHeaderTimeout, "net/http bounds headers by the server's ReadTimeout")
+	assert.Zero(t, srv.IdleTimeout, "net/http bounds idle connections by the server's ReadTimeout")
+
 	srv = &http.Server{}
 	bound(srv, Config{}.withDefaults())
 	assert.Equal(t, DefaultReadHeaderTimeout, srv.ReadHeaderTimeout)
