@@ -223,7 +223,7 @@ func TestRegisterAfterStartIsIgnoredWithAWarning(t *testing.T) {
 }
 
 func TestDrainDelayMarksDrainingFirst(t *testing.T) {
-	c := New(Config{DrainDelay: 100 * time.Millisecond, Logger: discard})
+	c := New(Config{DrainDelay: 500 * time.Millisecond, Logger: discard})
 	sawDraining := false
 	c.Register("hook", func(context.Context) error {
 		sawDraining = c.Draining()
@@ -236,7 +236,7 @@ func TestDrainDelayMarksDrainingFirst(t *testing.T) {
 	assert.True(t, sawDraining)
 	r := c.Stats().LastReport
 	require.NotNil(t, r)
-	assert.GreaterOrEqual(t, r.DrainDelay, 100*time.Millisecond)
+	assert.GreaterOrEqual(t, r.DrainDelay, 500*time.Millisecond)
 }
 
 func TestContextCutsTheBudget(t *testing.T) {
