@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -119,9 +120,11 @@ func TestSecondSignalForcesExitSubprocess(t *testing.T) {
 	}
 }
 
-// blockingWriter is a stalled log shipper: every Write blocks until release
-// is closed. entered is closed by the first Write.
+// blockingWriter is a stalled log shipper: every Write whose record
+// matches (every record when match is nil) blocks until release is closed.
+// entered is closed by the first Write that blocks.
 type blockingWriter struct {
+	match   func(record string) bool
 	once    sync.Once
 	entered chan struct{}
 	release chan struct{}
@@ -132,30 +135,74 @@ func newBlockingWriter() *blockingWriter {
 }
 
 func (w *blockingWriter) Write(p []byte) (int, error) {
-	w.once.Do(func() { close(w.entered) })
-	<-w.release
+	if w.match == nil || w.match(string(p)) {
+		w.once.Do(func() { close(w.entered) })
+		<-w.release
+	}
 	return len(p), nil
 }
 
 // TestSecondSignalExitsWhenLogWriterBlocks is the regression test for a
-// forced exit that logged synchronously first: with a log writer that
-// blocks, the second signal must still end the process within 1 s.
+// forced exit that logged synchronously first, and its class: whichever
+// records the log writer blocks on, and wherever the sequence is, the
+// second signal ends the process within 1 s.
 func TestSecondSignalExitsWhenLogWriterBlocks(t *testing.T) {
-	w := newBlockingWriter()
+	writers := map[string]func(string) bool{
+		"every record":          nil,
+		"error records":         func(r string) bool { return strings.Contains(r, "level=ERROR") },
+		"the forced exit's one": func(r string) bool { return strings.Contains(r, "second signal") },
+	}
+	for wname, match := range writers {
+		for _, where := range []string{"stuck hook", "drain delay"} {
+			t.Run(wname+"/"+where, func(t *testing.T) {
+				w := newBlockingWriter()
+				w.match = match
+				secondSignalExits(t, w, where == "drain delay")
+			})
+		}
+	}
+}
+
+// secondSignalExits sends two real signals to this process, the second once
+// the sequence has begun (in its drain delay, or in a hook that hangs), and
+// asserts that the injected Exit is called within 1 s of the second.
+func secondSignalExits(t *testing.T, w *blockingWriter, inDrain bool) {
 	codes := make(chan int, 1)
-	c := New(Config{
+	cfg := Config{
 		Signals: []os.Signal{syscall.SIGUSR1},
 		Exit:    func(code int) { codes <- code },
 		Logger:  slog.New(slog.NewTextHandler(w, nil)),
+	}
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	if inDrain {
+		cfg.DrainDelay = 300 * time.Millisecond
+		close(entered)
+	}
+	c := New(cfg)
+	c.Register("flush-audit-log", func(context.Context) error {
+		if !inDrain {
+			close(entered)
+		}
+		<-release // ignores its context
+		return nil
 	})
-	c.Register("pool", func(context.Context) error { return nil })
 	stop := c.HandleSignals()
+	defer stop()
+	defer close(w.release)
+	defer close(release)
 
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGUSR1))
-	<-w.entered // the sequence started and its first record is stuck
+	// Draining is set before the first record: the first signal has been
+	// taken, so the second cannot merge with it.
+	require.Eventually(t, c.Draining, 5*time.Second, time.Millisecond)
+	if !inDrain && w.match == nil {
+		<-w.entered // the sequence is stuck in its first record, before the hook
+	} else {
+		<-entered
+	}
 	sent := time.Now()
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGUSR1))
-
 	select {
 	case code := <-codes:
 		assert.Equal(t, 128+int(syscall.SIGUSR1), code)
@@ -163,8 +210,6 @@ func TestSecondSignalExitsWhenLogWriterBlocks(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the second signal did not force an exit while the log writer blocked")
 	}
-	close(w.release)
-	stop()
 }
 
 // TestSecondSignalExitsWhenLogWriterBlocksSubprocess runs the same fault
