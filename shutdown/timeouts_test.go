@@ -364,6 +364,8 @@ func TestProgressWriterKeepsFlushHijackAndController(t *testing.T) {
 			w.(http.Flusher).Flush()
 			rc := http.NewResponseController(w)
 			assert.NoError(t, rc.SetWriteDeadline(time.Now().Add(time.Minute)))
+			assert.NoError(t, rc.SetReadDeadline(time.Now().Add(time.Minute)))
+			assert.NoError(t, rc.EnableFullDuplex())
 			assert.NoError(t, rc.Flush())
 			_, _ = io.WriteString(w, " second")
 		case "/hijack":
