@@ -22,8 +22,8 @@ import (
 // the process alive.
 //
 // The returned stop function stops listening for the signals and waits for a
-// sequence that a signal started to finish. It is safe to call more than
-// once. Call HandleSignals once per Coordinator.
+// sequence that a signal started to finish (and, when Config.Exit returned,
+// for the forced exit's record). It is safe to call more than once. Call HandleSignals once per Coordinator.
 func (c *Coordinator) HandleSignals() (stop func()) {
 	c.init()
 	ch := make(chan os.Signal, 2)
