@@ -18,6 +18,17 @@ const (
 	DefaultCheckCacheTTL = time.Second
 	// DefaultGracePeriod is Kubernetes' default terminationGracePeriodSeconds.
 	DefaultGracePeriod = 30 * time.Second
+
+	// DefaultReadHeaderTimeout bounds reading a request's headers.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultBodyReadTimeout bounds reading a request's body.
+	DefaultBodyReadTimeout = 60 * time.Second
+	// DefaultIdleTimeout bounds the wait for the next request on a
+	// keep-alive connection.
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultSendTimeout is how long a response may wait for the client to
+	// accept bytes, like nginx's send_timeout.
+	DefaultSendTimeout = 60 * time.Second
 )
 
 // Config configures a Coordinator. The zero Config is valid: every field has
@@ -64,8 +75,48 @@ type Config struct {
 	// warnings. The default is slog.Default(); nil means the default.
 	Logger *slog.Logger
 
-	// Now is the clock that ages cached readiness results. Waits (drain delay,
-	// hook shares) use real timers.
+	// ReadHeaderTimeout bounds reading a request's headers on the servers
+	// run by Serve, against clients that send them a byte at a time
+	// (slowloris). Serve sets it on a server whose ReadHeaderTimeout and
+	// ReadTimeout are both 0 (net/http bounds headers by ReadTimeout then).
+	// The default is 10 s; 0 means the default; a negative value leaves the
+	// server's field alone.
+	ReadHeaderTimeout time.Duration
+
+	// BodyReadTimeout bounds reading a request's body, counted from the end
+	// of its headers, on the servers run by Serve: a body still incomplete
+	// then fails to read and the connection closes. It is a total, not a
+	// progress, deadline, so a body that trickles in cannot hold a handler
+	// for longer. A handler that accepts large uploads extends it with
+	// http.ResponseController.SetReadDeadline. Serve applies it per request
+	// unless the server sets its own ReadTimeout.
+	// The default is 60 s; 0 means the default; a negative value turns it off.
+	BodyReadTimeout time.Duration
+
+	// IdleTimeout bounds the wait for the next request on a keep-alive
+	// connection of the servers run by Serve. Serve sets it on a server
+	// whose IdleTimeout and ReadTimeout are both 0 (net/http bounds idle
+	// connections by ReadTimeout then). The default is 2 min; 0 means the
+	// default; a negative value leaves the server's field alone.
+	IdleTimeout time.Duration
+
+	// SendTimeout is a progress deadline for responses on the servers run
+	// by Serve: a client that accepts no bytes for this long is dropped,
+	// while a slow download that keeps progressing completes whatever its
+	// size. Every 32 KiB of a response (larger writes are split) and every
+	// flush must get into the connection within SendTimeout: the deadline
+	// moves forward before each one, like nginx's send_timeout. Serve
+	// applies it unless the server sets its own WriteTimeout (a total
+	// deadline). A handler's own http.ResponseController.SetWriteDeadline
+	// holds until its next write.
+	// The default is 60 s; 0 means the default; a negative value turns it off.
+	SendTimeout time.Duration
+
+	// Now is the clock the coordinator reads: it shares the budget out
+	// among the hooks, measures the durations in the Report and in the
+	// readiness body, and ages cached readiness results. The waits
+	// themselves (drain delay, a hook's share, a check's timeout, the
+	// deadlines of slow clients) use real timers of the lengths it computes.
 	// The default is time.Now; nil means the default.
 	Now func() time.Time
 }
@@ -95,8 +146,23 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.ReadHeaderTimeout = orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	cfg.BodyReadTimeout = orDefault(cfg.BodyReadTimeout, DefaultBodyReadTimeout)
+	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.SendTimeout = orDefault(cfg.SendTimeout, DefaultSendTimeout)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	return cfg
+}
+
+// orDefault returns def for 0, 0 for a negative d (off), and d otherwise.
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }

@@ -159,7 +159,8 @@ func (c *Coordinator) shutdown(ctx context.Context, trigger string) (Report, err
 
 // run is the sequence itself: drain, then the hooks.
 func (c *Coordinator) run(ctx context.Context, trigger string, order []hook) Report {
-	start := time.Now()
+	now := c.cfg.Now
+	start := now()
 	log := c.cfg.Logger
 	c.draining.Store(true)
 	log.Info("shutdown: draining",
@@ -178,28 +179,24 @@ func (c *Coordinator) run(ctx context.Context, trigger string, order []hook) Rep
 		}
 		t.Stop()
 	}
-	r := Report{Trigger: trigger, DrainDelay: time.Since(start)}
+	r := Report{Trigger: trigger, DrainDelay: now().Sub(start)}
 
-	budget, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	deadline, _ := budget.Deadline()
+	deadline := now().Add(c.cfg.Timeout)
 	reserve := reservePerHook(c.cfg.Timeout, len(order))
 	for i, h := range order {
 		// What is left, less a reserve for each hook still to come: a stuck
 		// hook cannot starve the later ones, time a fast hook does not use
 		// flows to them, and the first hook (the HTTP server, draining
-		// in-flight requests) may use most of the budget.
-		share := time.Until(deadline) - reserve*time.Duration(len(order)-1-i)
+		// in-flight requests) may use most of the budget. A hook gets its
+		// own reserve even when a timer fired late.
+		share := max(deadline.Sub(now())-reserve*time.Duration(len(order)-1-i), reserve)
 		var res HookResult
-		if err := budget.Err(); err != nil || share <= 0 {
-			// Only the caller's context (or a timer firing very late) can
-			// use the whole budget up: the hooks left are not called.
-			if err == nil {
-				err = context.DeadlineExceeded
-			}
+		if err := ctx.Err(); err != nil {
+			// The caller's context ended the sequence: the hooks left are
+			// not called.
 			res = HookResult{Name: h.name, Err: err, TimedOut: true}
 		} else {
-			res = c.runHook(budget, h, share)
+			res = c.runHook(ctx, h, share)
 		}
 		if res.TimedOut {
 			c.hookTimeouts.Add(1)
@@ -209,7 +206,7 @@ func (c *Coordinator) run(ctx context.Context, trigger string, order []hook) Rep
 		}
 		r.Hooks = append(r.Hooks, res)
 	}
-	r.Duration = time.Since(start)
+	r.Duration = now().Sub(start)
 	r.log(log)
 	return r
 }
@@ -230,7 +227,7 @@ func (c *Coordinator) runHook(parent context.Context, h hook, share time.Duratio
 	c.setStep(h.name)
 	ctx, cancel := context.WithTimeout(parent, share)
 	defer cancel()
-	start := time.Now()
+	start := c.cfg.Now()
 	done := make(chan error, 1)
 	go func() { done <- callHook(ctx, h.fn) }()
 
@@ -250,7 +247,7 @@ func (c *Coordinator) runHook(parent context.Context, h hook, share time.Duratio
 			res.TimedOut = true
 		}
 	}
-	res.Duration = time.Since(start)
+	res.Duration = c.cfg.Now().Sub(start)
 	return res
 }
 

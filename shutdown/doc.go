@@ -29,14 +29,30 @@
 // Half of the budget is reserved in equal parts, one for each hook; a hook may
 // use what is left of the budget less the reserves of the hooks after it.
 // So a stuck hook cannot starve the ones after it (each keeps at least
-// budget/(2·hooks)), time a fast hook does not use flows to the later ones,
-// and the HTTP servers, which run first and must let in-flight requests
-// finish, may take most of the budget (with 5 hooks and 10 s: 6 s). A hook that overruns its share is reported as timed out and the
-// sequence goes on. Every hook's name, duration, error and time-out are
+// budget/(2·hooks), even when a timer fires late, at the cost of that
+// lateness), time a fast hook does not use flows to the later ones, and the
+// HTTP servers, which run first and must let in-flight requests finish, may
+// take most of the budget (with 5 hooks and 10 s: 6 s). A hook that
+// overruns its share is reported as timed out and the sequence goes on. Every hook's name, duration, error and time-out are
 // logged through slog and returned in a Report; Report.Err joins the errors.
 //
 // A second signal ends the process at once with exit code 128 plus the
 // signal's number, logging the hook (or the drain delay) it was stuck in.
+// The exit never waits on the log for more than 250 ms: a stalled log
+// shipper cannot keep the process alive.
+//
+// # Slow clients
+//
+// Serve starts each server with production timeouts, each one only where
+// the server does not set its own: headers must arrive within 10 s
+// (Config.ReadHeaderTimeout), a request body within 60 s of its headers
+// (Config.BodyReadTimeout), an idle keep-alive connection closes after
+// 2 min (Config.IdleTimeout), and a response whose client accepts no bytes
+// for 60 s is dropped (Config.SendTimeout). The last is a progress
+// deadline, like nginx's send_timeout, not a total one like
+// http.Server.WriteTimeout: a slow download of any size completes as long as
+// it keeps moving, while a client that stops reading frees its connection
+// and handler. Flush, Hijack and http.ResponseController work as before.
 //
 // # Probes
 //

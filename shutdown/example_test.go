@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -78,4 +80,35 @@ func ExampleCoordinator_CheckGrace() {
 	// Output:
 	// shutdown: drain delay 25s + budget 10s = 35s does not fit the termination grace period 30s: the process would be killed mid-shutdown
 	// <nil>
+}
+
+// Serve runs a server until the shutdown sequence stops it, and bounds slow
+// clients with the timeouts of Config where the server sets none of its own.
+func ExampleCoordinator_Serve() {
+	c := shutdown.New(shutdown.Config{Logger: slog.New(slog.DiscardHandler)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := &http.Server{
+		Handler:     http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello") }),
+		IdleTimeout: time.Minute, // the server's own value is kept
+	}
+	served := make(chan error, 1)
+	go func() { served <- c.Serve(srv, ln) }()
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := client.Get("http://" + ln.Addr().String()); err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(string(body))
+	}
+	_, _ = c.Shutdown(context.Background())
+	fmt.Println(<-served)
+	fmt.Println("headers:", srv.ReadHeaderTimeout, "idle:", srv.IdleTimeout)
+	// Output:
+	// hello
+	// <nil>
+	// headers: 10s idle: 1m0s
 }

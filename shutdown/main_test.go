@@ -3,6 +3,7 @@ package shutdown
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"testing"
@@ -17,6 +18,10 @@ import (
 // TestSecondSignalForcesExitSubprocess instead of running the tests.
 const childEnv = "SHUTDOWN_TEST_CHILD"
 
+// childBlockedLog, as childEnv's value, gives the child a log writer that
+// blocks.
+const childBlockedLog = "blocked-log"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		runChild()
@@ -27,10 +32,19 @@ func TestMain(m *testing.M) {
 
 // runChild is a tiny program under the real signal and exit path: a hook
 // that hangs, ignoring its context, and the default Exit (os.Exit).
+//
+// With childEnv set to childBlockedLog, its log writer blocks from the first
+// record on (a stalled log shipper) after printing "blocked".
 func runChild() {
+	var logTo io.Writer = os.Stderr
+	if os.Getenv(childEnv) == childBlockedLog {
+		w := newBlockingWriter()
+		go func() { <-w.entered; fmt.Println("blocked") }()
+		logTo = w
+	}
 	c := New(Config{
 		Timeout: 5 * time.Second,
-		Logger:  slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		Logger:  slog.New(slog.NewTextHandler(logTo, nil)),
 	})
 	c.Register("close-pool", func(context.Context) error { return nil })
 	c.Register("flush-audit-log", func(context.Context) error {

@@ -170,9 +170,9 @@ func (c *Coordinator) runCheck(ctx context.Context, k *check) checkResult {
 func (c *Coordinator) execCheck(k *check, running chan struct{}) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CheckTimeout)
 	defer cancel()
-	start := time.Now()
+	start := c.cfg.Now()
 	err := callHook(ctx, k.fn)
-	res := checkResult{Name: k.name, OK: err == nil, DurationMS: ms(time.Since(start))}
+	res := checkResult{Name: k.name, OK: err == nil, DurationMS: ms(c.cfg.Now().Sub(start))}
 	if err != nil {
 		res.Error = sanitize(err.Error())
 	}

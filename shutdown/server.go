@@ -29,8 +29,15 @@ const cancelLead = 5
 // so the other hooks still release their resources, and returns both errors.
 // If srv is shut down directly rather than through the coordinator, Serve
 // returns nil at once.
+//
+// Serve also bounds slow clients with the timeouts of Config, each one
+// only where srv does not set its own: ReadHeaderTimeout and IdleTimeout
+// fill srv's fields when they are 0; BodyReadTimeout (unless srv sets
+// ReadTimeout) and SendTimeout (unless srv sets WriteTimeout) wrap srv's
+// handler. Call Serve before srv serves anywhere else.
 func (c *Coordinator) Serve(srv *http.Server, ln net.Listener) error {
 	c.init()
+	bound(srv, c.cfg)
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
 	orig := srv.BaseContext

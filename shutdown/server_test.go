@@ -49,7 +49,7 @@ func get(client *http.Client, url string) response {
 // then the other hooks run.
 func TestServeDrainSequence(t *testing.T) {
 	logger, logs := newLogger()
-	c := New(Config{DrainDelay: 300 * time.Millisecond, Timeout: 5 * time.Second, Logger: logger})
+	c := New(Config{DrainDelay: time.Second, Timeout: 5 * time.Second, Logger: logger})
 	c.AddCheck("database", func(context.Context) error { return nil })
 	client := newClient(t)
 

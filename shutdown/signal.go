@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // HandleSignals starts the shutdown sequence when the first of the
@@ -15,9 +16,14 @@ import (
 // drain delay) the sequence was stuck in and calls Config.Exit with 128 plus
 // the signal's number (130 for SIGINT, 143 for SIGTERM), as a shell would.
 //
+// The exit does not wait on the log: the record of a forced exit is written
+// in the background and the exit comes at the latest 250 ms after the
+// signal, so a log writer that blocks (a stalled log shipper) cannot keep
+// the process alive.
+//
 // The returned stop function stops listening for the signals and waits for a
-// sequence that a signal started to finish. It is safe to call more than
-// once. Call HandleSignals once per Coordinator.
+// sequence that a signal started to finish (and, when Config.Exit returned,
+// for the forced exit's record). It is safe to call more than once. Call HandleSignals once per Coordinator.
 func (c *Coordinator) HandleSignals() (stop func()) {
 	c.init()
 	ch := make(chan os.Signal, 2)
@@ -35,7 +41,14 @@ func (c *Coordinator) HandleSignals() (stop func()) {
 	}
 }
 
+// forceExitLogWait bounds how long a forced exit waits for its log record:
+// a log writer that blocks (a stalled log shipper) must not keep the process
+// alive after the second signal.
+const forceExitLogWait = 250 * time.Millisecond
+
 // watch counts the signals on ch until quit is closed or it forced an exit.
+// It never logs itself: a log writer that blocks must not stop it from
+// seeing the second signal.
 func (c *Coordinator) watch(ch <-chan os.Signal, quit <-chan struct{}, wg *sync.WaitGroup) {
 	received := 0
 	for {
@@ -45,37 +58,53 @@ func (c *Coordinator) watch(ch <-chan os.Signal, quit <-chan struct{}, wg *sync.
 		case sig := <-ch:
 			received++
 			if received == 1 {
-				c.cfg.Logger.Info("shutdown: signal received", slog.String("signal", sig.String()))
 				wg.Go(func() { _, _ = c.shutdown(context.Background(), "signal "+sig.String()) })
 				continue
 			}
-			c.forceExit(sig)
+			c.forceExit(sig, wg)
 			return
 		}
 	}
 }
 
-// forceExit logs where the sequence is stuck and exits with 128+signal.
-func (c *Coordinator) forceExit(sig os.Signal) {
+// forceExit logs where the sequence is stuck and exits with 128+signal. The
+// record is written in its own goroutine, and the exit comes at the latest
+// forceExitLogWait later, whether or not the write returned.
+func (c *Coordinator) forceExit(sig os.Signal, wg *sync.WaitGroup) {
 	code := 1
 	if s, ok := sig.(syscall.Signal); ok {
 		code = 128 + int(s)
 	}
+	stuck := c.stuckIn()
+	logged := make(chan struct{})
+	wg.Go(func() {
+		defer close(logged)
+		c.cfg.Logger.Error("shutdown: second signal, exiting now",
+			slog.String("signal", sig.String()),
+			slog.String("stuck_in", stuck),
+			slog.Int("exit_code", code),
+		)
+	})
+	t := time.NewTimer(forceExitLogWait)
+	select {
+	case <-logged:
+	case <-t.C:
+	}
+	t.Stop()
+	c.cfg.Exit(code)
+}
+
+// stuckIn names what the sequence is doing, for the forced exit's record.
+func (c *Coordinator) stuckIn() string {
 	c.mu.Lock()
-	stuck := c.step
+	defer c.mu.Unlock()
 	switch {
 	case c.finished:
-		stuck = "(sequence finished)"
+		return "(sequence finished)"
 	case !c.started:
-		stuck = "(sequence not started)"
-	case stuck == "":
-		stuck = "(between steps)"
+		return "(sequence not started)"
+	case c.step == "":
+		return "(between steps)"
 	}
-	c.mu.Unlock()
-	c.cfg.Logger.Error("shutdown: second signal, exiting now",
-		slog.String("signal", sig.String()),
-		slog.String("stuck_in", stuck),
-		slog.Int("exit_code", code),
-	)
-	c.cfg.Exit(code)
+	return c.step
 }

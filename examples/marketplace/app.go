@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -188,14 +187,14 @@ func sessionSecrets(cfg config, log *slog.Logger) ([][]byte, error) {
 }
 
 // serve runs the HTTP server under the shutdown coordinator until SIGINT or
-// SIGTERM, then drains and closes everything in order.
+// SIGTERM, then drains and closes everything in order. The coordinator's
+// Serve gives the server its slow-client timeouts (header and body read
+// deadlines, idle timeout, a 60 s send progress deadline).
 func (a *app) serve() error {
 	srv := &http.Server{
-		Addr:              net.JoinHostPort("", strconv.Itoa(a.cfg.Port)),
-		Handler:           a.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		Addr:     net.JoinHostPort("", strconv.Itoa(a.cfg.Port)),
+		Handler:  a.routes(),
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	ln, err := net.Listen("tcp", srv.Addr)
 	if err != nil {
