@@ -39,6 +39,10 @@ func record(f faultFigure) {
 	figures = append(figures, f)
 }
 
+// handWritten starts the part of RELIABILITY.md that the fault suite keeps
+// as it is when it rewrites its own figures above it.
+const handWritten = "<!-- Sections below are written by hand from the tests they name; the fault suite keeps them. -->"
+
 type reportingRunner struct {
 	m   interface{ Run() int }
 	out string
@@ -48,7 +52,18 @@ func (r reportingRunner) Run() int {
 	start := time.Now()
 	code := r.m.Run()
 	if code == 0 && r.out != "" {
-		if err := os.WriteFile(r.out, []byte(renderReliability(time.Since(start))), 0o644); err != nil {
+		// The sections written by hand (hostile clients, adversarial input)
+		// follow handWritten; the suite rewrites only what comes before.
+		kept := ""
+		if old, err := os.ReadFile(r.out); err == nil {
+			if i := strings.Index(string(old), handWritten); i >= 0 {
+				kept = string(old[i:])
+			}
+		}
+		if kept == "" {
+			kept = handWritten + "\n"
+		}
+		if err := os.WriteFile(r.out, []byte(renderReliability(time.Since(start))+"\n"+kept), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: writing", r.out+":", err)
 			return 1
 		}
