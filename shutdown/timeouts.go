@@ -2,6 +2,7 @@ package shutdown
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -104,6 +105,26 @@ func (w *progressWriter) Write(p []byte) (int, error) {
 		p = p[len(piece):]
 	}
 	return n, nil
+}
+
+// ReadFrom keeps the wrapped writer's own ReadFrom (net/http's sends an
+// *os.File with sendfile(2), also through an io.LimitedReader, as
+// http.ServeContent and io.Copy pass it), one sendChunk at a time, each
+// under a fresh deadline.
+func (w *progressWriter) ReadFrom(r io.Reader) (int64, error) {
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w}, r) // Write's chunks; hides this ReadFrom
+	}
+	var total int64
+	for {
+		w.extend()
+		n, err := rf.ReadFrom(&io.LimitedReader{R: r, N: sendChunk})
+		total += n
+		if err != nil || n < sendChunk {
+			return total, err
+		}
+	}
 }
 
 // FlushError is what http.ResponseController.Flush calls.

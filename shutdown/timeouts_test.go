@@ -490,3 +490,66 @@ func pingsFor(t *testing.T, client *http.Client, addr string, d time.Duration) [
 	slices.Sort(lat)
 	return lat
 }
+
+// fileDownload serves path with http.ServeFile, whose body reaches the
+// progressWriter through ReadFrom (sendfile), and reports when it returned.
+func fileDownload(path string, done chan<- time.Time) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, path)
+		done <- time.Now()
+	}
+}
+
+// TestFileDownloadKeepsItsBoundsThroughSendfile: a file served through the
+// ReadFrom path completes for a slow but progressing client, whole, and is
+// dropped when its client stalls.
+func TestFileDownloadKeepsItsBoundsThroughSendfile(t *testing.T) {
+	big := make([]byte, 4<<20)
+	for i := range big {
+		big[i] = byte(i * 13)
+	}
+	path := t.TempDir() + "/big.bin"
+	require.NoError(t, os.WriteFile(path, big, 0o600))
+	done := make(chan time.Time, 2)
+	addr := serveBounded(t, testTimeout, fileDownload(path, done))
+
+	t.Run("a slow but progressing client gets every byte", func(t *testing.T) {
+		conn := dial(t, addr)
+		_, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		start := time.Now()
+		resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 1024), nil)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var got bytes.Buffer
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := resp.Body.Read(buf)
+			got.Write(buf[:n])
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err)
+			time.Sleep(5 * time.Millisecond)
+		}
+		<-done
+		assert.True(t, bytes.Equal(big, got.Bytes()), "got %d bytes, want the file's %d", got.Len(), len(big))
+		assert.Greater(t, time.Since(start), testTimeout, "the download must outlast SendTimeout for this test to mean anything")
+	})
+	t.Run("a stalled client is dropped", func(t *testing.T) {
+		conn := dial(t, addr)
+		_, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		_, err = io.ReadFull(conn, make([]byte, 64<<10))
+		require.NoError(t, err, "the download starts")
+		stalled := time.Now()
+		select {
+		case ended := <-done:
+			assert.Less(t, ended.Sub(stalled), testTimeout+dropSlack, "the handler was held %v after the client stalled", ended.Sub(stalled))
+		case <-time.After(10 * time.Second):
+			t.Fatal("the handler serving a stalled client was never stopped")
+		}
+		_, closed := untilClosed(conn)
+		assert.True(t, closed, "the server must close the stalled connection")
+	})
+}
