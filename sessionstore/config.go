@@ -30,17 +30,24 @@ type Config struct {
 	// The default is 30 days.
 	Lifetime time.Duration
 
-	// MaxSize bounds the JSON encoding of a session's data, in bytes:
-	// changes beyond it fail with [ErrTooLarge]. The default is 64 KiB.
+	// MaxSize bounds a session's data, in bytes of its canonical JSON
+	// encoding (compact, escaped only where JSON requires, numbers as
+	// PostgreSQL prints them: what every store keeps and gives back, spaces
+	// aside). Put and Update refuse changes beyond it with [ErrTooLarge]. The
+	// default is 64 KiB.
 	MaxSize int
 
 	// Cookie configures the session cookie.
 	Cookie CookieConfig
 
 	// ErrorHandler answers a request whose session could not be loaded or
-	// saved (the store is unreachable). The handler's own response, if it
-	// had started one, is discarded. The default answers 503 Service
-	// Unavailable with Retry-After: 5.
+	// saved. The handler's own response, if it had started one, is
+	// discarded; headers set before [Manager.Middleware] ran are kept. The
+	// default answers 503 Service Unavailable with Retry-After: 5 when the
+	// store failed, and 409 Conflict without Retry-After when err wraps
+	// [ErrTooLarge]: the request's changes, accepted by Put or Update, no
+	// longer fit after a concurrent request's changes were merged, which
+	// no retry of the same request fixes.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Now is the clock. The default is time.Now.
@@ -145,7 +152,12 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // unavailable is the default ErrorHandler.
-func unavailable(w http.ResponseWriter, _ *http.Request, _ error) {
+func unavailable(w http.ResponseWriter, _ *http.Request, err error) {
+	if errors.Is(err, ErrTooLarge) {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "Conflict: the session is full once a concurrent request's changes are merged; this change was not saved.", http.StatusConflict)
+		return
+	}
 	w.Header().Set("Retry-After", "5")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, "Service temporarily unavailable: sessions cannot be loaded or saved. Please retry.", http.StatusServiceUnavailable)

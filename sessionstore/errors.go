@@ -11,8 +11,18 @@ var (
 
 	// ErrTooLarge is returned to a handler by [Session.Put] and [Update]
 	// when the change would make the session's data larger than
-	// [Config].MaxSize. The change is not applied.
+	// [Config].MaxSize. The change is not applied. The default
+	// ErrorHandler answers it with 409 Conflict when it happens at commit,
+	// where the request's changes no longer fit once replayed on a
+	// session that a concurrent request made larger.
 	ErrTooLarge = errors.New("sessionstore: session data too large")
+
+	// ErrInvalidValue is returned to a handler by [Session.Put] and
+	// [Update] for a key or value that a store could not give back
+	// unchanged: a string holding U+0000 or invalid UTF-8, nesting deeper
+	// than 1000 levels, a number beyond PostgreSQL's numeric range. The
+	// change is not applied.
+	ErrInvalidValue = errors.New("sessionstore: value cannot be stored")
 
 	// ErrNotReady is wrapped by the errors of a [PostgresStore] whose
 	// initialisation has not succeeded yet, and by [Manager.Ready].

@@ -2,7 +2,6 @@ package sessionstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -163,31 +162,7 @@ func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 			m.errors.Add(1)
 			return err
 		}
-		data, err := json.Marshal(s.values)
-		if err != nil {
-			m.errors.Add(1)
-			return err
-		}
-		if len(data) > m.cfg.MaxSize {
-			m.errors.Add(1)
-			return fmt.Errorf("%w: %d bytes after merging concurrent changes, limit %d", ErrTooLarge, len(data), m.cfg.MaxSize)
-		}
-		rec := Record{Data: data, UserID: s.userID, Touched: now}
-		var token [tokenLen]byte
-		var replace ID
-		if s.found {
-			rec.Created, rec.Deadline, rec.Version = s.rec.Created, s.rec.Deadline, s.rec.Version
-			if s.renew {
-				token, replace = newToken(), s.rec.ID
-			} else {
-				token = s.token
-			}
-		} else {
-			token = newToken()
-			rec.Created, rec.Deadline = now, now.Add(m.cfg.Lifetime)
-		}
-		rec.ID = idOf(token[:])
-		rec.Expires = m.expiry(now, rec.Deadline)
+		rec, token, replace := m.record(s, now)
 		v, err := m.store.Save(ctx, rec, replace)
 		if err == nil {
 			m.writes.Add(1)
@@ -204,21 +179,50 @@ func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 			m.errors.Add(1)
 			return fmt.Errorf("sessionstore: save: still conflicting after %d replays: %w", replay, err)
 		}
-		var fresh Record
-		found := false
-		if s.found {
-			m.loads.Add(1)
-			if fresh, found, err = m.store.Load(ctx, s.rec.ID); err != nil {
-				m.errors.Add(1)
-				return err
-			}
-			found = found && fresh.alive(now)
-		}
-		if err := s.rebase(fresh, found); err != nil {
+		if err := m.reload(ctx, s, now); err != nil {
 			m.errors.Add(1)
 			return err
 		}
 	}
+}
+
+// record returns the record to save for s, the token naming it, and the
+// ID of the stored session it replaces (token renewal) or the zero ID.
+func (m *Manager) record(s *Session, now time.Time) (rec Record, token [tokenLen]byte, replace ID) {
+	rec = Record{Data: encode(s.values), UserID: s.userID, Touched: now}
+	if s.found {
+		rec.Created, rec.Deadline, rec.Version = s.rec.Created, s.rec.Deadline, s.rec.Version
+		if s.renew {
+			token, replace = newToken(), s.rec.ID
+		} else {
+			token = s.token
+		}
+	} else {
+		token = newToken()
+		rec.Created, rec.Deadline = now, now.Add(m.cfg.Lifetime)
+	}
+	rec.ID = idOf(token[:])
+	rec.Expires = m.expiry(now, rec.Deadline)
+	return rec, token, replace
+}
+
+// reload loads the session a concurrent request saved and replays this
+// request's changes on it.
+func (m *Manager) reload(ctx context.Context, s *Session, now time.Time) error {
+	var fresh Record
+	found := false
+	if s.found {
+		var err error
+		m.loads.Add(1)
+		if fresh, found, err = m.store.Load(ctx, s.rec.ID); err != nil {
+			return err
+		}
+		found = found && fresh.alive(now)
+	}
+	if err := s.rebase(fresh, found); err != nil {
+		return fmt.Errorf("sessionstore: replaying this request's changes on the session a concurrent request saved: %w", err)
+	}
+	return nil
 }
 
 // rebase replaces the session's base with fresh (or an empty new session

@@ -1,7 +1,6 @@
 package sessionstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,8 +57,9 @@ type op struct {
 	fn   func(old json.RawMessage, found bool) (json.RawMessage, error) // opUpdate
 }
 
-// parse fills values from rec.Data on first use. Values are compacted so
-// that sizes do not depend on the backend's formatting (jsonb adds spaces).
+// parse fills values from rec.Data on first use, each value in its
+// canonical form (see canonical): sizes then do not depend on the store
+// nor on how often the data was read back.
 func (s *Session) parse() error {
 	if s.values != nil {
 		return nil
@@ -69,13 +69,12 @@ func (s *Session) parse() error {
 		if err := json.Unmarshal(s.rec.Data, &vals); err != nil {
 			return fmt.Errorf("sessionstore: stored session data is not a JSON object: %w", err)
 		}
-		var buf bytes.Buffer
 		for k, v := range vals {
-			buf.Reset()
-			if err := json.Compact(&buf, v); err != nil {
+			c, err := canonical(v)
+			if err != nil {
 				return fmt.Errorf("sessionstore: stored session data: %w", err)
 			}
-			vals[k] = bytes.Clone(buf.Bytes())
+			vals[k] = c
 		}
 	}
 	s.values = vals
@@ -83,7 +82,14 @@ func (s *Session) parse() error {
 	return nil
 }
 
-// encodedSize is the length of the compact JSON object holding vals.
+// encode returns the session's data as stored: the canonical JSON object
+// of values, encodedSize(values) bytes long.
+func encode(vals map[string]json.RawMessage) []byte {
+	b, _ := appendObject(nil, vals, func(dst []byte, v json.RawMessage) ([]byte, error) { return append(dst, v...), nil })
+	return b // keys and values were checked when they were set
+}
+
+// encodedSize is the length of encode(vals).
 func encodedSize(vals map[string]json.RawMessage) int {
 	n := 2
 	for k, v := range vals {
@@ -96,7 +102,7 @@ func encodedSize(vals map[string]json.RawMessage) int {
 }
 
 func entrySize(k string, v json.RawMessage) int {
-	q, _ := json.Marshal(k) // a string always marshals
+	q, _ := appendString(nil, k) // checked by checkKey
 	return len(q) + 1 + len(v)
 }
 
@@ -111,8 +117,8 @@ func (s *Session) set(key string, val json.RawMessage, del bool) error {
 	if !del {
 		size += entrySize(key, val) + 1
 	}
-	if max := s.m.cfg.MaxSize; size > max && !del {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, max)
+	if limit := s.m.cfg.MaxSize; size > limit && !del {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, limit)
 	}
 	if del {
 		delete(s.values, key)
@@ -169,15 +175,32 @@ func (s *Session) change(o op) error {
 }
 
 // Put stores the JSON encoding of v under key. It returns [ErrTooLarge]
-// (and changes nothing) when the session would exceed the size limit.
+// (and changes nothing) when the session would exceed the size limit, and
+// [ErrInvalidValue] for a key or value no store can hold. A Put that
+// returns nil is never refused when the session is saved, except when a
+// concurrent request made the session larger meanwhile (see
+// [Config].ErrorHandler).
 // Two requests putting the same key concurrently: the later commit wins;
 // use [Update] to merge instead.
 func (s *Session) Put(key string, v any) error {
-	b, err := json.Marshal(v)
+	b, err := marshal(key, v)
 	if err != nil {
 		return fmt.Errorf("sessionstore: put %q: %w", key, err)
 	}
 	return s.change(op{kind: opPut, key: key, val: b})
+}
+
+// marshal returns the canonical JSON encoding of v, or an error if key
+// or v cannot be stored.
+func marshal(key string, v any) (json.RawMessage, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return canonical(b)
 }
 
 // Delete removes key. Deleting a missing key still counts as a change.
@@ -224,7 +247,7 @@ func Update[T any](s *Session, key string, fn func(v *T) error) error {
 		if err := fn(&v); err != nil {
 			return nil, err
 		}
-		b, err := json.Marshal(v)
+		b, err := marshal(key, v)
 		if err != nil {
 			return nil, fmt.Errorf("sessionstore: update %q: %w", key, err)
 		}
