@@ -44,9 +44,11 @@ func FuzzMiddlewareCookie(f *testing.F) {
 	defer store.Close()
 	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Logger: (&testlog.Buffer{}).Text()})
 	require.NoError(f, err)
-	tok := newToken()
+	tok, tok2 := newToken(), newToken()
+	signed, signed2 := m.codec.encode(tok[:]), m.codec.encode(tok2[:])
 	for _, s := range []string{
-		"session=" + m.codec.encode(tok[:]), "session=", "session", "session=;session=x", "a=b; session=%zz",
+		"session=" + signed, "session=" + signed + "; session=" + signed2, "session=" + signed + "; session=" + signed,
+		strings.Repeat("session="+signed2+"; ", 20) + "session=" + signed, "session=", "session", "session=;session=x", "a=b; session=%zz",
 		"session=\"quoted\"", strings.Repeat("session=x;", 100), "\x00\xff",
 	} {
 		f.Add(s)

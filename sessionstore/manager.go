@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -65,38 +66,55 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// Bounds on the duplicate session cookies one request may carry (after
+// cookie tossing from a sibling domain, or a change of the cookie's Path
+// or Domain, a browser sends several): only the first maxCookies of the
+// name are considered, and at most maxLookups validly signed ones are
+// looked up in the store. The first live session wins.
+const (
+	maxCookies = 16
+	maxLookups = 4
+)
+
 // load returns the request's session; err is set only when the store
 // failed.
 func (m *Manager) load(r *http.Request) (s *Session, sawCookie bool, err error) {
 	s = &Session{m: m}
-	var token [tokenLen]byte
-	valid := false
-	for _, c := range r.CookiesNamed(m.cfg.Cookie.Name) {
-		sawCookie = true
-		if token, valid = m.codec.decode(c.Value); valid {
+	cookies := r.CookiesNamed(m.cfg.Cookie.Name)
+	if len(cookies) == 0 {
+		return s, false, nil
+	}
+	var tried [maxLookups]ID
+	lookups := 0
+	for _, c := range cookies[:min(len(cookies), maxCookies)] {
+		token, valid := m.codec.decode(c.Value)
+		id := idOf(token[:])
+		if !valid || slices.Contains(tried[:lookups], id) {
+			continue
+		}
+		tried[lookups] = id
+		lookups++
+		m.loads.Add(1)
+		rec, found, err := m.store.Load(r.Context(), id)
+		if err != nil {
+			m.errors.Add(1)
+			return nil, true, err
+		}
+		if found && rec.alive(m.now()) {
+			m.hits.Add(1)
+			s.rec, s.found, s.token, s.hasToken, s.userID = rec, true, token, true, rec.UserID
+			return s, true, nil
+		}
+		if lookups == maxLookups {
 			break
 		}
 	}
-	if !sawCookie {
-		return s, false, nil
-	}
-	if !valid {
+	if lookups == 0 {
 		m.rejected.Add(1)
 		m.cfg.Logger.Debug("sessionstore: rejected a session cookie that is not ours", "path", r.URL.Path)
-		return s, true, nil
-	}
-	m.loads.Add(1)
-	rec, found, err := m.store.Load(r.Context(), idOf(token[:]))
-	if err != nil {
-		m.errors.Add(1)
-		return nil, true, err
-	}
-	if !found || !rec.alive(m.now()) {
+	} else {
 		m.misses.Add(1)
-		return s, true, nil
 	}
-	m.hits.Add(1)
-	s.rec, s.found, s.token, s.hasToken, s.userID = rec, true, token, true, rec.UserID
 	return s, true, nil
 }
 

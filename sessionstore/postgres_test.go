@@ -21,7 +21,7 @@ import (
 
 // newPG returns a PostgresStore on url, closed at the end of the test, and
 // waits until it is initialised.
-func newPG(t *testing.T, cfg PostgresConfig) *PostgresStore {
+func newPG(t testing.TB, cfg PostgresConfig) *PostgresStore {
 	t.Helper()
 	if cfg.PruneInterval == 0 {
 		cfg.PruneInterval = -1
@@ -35,7 +35,7 @@ func newPG(t *testing.T, cfg PostgresConfig) *PostgresStore {
 	return s
 }
 
-func waitReady(t *testing.T, s interface{ Ready(context.Context) error }, within time.Duration) {
+func waitReady(t testing.TB, s interface{ Ready(context.Context) error }, within time.Duration) {
 	t.Helper()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.NoError(c, s.Ready(context.Background()))

@@ -110,12 +110,18 @@ func entrySize(k string, v json.RawMessage) int {
 // the size limit.
 func (s *Session) set(key string, val json.RawMessage, del bool) error {
 	old, had := s.values[key]
-	size := s.size
+	size, count := s.size, len(s.values)
 	if had {
-		size -= entrySize(key, old) + 1
+		size -= entrySize(key, old)
+		if count--; count > 0 {
+			size-- // its comma
+		}
 	}
 	if !del {
-		size += entrySize(key, val) + 1
+		size += entrySize(key, val)
+		if count > 0 {
+			size++
+		}
 	}
 	if limit := s.m.cfg.MaxSize; size > limit && !del {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, limit)
@@ -125,7 +131,7 @@ func (s *Session) set(key string, val json.RawMessage, del bool) error {
 	} else {
 		s.values[key] = val
 	}
-	s.size = encodedSize(s.values)
+	s.size = size
 	return nil
 }
 
