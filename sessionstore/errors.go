@@ -28,6 +28,11 @@ var (
 	// initialisation has not succeeded yet, and by [Manager.Ready].
 	ErrNotReady = errors.New("sessionstore: store not ready")
 
+	// ErrUnavailable is wrapped by [Session.Err], and returned by every
+	// change, in a handler wrapped by [Manager.Tolerant] whose session the
+	// store could not load: the handler answers without it.
+	ErrUnavailable = errors.New("sessionstore: session unavailable (the store cannot be reached); it reads as empty and cannot be changed")
+
 	// ErrCommitted is returned by changes made to a session after its
 	// response was started (headers written or flushed): the session was
 	// already saved, and a later change would be lost.

@@ -46,21 +46,41 @@ func (m *Manager) now() time.Time { return m.cfg.Now().Truncate(time.Microsecond
 // starts (the first WriteHeader, Write or Flush, or the handler's return),
 // before anything reaches the client. If the session cannot be loaded the
 // handler is not called; if it cannot be saved the handler's response is
-// replaced: in both cases ErrorHandler answers (503 by default).
+// replaced: in both cases ErrorHandler answers (503 by default), keeping
+// the headers set before Middleware ran (HSTS, CSP, request IDs…).
 //
 // A request that does not change its session writes nothing and sets no
 // cookie, except once per TouchAfter when it moves the idle expiry.
 // A request without a valid cookie gets a new empty session, stored (and
 // its cookie set) only if the handler puts something in it.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
+	return m.handler(next, false)
+}
+
+// Tolerant is [Manager.Middleware] for routes that can answer without
+// the session, such as a storefront page showing a cart count: when the
+// store cannot load the session, the handler is called all the same with
+// a session whose [Session.Err] wraps [ErrUnavailable], which reads as
+// empty and refuses every change with that error, and the response is
+// the handler's own. Otherwise it behaves as Middleware, including when
+// a change cannot be saved.
+func (m *Manager) Tolerant(next http.Handler) http.Handler {
+	return m.handler(next, true)
+}
+
+func (m *Manager) handler(next http.Handler, tolerant bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, sawCookie, err := m.load(r)
-		if err != nil {
+		if err != nil && !tolerant {
 			m.cfg.Logger.Warn("sessionstore: cannot load session", "err", err, "method", r.Method, "path", r.URL.Path)
 			m.cfg.ErrorHandler(w, r, err)
 			return
 		}
-		cw := &writer{ResponseWriter: w, m: m, r: r, s: s, vary: sawCookie}
+		if err != nil {
+			m.cfg.Logger.Warn("sessionstore: cannot load session; serving without it", "err", err, "method", r.Method, "path", r.URL.Path)
+			s = &Session{m: m, err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+		}
+		cw := &writer{ResponseWriter: w, m: m, r: r, s: s, vary: sawCookie, outer: w.Header().Clone()}
 		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
 		cw.commit()
 	})

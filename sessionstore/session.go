@@ -23,7 +23,8 @@ func FromContext(ctx context.Context) *Session {
 // and committed by the Manager when the response starts: see the package
 // documentation for how concurrent requests' changes are merged.
 type Session struct {
-	m *Manager
+	m   *Manager
+	err error // set by Manager.Tolerant when the session could not be loaded; never changes
 
 	mu       sync.Mutex                 // protects everything below
 	token    [tokenLen]byte             // the session's token, valid when hasToken
@@ -157,6 +158,9 @@ func (s *Session) apply(o op) error {
 func (s *Session) edit(fn func() error) error {
 	if s == nil {
 		return ErrNoSession
+	}
+	if s.err != nil {
+		return s.err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -328,6 +332,18 @@ func (s *Session) Destroy() error {
 		s.userID, s.userSet, s.renew = "", false, false
 		return nil
 	})
+}
+
+// Err returns nil when the session was loaded. In a handler wrapped by
+// [Manager.Tolerant] while the store is unreachable, it returns an error
+// wrapping [ErrUnavailable]: the session then reads as empty (and new),
+// and every change returns that error. It returns [ErrNoSession] for a nil
+// session.
+func (s *Session) Err() error {
+	if s == nil {
+		return ErrNoSession
+	}
+	return s.err
 }
 
 // IsNew reports whether the session is not stored yet (no valid cookie, or
