@@ -84,6 +84,9 @@ func (a *app) ratesJSON(w http.ResponseWriter, r *http.Request) {
 type pageData struct {
 	Products  []pageProduct
 	CartCount int
+	// SessionsDown: the session store is unreachable; the page shows no
+	// cart and no user.
+	SessionsDown bool
 	User      string
 	RatesTier string
 	RatesAge  string
@@ -107,7 +110,7 @@ func (a *app) storefront(w http.ResponseWriter, r *http.Request) {
 		a.log.Warn("storefront: unreadable cart", "err", err)
 	}
 	quotes := a.usdQuotes(r.Context())
-	data := pageData{CartCount: cart.count(), User: s.UserID(), RatesTier: "static", RatesAge: "-",
+	data := pageData{CartCount: cart.count(), SessionsDown: s.Err() != nil, User: s.UserID(), RatesTier: "static", RatesAge: "-",
 		Breaker: string(a.rates.Stats().Breaker)}
 	if len(quotes) > 0 {
 		data.RatesTier = string(quotes[0].Tier)

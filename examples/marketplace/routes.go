@@ -8,12 +8,13 @@ import (
 )
 
 // routes is the server's HTTP surface. Session routes sit behind the session
-// middleware, which answers 503 with Retry-After while the store is down.
+// middleware, which answers 503 with Retry-After while the store is down,
+// except the storefront: it renders without the cart during an outage.
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	withSession := a.sessions.Middleware
 
-	mux.Handle("GET /{$}", withSession(http.HandlerFunc(a.storefront)))
+	mux.Handle("GET /{$}", a.sessions.Tolerant(http.HandlerFunc(a.storefront)))
 	mux.HandleFunc("GET /api/products", a.products)
 	mux.HandleFunc("GET /api/rates", a.ratesJSON)
 	mux.Handle("GET /api/cart", withSession(http.HandlerFunc(a.getCart)))
