@@ -87,10 +87,10 @@ type pageData struct {
 	// SessionsDown: the session store is unreachable; the page shows no
 	// cart and no user.
 	SessionsDown bool
-	User      string
-	RatesTier string
-	RatesAge  string
-	Breaker   string
+	User         string
+	RatesTier    string
+	RatesAge     string
+	Breaker      string
 }
 
 type pageProduct struct {
