@@ -81,15 +81,9 @@ type CookieConfig struct {
 // withDefaults returns the config with defaults applied, or an error for
 // values that cannot work.
 func (c Config) withDefaults() (Config, error) {
-	if len(c.Secrets) == 0 {
-		return c, errors.New("sessionstore: Config.Secrets needs at least one secret")
-	}
-	secrets := make([][]byte, len(c.Secrets))
-	for i, s := range c.Secrets {
-		if len(s) < 32 {
-			return c, fmt.Errorf("sessionstore: Config.Secrets[%d] is %d bytes; at least 32 are needed", i, len(s))
-		}
-		secrets[i] = append([]byte(nil), s...)
+	secrets, err := copySecrets(c.Secrets)
+	if err != nil {
+		return c, err
 	}
 	c.Secrets = secrets
 	if c.IdleTimeout == 0 {
@@ -119,7 +113,28 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	ck := &c.Cookie
+	c.Cookie, err = c.Cookie.withDefaults()
+	return c, err
+}
+
+// copySecrets checks the secrets and returns a copy of them.
+func copySecrets(in [][]byte) ([][]byte, error) {
+	if len(in) == 0 {
+		return nil, errors.New("sessionstore: Config.Secrets needs at least one secret")
+	}
+	secrets := make([][]byte, len(in))
+	for i, s := range in {
+		if len(s) < 32 {
+			return nil, fmt.Errorf("sessionstore: Config.Secrets[%d] is %d bytes; at least 32 are needed", i, len(s))
+		}
+		secrets[i] = append([]byte(nil), s...)
+	}
+	return secrets, nil
+}
+
+// withDefaults returns the cookie config with defaults applied and its
+// name prefixed, or an error for attributes browsers would refuse.
+func (ck CookieConfig) withDefaults() (CookieConfig, error) {
 	if ck.Name == "" {
 		ck.Name = "session"
 	}
@@ -135,20 +150,20 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if ck.HostPrefix {
 		if ck.Insecure || ck.Domain != "" || ck.Path != "/" {
-			return c, errors.New("sessionstore: a __Host- cookie must be Secure, with Path=/ and no Domain")
+			return ck, errors.New("sessionstore: a __Host- cookie must be Secure, with Path=/ and no Domain")
 		}
 		ck.Name = "__Host-" + ck.Name
 	}
 	if strings.HasPrefix(ck.Name, "__Secure-") && ck.Insecure {
-		return c, errors.New("sessionstore: a __Secure- cookie must be Secure")
+		return ck, errors.New("sessionstore: a __Secure- cookie must be Secure")
 	}
 	if ck.SameSite == http.SameSiteNoneMode && ck.Insecure {
-		return c, errors.New("sessionstore: browsers refuse SameSite=None without Secure")
+		return ck, errors.New("sessionstore: browsers refuse SameSite=None without Secure")
 	}
 	if err := (&http.Cookie{Name: ck.Name, Value: "x", Path: ck.Path, Domain: ck.Domain}).Valid(); err != nil {
-		return c, fmt.Errorf("sessionstore: cookie: %w", err)
+		return ck, fmt.Errorf("sessionstore: cookie: %w", err)
 	}
-	return c, nil
+	return ck, nil
 }
 
 // unavailable is the default ErrorHandler.
