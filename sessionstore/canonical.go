@@ -1,10 +1,8 @@
 package sessionstore
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,77 +35,163 @@ const (
 // maxDepth, numbers beyond numeric's range) are refused with an error
 // wrapping [ErrInvalidValue].
 func canonical(raw []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidValue, err)
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("%w: not valid JSON", ErrInvalidValue)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the JSON value", ErrInvalidValue)
-	}
-	return appendValue(make([]byte, 0, len(raw)), v, 0)
+	p := parser{b: raw}
+	return p.value(make([]byte, 0, len(raw)), 0)
 }
 
-func appendValue(dst []byte, v any, depth int) ([]byte, error) {
-	switch v := v.(type) {
-	case nil:
-		return append(dst, "null"...), nil
-	case bool:
-		return strconv.AppendBool(dst, v), nil
-	case json.Number:
-		return appendNumber(dst, string(v))
-	case string:
-		return appendString(dst, v)
-	case []any:
+// parser rewrites valid JSON into its canonical form in one pass.
+type parser struct {
+	b []byte // valid JSON (json.Valid): the parser does not check syntax
+	i int    // position in b
+}
+
+func (p *parser) skipSpace() {
+	for p.i < len(p.b) && (p.b[p.i] == ' ' || p.b[p.i] == '\t' || p.b[p.i] == '\n' || p.b[p.i] == '\r') {
+		p.i++
+	}
+}
+
+func (p *parser) value(dst []byte, depth int) ([]byte, error) {
+	p.skipSpace()
+	switch c := p.b[p.i]; c {
+	case '{', '[':
 		if depth >= maxDepth {
 			return nil, fmt.Errorf("%w: nested deeper than %d levels", ErrInvalidValue, maxDepth)
 		}
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendValue(dst, e, depth+1); err != nil {
-				return nil, err
-			}
+		if c == '{' {
+			return p.object(dst, depth)
 		}
-		return append(dst, ']'), nil
-	case map[string]any:
-		if depth >= maxDepth {
-			return nil, fmt.Errorf("%w: nested deeper than %d levels", ErrInvalidValue, maxDepth)
+		return p.array(dst, depth)
+	case '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, err
 		}
-		return appendObject(dst, v, func(dst []byte, e any) ([]byte, error) { return appendValue(dst, e, depth+1) })
+		return appendString(dst, s)
+	case 't', 'n':
+		p.i += 4
+		return append(dst, p.b[p.i-4:p.i]...), nil
+	case 'f':
+		p.i += 5
+		return append(dst, "false"...), nil
 	}
-	return nil, fmt.Errorf("%w: unexpected %T", ErrInvalidValue, v) // not produced by the decoder
+	start := p.i
+	for p.i < len(p.b) && strings.IndexByte("+-.0123456789eE", p.b[p.i]) >= 0 {
+		p.i++
+	}
+	return appendNumber(dst, string(p.b[start:p.i]))
 }
 
-// appendObject writes the object m with its keys in jsonb's order.
-func appendObject[V any](dst []byte, m map[string]V, value func([]byte, V) ([]byte, error)) ([]byte, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b string) int {
-		if len(a) != len(b) {
-			return len(a) - len(b)
+// str reads a string token and returns its value; invalid UTF-8 becomes
+// U+FFFD, as encoding/json decodes it.
+func (p *parser) str() (string, error) {
+	start, escaped := p.i, false
+	for p.i++; p.b[p.i] != '"'; p.i++ {
+		if p.b[p.i] == '\\' {
+			escaped = true
+			p.i++
 		}
-		return strings.Compare(a, b)
+	}
+	p.i++
+	tok := p.b[start:p.i]
+	if !escaped && utf8.Valid(tok) {
+		return string(tok[1 : len(tok)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(tok, &s)
+	return s, err
+}
+
+func (p *parser) array(dst []byte, depth int) ([]byte, error) {
+	p.i++ // [
+	dst = append(dst, '[')
+	for first := true; ; {
+		p.skipSpace()
+		switch p.b[p.i] {
+		case ']':
+			p.i++
+			return append(dst, ']'), nil
+		case ',':
+			p.i++
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		var err error
+		if dst, err = p.value(dst, depth+1); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (p *parser) object(dst []byte, depth int) ([]byte, error) {
+	p.i++ // {
+	var members []member
+	var vals []byte // the members' canonical values, end to end
+	for {
+		p.skipSpace()
+		switch p.b[p.i] {
+		case '}':
+			p.i++
+			for i := range members {
+				members[i].val = vals[members[i].start:members[i].end]
+			}
+			return appendMembers(dst, members)
+		case ',':
+			p.i++
+			p.skipSpace()
+		}
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		p.i++ // :
+		m := member{key: key, start: len(vals)}
+		if vals, err = p.value(vals, depth+1); err != nil {
+			return nil, err
+		}
+		m.end = len(vals)
+		members = append(members, m)
+	}
+}
+
+// member is one key and canonical value of an object.
+type member struct {
+	key        string
+	val        []byte
+	start, end int // val's place in the parser's buffer, until it is complete
+}
+
+// appendMembers writes an object of members in jsonb's key order; of
+// duplicate keys, the last wins.
+func appendMembers(dst []byte, ms []member) ([]byte, error) {
+	slices.SortStableFunc(ms, func(a, b member) int {
+		if len(a.key) != len(b.key) {
+			return len(a.key) - len(b.key)
+		}
+		return strings.Compare(a.key, b.key)
 	})
 	dst = append(dst, '{')
 	var err error
-	for i, k := range keys {
-		if i > 0 {
+	written := 0
+	for i, m := range ms {
+		if i+1 < len(ms) && ms[i+1].key == m.key {
+			continue // a later duplicate wins
+		}
+		if written++; written > 1 {
 			dst = append(dst, ',')
 		}
-		if dst, err = appendString(dst, k); err != nil {
+		if dst, err = appendString(dst, m.key); err != nil {
 			return nil, err
 		}
 		dst = append(dst, ':')
-		if dst, err = value(dst, m[k]); err != nil {
-			return nil, err
-		}
+		dst = append(dst, m.val...)
 	}
 	return append(dst, '}'), nil
 }

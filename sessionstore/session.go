@@ -86,8 +86,12 @@ func (s *Session) parse() error {
 // encode returns the session's data as stored: the canonical JSON object
 // of values, encodedSize(values) bytes long.
 func encode(vals map[string]json.RawMessage) []byte {
-	b, _ := appendObject(nil, vals, func(dst []byte, v json.RawMessage) ([]byte, error) { return append(dst, v...), nil })
-	return b // keys and values were checked when they were set
+	ms := make([]member, 0, len(vals))
+	for k, v := range vals {
+		ms = append(ms, member{key: k, val: v})
+	}
+	b, _ := appendMembers(nil, ms)
+	return b // keys were checked when they were set
 }
 
 // encodedSize is the length of encode(vals).
