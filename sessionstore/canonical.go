@@ -293,7 +293,8 @@ func appendZeros(dst []byte, n int) []byte {
 	return dst
 }
 
-// checkKey refuses keys that would not come back unchanged from a store.
+// checkKey refuses keys (and user IDs) that would not come back unchanged
+// from a store.
 func checkKey(key string) error {
 	_, err := appendString(nil, key)
 	return err

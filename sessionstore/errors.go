@@ -17,11 +17,11 @@ var (
 	// session that a concurrent request made larger.
 	ErrTooLarge = errors.New("sessionstore: session data too large")
 
-	// ErrInvalidValue is returned to a handler by [Session.Put] and
-	// [Update] for a key or value that a store could not give back
-	// unchanged: a string holding U+0000 or invalid UTF-8, nesting deeper
-	// than 1000 levels, a number beyond PostgreSQL's numeric range. The
-	// change is not applied.
+	// ErrInvalidValue is returned to a handler by [Session.Put], [Update]
+	// and [Session.SetUserID] for a key, value or user ID that a store could
+	// not give back unchanged: a string holding U+0000 or invalid UTF-8,
+	// nesting deeper than 1000 levels, a number beyond PostgreSQL's numeric
+	// range. The change is not applied.
 	ErrInvalidValue = errors.New("sessionstore: value cannot be stored")
 
 	// ErrNotReady is wrapped by the errors of a [PostgresStore] whose

@@ -299,8 +299,12 @@ func (s *Session) UserID() string {
 
 // SetUserID ties the session to a user, for [Manager.ListUser] and
 // [Manager.RevokeUser]; "" unties it. At login, call [Session.RenewToken]
-// too.
+// too. A user ID that PostgreSQL's text cannot hold (U+0000, invalid
+// UTF-8) is refused with [ErrInvalidValue].
 func (s *Session) SetUserID(userID string) error {
+	if err := checkKey(userID); err != nil {
+		return fmt.Errorf("sessionstore: set user ID: %w", err)
+	}
 	return s.edit(func() error {
 		s.userID, s.userSet = userID, true
 		return nil

@@ -137,8 +137,9 @@ func testSizeAccounting(t *testing.T, b backend) {
 	}
 }
 
-// TestInvalidValues: what no store can hold is refused by Put with
-// ErrInvalidValue, the same way on every store.
+// TestInvalidValues: what no store can hold is refused by Put (or
+// SetUserID) with ErrInvalidValue, the same way on every store, never at
+// save.
 func TestInvalidValues(t *testing.T) {
 	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
 	for _, b := range []backend{memoryBackend(), pgBackend()} {
@@ -152,6 +153,16 @@ func TestInvalidValues(t *testing.T) {
 			}
 			for _, key := range []string{"a\x00b", "\xff"} {
 				assert.ErrorIs(t, p.do("", key, json.RawMessage(`1`), true).putErr, ErrInvalidValue, "key %q", key)
+			}
+			for _, user := range []string{"a\x00b", "\xff"} {
+				var err error
+				rec := httptest.NewRecorder()
+				p.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					err = FromContext(r.Context()).SetUserID(user)
+				})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+				assert.ErrorIs(t, err, ErrInvalidValue, "user ID %q", user)
+				assert.Equal(t, http.StatusOK, rec.Code, "refused by SetUserID, not at save")
+				assert.Empty(t, rec.Result().Cookies())
 			}
 			edge := p.do("", "v", json.RawMessage(`[1e131071, 1e-16383]`), true)
 			require.NoError(t, edge.putErr, "numeric's limits themselves are accepted")
