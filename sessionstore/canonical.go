@@ -13,8 +13,9 @@ import (
 // that a value one store takes, all take.
 const (
 	// maxDepth bounds the nesting of arrays and objects: jsonb's parser
-	// recurses and fails with "stack depth limit exceeded" far below
-	// encoding/json's own limit.
+	// recurses, and fails with "stack depth limit exceeded" at a depth set
+	// by the server's max_stack_depth; 1000 levels is well within the
+	// default (2 MB).
 	maxDepth = 1000
 	// maxIntDigits and maxFracDigits bound numbers, which jsonb keeps as
 	// numeric: at most 131072 digits before the decimal point and 16383
