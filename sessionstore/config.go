@@ -30,17 +30,24 @@ type Config struct {
 	// The default is 30 days.
 	Lifetime time.Duration
 
-	// MaxSize bounds the JSON encoding of a session's data, in bytes:
-	// changes beyond it fail with [ErrTooLarge]. The default is 64 KiB.
+	// MaxSize bounds a session's data, in bytes of its canonical JSON
+	// encoding (compact, escaped only where JSON requires, numbers as
+	// PostgreSQL prints them: what every store keeps and gives back, spaces
+	// aside). Put and Update refuse changes beyond it with [ErrTooLarge]. The
+	// default is 64 KiB.
 	MaxSize int
 
 	// Cookie configures the session cookie.
 	Cookie CookieConfig
 
 	// ErrorHandler answers a request whose session could not be loaded or
-	// saved (the store is unreachable). The handler's own response, if it
-	// had started one, is discarded. The default answers 503 Service
-	// Unavailable with Retry-After: 5.
+	// saved. The handler's own response, if it had started one, is
+	// discarded; headers set before [Manager.Middleware] ran are kept. The
+	// default answers 503 Service Unavailable with Retry-After: 5 when the
+	// store failed, and 409 Conflict without Retry-After when err wraps
+	// [ErrTooLarge]: the request's changes, accepted by Put or Update, no
+	// longer fit after a concurrent request's changes were merged, which
+	// no retry of the same request fixes.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Now is the clock. The default is time.Now.
@@ -74,15 +81,9 @@ type CookieConfig struct {
 // withDefaults returns the config with defaults applied, or an error for
 // values that cannot work.
 func (c Config) withDefaults() (Config, error) {
-	if len(c.Secrets) == 0 {
-		return c, errors.New("sessionstore: Config.Secrets needs at least one secret")
-	}
-	secrets := make([][]byte, len(c.Secrets))
-	for i, s := range c.Secrets {
-		if len(s) < 32 {
-			return c, fmt.Errorf("sessionstore: Config.Secrets[%d] is %d bytes; at least 32 are needed", i, len(s))
-		}
-		secrets[i] = append([]byte(nil), s...)
+	secrets, err := copySecrets(c.Secrets)
+	if err != nil {
+		return c, err
 	}
 	c.Secrets = secrets
 	if c.IdleTimeout == 0 {
@@ -112,7 +113,28 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	ck := &c.Cookie
+	c.Cookie, err = c.Cookie.withDefaults()
+	return c, err
+}
+
+// copySecrets checks the secrets and returns a copy of them.
+func copySecrets(in [][]byte) ([][]byte, error) {
+	if len(in) == 0 {
+		return nil, errors.New("sessionstore: Config.Secrets needs at least one secret")
+	}
+	secrets := make([][]byte, len(in))
+	for i, s := range in {
+		if len(s) < 32 {
+			return nil, fmt.Errorf("sessionstore: Config.Secrets[%d] is %d bytes; at least 32 are needed", i, len(s))
+		}
+		secrets[i] = append([]byte(nil), s...)
+	}
+	return secrets, nil
+}
+
+// withDefaults returns the cookie config with defaults applied and its
+// name prefixed, or an error for attributes browsers would refuse.
+func (ck CookieConfig) withDefaults() (CookieConfig, error) {
 	if ck.Name == "" {
 		ck.Name = "session"
 	}
@@ -128,24 +150,29 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if ck.HostPrefix {
 		if ck.Insecure || ck.Domain != "" || ck.Path != "/" {
-			return c, errors.New("sessionstore: a __Host- cookie must be Secure, with Path=/ and no Domain")
+			return ck, errors.New("sessionstore: a __Host- cookie must be Secure, with Path=/ and no Domain")
 		}
 		ck.Name = "__Host-" + ck.Name
 	}
 	if strings.HasPrefix(ck.Name, "__Secure-") && ck.Insecure {
-		return c, errors.New("sessionstore: a __Secure- cookie must be Secure")
+		return ck, errors.New("sessionstore: a __Secure- cookie must be Secure")
 	}
 	if ck.SameSite == http.SameSiteNoneMode && ck.Insecure {
-		return c, errors.New("sessionstore: browsers refuse SameSite=None without Secure")
+		return ck, errors.New("sessionstore: browsers refuse SameSite=None without Secure")
 	}
 	if err := (&http.Cookie{Name: ck.Name, Value: "x", Path: ck.Path, Domain: ck.Domain}).Valid(); err != nil {
-		return c, fmt.Errorf("sessionstore: cookie: %w", err)
+		return ck, fmt.Errorf("sessionstore: cookie: %w", err)
 	}
-	return c, nil
+	return ck, nil
 }
 
 // unavailable is the default ErrorHandler.
-func unavailable(w http.ResponseWriter, _ *http.Request, _ error) {
+func unavailable(w http.ResponseWriter, _ *http.Request, err error) {
+	if errors.Is(err, ErrTooLarge) {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "Conflict: the session is full once a concurrent request's changes are merged; this change was not saved.", http.StatusConflict)
+		return
+	}
 	w.Header().Set("Retry-After", "5")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, "Service temporarily unavailable: sessions cannot be loaded or saved. Please retry.", http.StatusServiceUnavailable)

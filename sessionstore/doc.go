@@ -3,7 +3,8 @@
 // merge concurrent changes instead of losing them. It is similar to
 // alexedwards/scs with its pgxstore, except that reading a session costs
 // no write, saves are versioned and replayed on conflict, and a database
-// outage answers 503 rather than logging users out.
+// outage answers 503 rather than logging users out (or, on routes wrapped
+// by [Manager.Tolerant], lets them render without the session).
 //
 // # Use
 //
@@ -29,6 +30,33 @@
 // failed save replaces the response by the error handler's 503, so a
 // client never sees success for an unsaved change.
 //
+// # Outages
+//
+// While the store is unreachable, routes behind [Manager.Middleware]
+// answer with Config.ErrorHandler (503 and Retry-After by default), which
+// keeps the headers set by middlewares outside it. Routes that can render
+// without the session (a catalogue page showing a cart count) use
+// [Manager.Tolerant] instead: the handler runs with a session whose
+// [Session.Err] wraps [ErrUnavailable], that reads as empty and refuses
+// changes, and its response is sent as it is.
+//
+// # Size
+//
+// Config.MaxSize bounds a session's data, measured in one canonical JSON
+// form: compact, object keys in jsonb's order without duplicates, strings
+// escaped only where JSON requires ("<" is one byte, not "\u003c"),
+// numbers as PostgreSQL prints them (1e3 is 1000). It is the form every
+// store keeps and gives back, so a value measures the same in every store
+// and after any number of round trips: a change that Put or Update
+// accepted is never refused when the session is saved. Put and Update
+// refuse, before anything is saved, a change beyond the limit
+// ([ErrTooLarge]) and a value no store can hold back unchanged
+// ([ErrInvalidValue]: U+0000 in a string, invalid UTF-8 in a key, nesting
+// deeper than 1000 levels, a number beyond PostgreSQL's numeric range).
+// The one late refusal is a change that no longer fits once replayed on a
+// session a concurrent request made larger: the default ErrorHandler
+// answers it with 409 Conflict, never 503.
+//
 // # Concurrent requests
 //
 // Each row has a version. A request records its changes (Put, Delete,
@@ -51,6 +79,27 @@
 // (unless CookieConfig.Insecure) and Path=/; CookieConfig.HostPrefix
 // enforces the __Host- rules. A response that sets the cookie carries
 // Vary: Cookie and Cache-Control: private, no-store.
+//
+// A browser sends several cookies of the same name after cookie tossing
+// from a sibling domain or a change of Path or Domain. Of these, the
+// first 16 are considered and up to 4 validly signed ones are looked up,
+// in the order sent: the first live session wins, so a dead duplicate
+// does not hide a live one.
+//
+// # What it protects against, and what it does not
+//
+// Signed random tokens stop forged and guessed sessions; HttpOnly keeps
+// scripts from reading the cookie; SameSite=Lax keeps it off cross-site
+// subrequests and cross-site POSTs. SameSite does not stop cross-site
+// request forgery from a sibling subdomain (same site), nor login CSRF,
+// where a cross-site form logs the victim into the attacker's account
+// (that request needs no cookie of the victim's). The package does not
+// check where a request comes from: wrap state-changing routes with Go's
+// [net/http.CrossOriginProtection], and renew the token at login against
+// session fixation:
+//
+//	handler := http.NewCrossOriginProtection().Handler(sessions.Middleware(mux))
+//	s.RenewToken(); s.SetUserID(user) // in the login handler, on success
 //
 // # PostgreSQL
 //

@@ -11,12 +11,27 @@ var (
 
 	// ErrTooLarge is returned to a handler by [Session.Put] and [Update]
 	// when the change would make the session's data larger than
-	// [Config].MaxSize. The change is not applied.
+	// [Config].MaxSize. The change is not applied. The default
+	// ErrorHandler answers it with 409 Conflict when it happens at commit,
+	// where the request's changes no longer fit once replayed on a
+	// session that a concurrent request made larger.
 	ErrTooLarge = errors.New("sessionstore: session data too large")
+
+	// ErrInvalidValue is returned to a handler by [Session.Put], [Update]
+	// and [Session.SetUserID] for a key, value or user ID that a store could
+	// not give back unchanged: a string holding U+0000 or invalid UTF-8,
+	// nesting deeper than 1000 levels, a number beyond PostgreSQL's numeric
+	// range. The change is not applied.
+	ErrInvalidValue = errors.New("sessionstore: value cannot be stored")
 
 	// ErrNotReady is wrapped by the errors of a [PostgresStore] whose
 	// initialisation has not succeeded yet, and by [Manager.Ready].
 	ErrNotReady = errors.New("sessionstore: store not ready")
+
+	// ErrUnavailable is wrapped by [Session.Err], and returned by every
+	// change, in a handler wrapped by [Manager.Tolerant] whose session the
+	// store could not load: the handler answers without it.
+	ErrUnavailable = errors.New("sessionstore: session unavailable (the store cannot be reached); it reads as empty and cannot be changed")
 
 	// ErrCommitted is returned by changes made to a session after its
 	// response was started (headers written or flushed): the session was

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -178,4 +179,60 @@ func mustRequest(method, target string, form url.Values) *http.Request {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	return req
+}
+
+// ExampleManager_Tolerant shows a storefront page that renders without
+// its session while the session store is down (here a PostgreSQL nobody
+// listens on), while the cart's routes answer 503.
+func ExampleManager_Tolerant() {
+	quiet := slog.New(slog.DiscardHandler)
+	secret := []byte("a-secret-of-at-least-32-bytes-long!!")
+	store, err := sessionstore.NewPostgresStore(sessionstore.PostgresConfig{URL: "postgres://shop@127.0.0.1:1/shop", Logger: quiet})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer store.Close()
+	sessions, _ := sessionstore.NewManager(store, sessionstore.Config{Secrets: [][]byte{secret}, Logger: quiet})
+	page := func(w http.ResponseWriter, r *http.Request) {
+		s := sessionstore.FromContext(r.Context())
+		cart, _, _ := sessionstore.Get[[]Line](s, "cart")
+		if err := s.Err(); err != nil {
+			fmt.Fprintln(w, "catalogue; cart unavailable")
+			fmt.Fprintln(w, "can change the cart:", !errors.Is(s.Put("cart", nil), sessionstore.ErrUnavailable))
+			return
+		}
+		fmt.Fprintf(w, "catalogue; %d lines in the cart\n", len(cart))
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", sessions.Tolerant(http.HandlerFunc(page)))
+	mux.Handle("GET /cart", sessions.Middleware(http.HandlerFunc(page)))
+
+	// A returning visitor: a cookie signed with the secret, from a session
+	// saved before the outage.
+	cookie := signedCookie(secret)
+	for _, path := range []string{"/", "/cart"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		fmt.Print(path, ": ", rec.Code, " ", rec.Body.String())
+	}
+	// Output:
+	// /: 200 catalogue; cart unavailable
+	// can change the cart: false
+	// /cart: 503 Service temporarily unavailable: sessions cannot be loaded or saved. Please retry.
+}
+
+// signedCookie returns a session cookie signed with secret, as a Manager on
+// a working store sets it.
+func signedCookie(secret []byte) *http.Cookie {
+	store := sessionstore.NewMemoryStore(sessionstore.MemoryConfig{})
+	defer store.Close()
+	sessions, _ := sessionstore.NewManager(store, sessionstore.Config{Secrets: [][]byte{secret}})
+	rec := httptest.NewRecorder()
+	sessions.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = sessionstore.FromContext(r.Context()).Put("cart", []Line{{"p1", 1}})
+	})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	return rec.Result().Cookies()[0]
 }

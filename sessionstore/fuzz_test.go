@@ -44,9 +44,11 @@ func FuzzMiddlewareCookie(f *testing.F) {
 	defer store.Close()
 	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Logger: (&testlog.Buffer{}).Text()})
 	require.NoError(f, err)
-	tok := newToken()
+	tok, tok2 := newToken(), newToken()
+	signed, signed2 := m.codec.encode(tok[:]), m.codec.encode(tok2[:])
 	for _, s := range []string{
-		"session=" + m.codec.encode(tok[:]), "session=", "session", "session=;session=x", "a=b; session=%zz",
+		"session=" + signed, "session=" + signed + "; session=" + signed2, "session=" + signed + "; session=" + signed,
+		strings.Repeat("session="+signed2+"; ", 20) + "session=" + signed, "session=", "session", "session=;session=x", "a=b; session=%zz",
 		"session=\"quoted\"", strings.Repeat("session=x;", 100), "\x00\xff",
 	} {
 		f.Add(s)
@@ -64,5 +66,61 @@ func FuzzMiddlewareCookie(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		assert.Equal(t, http.StatusOK, rec.Code)
 		assert.Empty(t, rec.Header().Values("Set-Cookie"))
+	})
+}
+
+// FuzzDuplicateCookies: whatever else a Cookie header carries, the
+// request gets the live session exactly when its cookie is among the
+// first maxCookies of the name and fewer than maxLookups distinct, validly
+// signed cookies come before it.
+func FuzzDuplicateCookies(f *testing.F) {
+	store := NewMemoryStore(MemoryConfig{PruneInterval: -1})
+	defer store.Close()
+	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Logger: (&testlog.Buffer{}).Text()})
+	require.NoError(f, err)
+	rec := httptest.NewRecorder()
+	m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(f, FromContext(r.Context()).Put("k", "live"))
+	})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	live := rec.Result().Cookies()[0].Value
+	dead := make([]string, 5)
+	for i := range dead {
+		tok := newToken()
+		dead[i] = m.codec.encode(tok[:])
+	}
+	for _, s := range []string{
+		"session=" + live, "session=" + dead[0] + "; session=" + live, "session=" + live + "; session=" + dead[0],
+		"session=" + dead[0] + "; session=" + dead[0] + "; session=" + dead[1] + "; session=" + dead[2] + "; session=" + live,
+		"session=" + strings.Join(dead, "; session=") + "; session=" + live,
+		strings.Repeat("session=x; ", 15) + "session=" + live, strings.Repeat("session=x; ", 16) + "session=" + live,
+		"other=" + live + "; session=" + dead[3], "session=" + live[:len(live)-1] + "; session=" + live,
+	} {
+		f.Add(s)
+	}
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !FromContext(r.Context()).IsNew() {
+			w.Header().Set("X-Found", "yes")
+		}
+	}))
+	f.Fuzz(func(t *testing.T, header string) {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Cookie", header)
+		want, lookups := false, map[string]bool{}
+		for _, c := range req.CookiesNamed("session")[:min(len(req.CookiesNamed("session")), maxCookies)] {
+			if _, ok := m.codec.decode(c.Value); !ok || lookups[c.Value] {
+				continue
+			}
+			if c.Value == live {
+				want = true
+				break
+			}
+			if lookups[c.Value] = true; len(lookups) == maxLookups {
+				break
+			}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code)
+		assert.Equal(t, want, rec.Header().Get("X-Found") == "yes", "live session found")
 	})
 }

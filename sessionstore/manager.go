@@ -2,10 +2,10 @@ package sessionstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -46,58 +46,95 @@ func (m *Manager) now() time.Time { return m.cfg.Now().Truncate(time.Microsecond
 // starts (the first WriteHeader, Write or Flush, or the handler's return),
 // before anything reaches the client. If the session cannot be loaded the
 // handler is not called; if it cannot be saved the handler's response is
-// replaced: in both cases ErrorHandler answers (503 by default).
+// replaced: in both cases ErrorHandler answers (503 by default), keeping
+// the headers set before Middleware ran (HSTS, CSP, request IDs…).
 //
 // A request that does not change its session writes nothing and sets no
 // cookie, except once per TouchAfter when it moves the idle expiry.
 // A request without a valid cookie gets a new empty session, stored (and
 // its cookie set) only if the handler puts something in it.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
+	return m.handler(next, false)
+}
+
+// Tolerant is [Manager.Middleware] for routes that can answer without
+// the session, such as a storefront page showing a cart count: when the
+// store cannot load the session, the handler is called all the same with
+// a session whose [Session.Err] wraps [ErrUnavailable], which reads as
+// empty and refuses every change with that error, and the response is
+// the handler's own. Otherwise it behaves as Middleware, including when
+// a change cannot be saved.
+func (m *Manager) Tolerant(next http.Handler) http.Handler {
+	return m.handler(next, true)
+}
+
+func (m *Manager) handler(next http.Handler, tolerant bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, sawCookie, err := m.load(r)
-		if err != nil {
+		if err != nil && !tolerant {
 			m.cfg.Logger.Warn("sessionstore: cannot load session", "err", err, "method", r.Method, "path", r.URL.Path)
 			m.cfg.ErrorHandler(w, r, err)
 			return
 		}
-		cw := &writer{ResponseWriter: w, m: m, r: r, s: s, vary: sawCookie}
+		if err != nil {
+			m.cfg.Logger.Warn("sessionstore: cannot load session; serving without it", "err", err, "method", r.Method, "path", r.URL.Path)
+			s = &Session{m: m, err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+		}
+		cw := &writer{ResponseWriter: w, m: m, r: r, s: s, vary: sawCookie, outer: w.Header().Clone()}
 		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
 		cw.commit()
 	})
 }
 
+// Bounds on the duplicate session cookies one request may carry (after
+// cookie tossing from a sibling domain, or a change of the cookie's Path
+// or Domain, a browser sends several): only the first maxCookies of the
+// name are considered, and at most maxLookups validly signed ones are
+// looked up in the store. The first live session wins.
+const (
+	maxCookies = 16
+	maxLookups = 4
+)
+
 // load returns the request's session; err is set only when the store
 // failed.
 func (m *Manager) load(r *http.Request) (s *Session, sawCookie bool, err error) {
 	s = &Session{m: m}
-	var token [tokenLen]byte
-	valid := false
-	for _, c := range r.CookiesNamed(m.cfg.Cookie.Name) {
-		sawCookie = true
-		if token, valid = m.codec.decode(c.Value); valid {
+	cookies := r.CookiesNamed(m.cfg.Cookie.Name)
+	if len(cookies) == 0 {
+		return s, false, nil
+	}
+	var tried [maxLookups]ID
+	lookups := 0
+	for _, c := range cookies[:min(len(cookies), maxCookies)] {
+		token, valid := m.codec.decode(c.Value)
+		id := idOf(token[:])
+		if !valid || slices.Contains(tried[:lookups], id) {
+			continue
+		}
+		tried[lookups] = id
+		lookups++
+		m.loads.Add(1)
+		rec, found, err := m.store.Load(r.Context(), id)
+		if err != nil {
+			m.errors.Add(1)
+			return nil, true, err
+		}
+		if found && rec.alive(m.now()) {
+			m.hits.Add(1)
+			s.rec, s.found, s.token, s.hasToken, s.userID = rec, true, token, true, rec.UserID
+			return s, true, nil
+		}
+		if lookups == maxLookups {
 			break
 		}
 	}
-	if !sawCookie {
-		return s, false, nil
-	}
-	if !valid {
+	if lookups == 0 {
 		m.rejected.Add(1)
 		m.cfg.Logger.Debug("sessionstore: rejected a session cookie that is not ours", "path", r.URL.Path)
-		return s, true, nil
-	}
-	m.loads.Add(1)
-	rec, found, err := m.store.Load(r.Context(), idOf(token[:]))
-	if err != nil {
-		m.errors.Add(1)
-		return nil, true, err
-	}
-	if !found || !rec.alive(m.now()) {
+	} else {
 		m.misses.Add(1)
-		return s, true, nil
 	}
-	m.hits.Add(1)
-	s.rec, s.found, s.token, s.hasToken, s.userID = rec, true, token, true, rec.UserID
 	return s, true, nil
 }
 
@@ -163,31 +200,7 @@ func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 			m.errors.Add(1)
 			return err
 		}
-		data, err := json.Marshal(s.values)
-		if err != nil {
-			m.errors.Add(1)
-			return err
-		}
-		if len(data) > m.cfg.MaxSize {
-			m.errors.Add(1)
-			return fmt.Errorf("%w: %d bytes after merging concurrent changes, limit %d", ErrTooLarge, len(data), m.cfg.MaxSize)
-		}
-		rec := Record{Data: data, UserID: s.userID, Touched: now}
-		var token [tokenLen]byte
-		var replace ID
-		if s.found {
-			rec.Created, rec.Deadline, rec.Version = s.rec.Created, s.rec.Deadline, s.rec.Version
-			if s.renew {
-				token, replace = newToken(), s.rec.ID
-			} else {
-				token = s.token
-			}
-		} else {
-			token = newToken()
-			rec.Created, rec.Deadline = now, now.Add(m.cfg.Lifetime)
-		}
-		rec.ID = idOf(token[:])
-		rec.Expires = m.expiry(now, rec.Deadline)
+		rec, token, replace := m.record(s, now)
 		v, err := m.store.Save(ctx, rec, replace)
 		if err == nil {
 			m.writes.Add(1)
@@ -204,21 +217,50 @@ func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 			m.errors.Add(1)
 			return fmt.Errorf("sessionstore: save: still conflicting after %d replays: %w", replay, err)
 		}
-		var fresh Record
-		found := false
-		if s.found {
-			m.loads.Add(1)
-			if fresh, found, err = m.store.Load(ctx, s.rec.ID); err != nil {
-				m.errors.Add(1)
-				return err
-			}
-			found = found && fresh.alive(now)
-		}
-		if err := s.rebase(fresh, found); err != nil {
+		if err := m.reload(ctx, s, now); err != nil {
 			m.errors.Add(1)
 			return err
 		}
 	}
+}
+
+// record returns the record to save for s, the token naming it, and the
+// ID of the stored session it replaces (token renewal) or the zero ID.
+func (m *Manager) record(s *Session, now time.Time) (rec Record, token [tokenLen]byte, replace ID) {
+	rec = Record{Data: encode(s.values), UserID: s.userID, Touched: now}
+	if s.found {
+		rec.Created, rec.Deadline, rec.Version = s.rec.Created, s.rec.Deadline, s.rec.Version
+		if s.renew {
+			token, replace = newToken(), s.rec.ID
+		} else {
+			token = s.token
+		}
+	} else {
+		token = newToken()
+		rec.Created, rec.Deadline = now, now.Add(m.cfg.Lifetime)
+	}
+	rec.ID = idOf(token[:])
+	rec.Expires = m.expiry(now, rec.Deadline)
+	return rec, token, replace
+}
+
+// reload loads the session a concurrent request saved and replays this
+// request's changes on it.
+func (m *Manager) reload(ctx context.Context, s *Session, now time.Time) error {
+	var fresh Record
+	found := false
+	if s.found {
+		var err error
+		m.loads.Add(1)
+		if fresh, found, err = m.store.Load(ctx, s.rec.ID); err != nil {
+			return err
+		}
+		found = found && fresh.alive(now)
+	}
+	if err := s.rebase(fresh, found); err != nil {
+		return fmt.Errorf("sessionstore: replaying this request's changes on the session a concurrent request saved: %w", err)
+	}
+	return nil
 }
 
 // rebase replaces the session's base with fresh (or an empty new session

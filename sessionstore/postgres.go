@@ -429,30 +429,36 @@ func (s *PostgresStore) Save(ctx context.Context, rec Record, replace ID) (int64
 		return 0, err
 	}
 	defer cancel()
-	if replace.IsZero() {
-		if rec.Version == 0 {
-			tag, err := s.pool.Exec(ctx, s.q.insert, rec.ID[:], data(rec.Data), nullable(rec.UserID),
-				rec.Created, rec.Touched, rec.Expires, rec.Deadline)
-			if err != nil {
-				return 0, s.fail("save", err)
-			}
-			if tag.RowsAffected() != 1 {
-				return 0, ErrConflict
-			}
-			return 1, nil
-		}
-		var v int64
-		err := s.pool.QueryRow(ctx, s.q.update, rec.ID[:], data(rec.Data), nullable(rec.UserID),
-			rec.Touched, rec.Expires, rec.Version).Scan(&v)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return 0, ErrConflict // changed by another request, or gone
-		}
+	if !replace.IsZero() {
+		return s.renew(ctx, rec, replace)
+	}
+	if rec.Version == 0 {
+		tag, err := s.pool.Exec(ctx, s.q.insert, rec.ID[:], data(rec.Data), nullable(rec.UserID),
+			rec.Created, rec.Touched, rec.Expires, rec.Deadline)
 		if err != nil {
 			return 0, s.fail("save", err)
 		}
-		return v, nil
+		if tag.RowsAffected() != 1 {
+			return 0, ErrConflict
+		}
+		return 1, nil
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	var v int64
+	err = s.pool.QueryRow(ctx, s.q.update, rec.ID[:], data(rec.Data), nullable(rec.UserID),
+		rec.Touched, rec.Expires, rec.Version).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrConflict // changed by another request, or gone
+	}
+	if err != nil {
+		return 0, s.fail("save", err)
+	}
+	return v, nil
+}
+
+// renew saves rec under its new ID and deletes the row named replace, in
+// one transaction, if that row is still at rec.Version (0: absent).
+func (s *PostgresStore) renew(ctx context.Context, rec Record, replace ID) (int64, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if rec.Version != 0 {
 			tag, err := tx.Exec(ctx, s.q.del, replace[:], rec.Version)
 			if err != nil {

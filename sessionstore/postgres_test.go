@@ -21,7 +21,7 @@ import (
 
 // newPG returns a PostgresStore on url, closed at the end of the test, and
 // waits until it is initialised.
-func newPG(t *testing.T, cfg PostgresConfig) *PostgresStore {
+func newPG(t testing.TB, cfg PostgresConfig) *PostgresStore {
 	t.Helper()
 	if cfg.PruneInterval == 0 {
 		cfg.PruneInterval = -1
@@ -35,7 +35,7 @@ func newPG(t *testing.T, cfg PostgresConfig) *PostgresStore {
 	return s
 }
 
-func waitReady(t *testing.T, s interface{ Ready(context.Context) error }, within time.Duration) {
+func waitReady(t testing.TB, s interface{ Ready(context.Context) error }, within time.Duration) {
 	t.Helper()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.NoError(c, s.Ready(context.Background()))
@@ -89,29 +89,26 @@ func TestPostgresColdStart(t *testing.T) {
 	require.ErrorIs(t, a.m.Ready(t.Context()), ErrNotReady)
 
 	probe := validCookie(a)
-	started := make(chan error, 1)
-	go func() {
-		time.Sleep(3 * time.Second) // the database comes up 3 s after the service
-		started <- srv.Start()
-	}()
+	// While the database is down, probe until the store has begun its
+	// third initialisation attempt (two have failed): every answer is a 503.
 	seen := 0
-	for deadline := time.Now().Add(2500 * time.Millisecond); time.Now().Before(deadline); {
+	require.Eventually(t, func() bool {
 		for _, res := range []response{
 			a.do(t, http.MethodGet, "/get", probe),
 			a.do(t, http.MethodPost, "/add?id=early", ""),
 		} {
-			require.Equal(t, http.StatusServiceUnavailable, res.status, res.body)
+			assert.Equal(t, http.StatusServiceUnavailable, res.status, res.body)
 			assert.Equal(t, "5", res.header.Get("Retry-After"))
 			assert.Nil(t, res.cookie, "no cookie for an unsaved session")
 			seen++
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	assert.Greater(t, seen, 10)
+		return store.Stats().InitAttempts >= 3
+	}, 30*time.Second, 100*time.Millisecond, "the store retries its initialisation in the background")
+	assert.Positive(t, seen)
 	res := a.do(t, http.MethodGet, "/get", "")
 	assert.Equal(t, http.StatusOK, res.status, "a request needing no store is served")
 
-	require.NoError(t, <-started)
+	require.NoError(t, srv.Start())
 	waitReady(t, a.m, 20*time.Second)
 	st := a.m.Stats()
 	assert.GreaterOrEqual(t, st.InitAttempts, uint64(3), "initialised through retries")

@@ -1,7 +1,6 @@
 package sessionstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,7 +23,8 @@ func FromContext(ctx context.Context) *Session {
 // and committed by the Manager when the response starts: see the package
 // documentation for how concurrent requests' changes are merged.
 type Session struct {
-	m *Manager
+	m   *Manager
+	err error // set by Manager.Tolerant when the session could not be loaded; never changes
 
 	mu       sync.Mutex                 // protects everything below
 	token    [tokenLen]byte             // the session's token, valid when hasToken
@@ -58,8 +58,9 @@ type op struct {
 	fn   func(old json.RawMessage, found bool) (json.RawMessage, error) // opUpdate
 }
 
-// parse fills values from rec.Data on first use. Values are compacted so
-// that sizes do not depend on the backend's formatting (jsonb adds spaces).
+// parse fills values from rec.Data on first use, each value in its
+// canonical form (see canonical): sizes then do not depend on the store
+// nor on how often the data was read back.
 func (s *Session) parse() error {
 	if s.values != nil {
 		return nil
@@ -69,13 +70,12 @@ func (s *Session) parse() error {
 		if err := json.Unmarshal(s.rec.Data, &vals); err != nil {
 			return fmt.Errorf("sessionstore: stored session data is not a JSON object: %w", err)
 		}
-		var buf bytes.Buffer
 		for k, v := range vals {
-			buf.Reset()
-			if err := json.Compact(&buf, v); err != nil {
+			c, err := canonical(v)
+			if err != nil {
 				return fmt.Errorf("sessionstore: stored session data: %w", err)
 			}
-			vals[k] = bytes.Clone(buf.Bytes())
+			vals[k] = c
 		}
 	}
 	s.values = vals
@@ -83,7 +83,18 @@ func (s *Session) parse() error {
 	return nil
 }
 
-// encodedSize is the length of the compact JSON object holding vals.
+// encode returns the session's data as stored: the canonical JSON object
+// of values, encodedSize(values) bytes long.
+func encode(vals map[string]json.RawMessage) []byte {
+	ms := make([]member, 0, len(vals))
+	for k, v := range vals {
+		ms = append(ms, member{key: k, val: v})
+	}
+	b, _ := appendMembers(nil, ms)
+	return b // keys were checked when they were set
+}
+
+// encodedSize is the length of encode(vals).
 func encodedSize(vals map[string]json.RawMessage) int {
 	n := 2
 	for k, v := range vals {
@@ -96,7 +107,7 @@ func encodedSize(vals map[string]json.RawMessage) int {
 }
 
 func entrySize(k string, v json.RawMessage) int {
-	q, _ := json.Marshal(k) // a string always marshals
+	q, _ := appendString(nil, k) // checked by checkKey
 	return len(q) + 1 + len(v)
 }
 
@@ -104,22 +115,28 @@ func entrySize(k string, v json.RawMessage) int {
 // the size limit.
 func (s *Session) set(key string, val json.RawMessage, del bool) error {
 	old, had := s.values[key]
-	size := s.size
+	size, count := s.size, len(s.values)
 	if had {
-		size -= entrySize(key, old) + 1
+		size -= entrySize(key, old)
+		if count--; count > 0 {
+			size-- // its comma
+		}
 	}
 	if !del {
-		size += entrySize(key, val) + 1
+		size += entrySize(key, val)
+		if count > 0 {
+			size++
+		}
 	}
-	if max := s.m.cfg.MaxSize; size > max && !del {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, max)
+	if limit := s.m.cfg.MaxSize; size > limit && !del {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, limit)
 	}
 	if del {
 		delete(s.values, key)
 	} else {
 		s.values[key] = val
 	}
-	s.size = encodedSize(s.values)
+	s.size = size
 	return nil
 }
 
@@ -146,6 +163,9 @@ func (s *Session) edit(fn func() error) error {
 	if s == nil {
 		return ErrNoSession
 	}
+	if s.err != nil {
+		return s.err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.done {
@@ -169,15 +189,32 @@ func (s *Session) change(o op) error {
 }
 
 // Put stores the JSON encoding of v under key. It returns [ErrTooLarge]
-// (and changes nothing) when the session would exceed the size limit.
+// (and changes nothing) when the session would exceed the size limit, and
+// [ErrInvalidValue] for a key or value no store can hold. A Put that
+// returns nil is never refused when the session is saved, except when a
+// concurrent request made the session larger meanwhile (see
+// [Config].ErrorHandler).
 // Two requests putting the same key concurrently: the later commit wins;
 // use [Update] to merge instead.
 func (s *Session) Put(key string, v any) error {
-	b, err := json.Marshal(v)
+	b, err := marshal(key, v)
 	if err != nil {
 		return fmt.Errorf("sessionstore: put %q: %w", key, err)
 	}
 	return s.change(op{kind: opPut, key: key, val: b})
+}
+
+// marshal returns the canonical JSON encoding of v, or an error if key
+// or v cannot be stored.
+func marshal(key string, v any) (json.RawMessage, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return canonical(b)
 }
 
 // Delete removes key. Deleting a missing key still counts as a change.
@@ -224,7 +261,7 @@ func Update[T any](s *Session, key string, fn func(v *T) error) error {
 		if err := fn(&v); err != nil {
 			return nil, err
 		}
-		b, err := json.Marshal(v)
+		b, err := marshal(key, v)
 		if err != nil {
 			return nil, fmt.Errorf("sessionstore: update %q: %w", key, err)
 		}
@@ -262,8 +299,12 @@ func (s *Session) UserID() string {
 
 // SetUserID ties the session to a user, for [Manager.ListUser] and
 // [Manager.RevokeUser]; "" unties it. At login, call [Session.RenewToken]
-// too.
+// too. A user ID that PostgreSQL's text cannot hold (U+0000, invalid
+// UTF-8) is refused with [ErrInvalidValue].
 func (s *Session) SetUserID(userID string) error {
+	if err := checkKey(userID); err != nil {
+		return fmt.Errorf("sessionstore: set user ID: %w", err)
+	}
 	return s.edit(func() error {
 		s.userID, s.userSet = userID, true
 		return nil
@@ -299,6 +340,18 @@ func (s *Session) Destroy() error {
 		s.userID, s.userSet, s.renew = "", false, false
 		return nil
 	})
+}
+
+// Err returns nil when the session was loaded. In a handler wrapped by
+// [Manager.Tolerant] while the store is unreachable, it returns an error
+// wrapping [ErrUnavailable]: the session then reads as empty (and new),
+// and every change returns that error. It returns [ErrNoSession] for a nil
+// session.
+func (s *Session) Err() error {
+	if s == nil {
+		return ErrNoSession
+	}
+	return s.err
 }
 
 // IsNew reports whether the session is not stored yet (no valid cookie, or

@@ -8,17 +8,20 @@ type Stats struct {
 	Loads uint64
 	// Hits counts requests whose cookie named a live session.
 	Hits uint64
-	// Misses counts valid cookies whose session was missing or expired.
+	// Misses counts requests whose validly signed cookies (up to 4 of
+	// them, see the package documentation) all named sessions missing or
+	// expired.
 	Misses uint64
 	// Writes counts saves, deletions and revocations that reached the
 	// store (touches are counted apart).
 	Writes uint64
 	// Touches counts data-free expiry updates that moved the expiry.
 	Touches uint64
-	// RejectedCookies counts session cookies refused before any store
-	// lookup: bad length, encoding or signature.
+	// RejectedCookies counts requests whose session cookies were all
+	// refused before any store lookup: bad length, encoding or signature.
 	RejectedCookies uint64
-	// Errors counts failed store operations.
+	// Errors counts failed store operations, and saves refused because a
+	// request's changes no longer fit after merging a concurrent request's.
 	Errors uint64
 	// Conflicts counts saves that met a concurrent save and were replayed.
 	Conflicts uint64

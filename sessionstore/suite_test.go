@@ -223,6 +223,10 @@ func runSuite(t *testing.T, b backend) {
 		assert.Equal(t, uint64(1), a.m.Stats().Writes)
 	})
 
+	t.Run("a dead duplicate cookie does not hide a live one", func(t *testing.T) { testDuplicateCookies(t, b) })
+
+	t.Run("size accounting is canonical", func(t *testing.T) { testSizeAccounting(t, b) })
+
 	t.Run("per-user listing and revocation", func(t *testing.T) {
 		a := newApp(t, b.store(t), Config{})
 		var cookies []string

@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"bufio"
+	"maps"
 	"net"
 	"net/http"
 )
@@ -16,6 +17,9 @@ type writer struct {
 	r    *http.Request
 	s    *Session
 	vary bool // the request carried a session cookie: the response depends on it
+	// outer holds the headers set before the middleware ran (HSTS, CSP,
+	// request IDs…): an error response keeps them.
+	outer http.Header
 
 	started bool // commit ran
 	failed  bool // commit failed: the error handler answered
@@ -37,6 +41,7 @@ func (w *writer) commit() bool {
 		w.m.cfg.Logger.Warn("sessionstore: cannot save session; answering with the error handler",
 			"err", err, "method", w.r.Method, "path", w.r.URL.Path)
 		clear(h) // the handler's headers describe a response that will not be sent
+		maps.Copy(h, w.outer)
 		w.m.cfg.ErrorHandler(w.ResponseWriter, w.r, err)
 	}
 	return !w.failed

@@ -199,7 +199,21 @@ func TestDatabaseOutageWhileServing(t *testing.T) {
 	code, _, body := a.do("POST", "/api/cart/items", map[string]any{"product_id": "chair", "quantity": 2})
 	require.Equal(t, 200, code, "%s", body)
 
+	code, _, body = a.do("GET", "/", nil)
+	require.Equal(t, 200, code)
+	require.Contains(t, string(body), `id="cart-count">2<`)
+
 	require.NoError(t, db.Stop())
+	code, _, body = a.do("GET", "/", nil)
+	require.Equal(t, 200, code, "the storefront renders without the session: %s", body)
+	require.Contains(t, string(body), `id="sessions-down"`)
+	require.NotContains(t, string(body), `id="cart-count"`)
+	require.Contains(t, string(body), `class="product"`, "products are listed")
+	for _, r := range []struct{ method, path string }{{"GET", "/api/cart"}, {"POST", "/login"}, {"POST", "/logout"}} {
+		code, h, _ := a.do(r.method, r.path, map[string]any{"user": "zoe"})
+		require.Equal(t, http.StatusServiceUnavailable, code, "%s %s during the outage", r.method, r.path)
+		require.NotEmpty(t, h.Get("Retry-After"))
+	}
 	code, h, _ := a.do("GET", "/api/cart", nil)
 	require.Equal(t, http.StatusServiceUnavailable, code, "an outage is a 503, not an empty cart")
 	require.NotEmpty(t, h.Get("Retry-After"))

@@ -168,13 +168,16 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := sessionstore.FromContext(r.Context())
+	if err := s.SetUserID(in.User); errors.Is(err, sessionstore.ErrInvalidValue) {
+		jsonError(w, http.StatusBadRequest, "user contains a character that cannot be stored")
+		return
+	} else if err != nil {
+		jsonError(w, http.StatusInternalServerError, "could not log in")
+		return
+	}
 	// A new token at login defeats session fixation; the cart stays.
 	if err := s.RenewToken(); err != nil {
 		jsonError(w, http.StatusInternalServerError, "could not renew the session")
-		return
-	}
-	if err := s.SetUserID(in.User); err != nil {
-		jsonError(w, http.StatusInternalServerError, "could not log in")
 		return
 	}
 	if isForm(r) {

@@ -98,7 +98,10 @@ func ago(d time.Duration) string {
 type pageData struct {
 	Products  []pageProduct
 	CartCount int
-	User      string
+	// SessionsDown: the session store is unreachable; the page shows no
+	// cart and no user.
+	SessionsDown bool
+	User         string
 	// RatesNote says where the crypto prices come from (see ratesNote), and
 	// RatesClass styles it.
 	RatesNote  string
@@ -122,7 +125,7 @@ func (a *app) storefront(w http.ResponseWriter, r *http.Request) {
 		a.log.Warn("storefront: unreadable cart", "err", err)
 	}
 	quotes := a.usdQuotes(r.Context())
-	data := pageData{CartCount: cart.count(), User: s.UserID()}
+	data := pageData{CartCount: cart.count(), SessionsDown: s.Err() != nil, User: s.UserID()}
 	data.RatesNote, data.RatesClass = ratesNote(quotes)
 	for _, p := range a.pricedCatalog(quotes) {
 		pp := pageProduct{product: p.product}

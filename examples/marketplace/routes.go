@@ -10,8 +10,9 @@ import (
 )
 
 // routes is the server's HTTP surface. Session routes sit behind the session
-// middleware, which answers 503 with Retry-After while the store is down;
-// static files and public objects stay outside it, so they never carry a
+// middleware, which answers 503 with Retry-After while the store is down,
+// except the storefront: it renders without the cart during an outage.
+// Static files and public objects stay outside it, so they never carry a
 // cookie and a CDN may keep them. Every state-changing request passes Go's
 // cross-origin protection first: a cross-site form or fetch is refused with
 // 403 before any session is touched.
@@ -19,7 +20,7 @@ func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	withSession := a.sessions.Middleware
 
-	mux.Handle("GET /{$}", withSession(http.HandlerFunc(a.storefront)))
+	mux.Handle("GET /{$}", a.sessions.Tolerant(http.HandlerFunc(a.storefront)))
 	mux.HandleFunc("GET /api/products", a.products)
 	mux.HandleFunc("GET /api/rates", a.ratesJSON)
 	mux.Handle("GET /api/cart", withSession(http.HandlerFunc(a.getCart)))
