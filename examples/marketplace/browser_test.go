@@ -98,16 +98,30 @@ func TestBrowserStorefront(t *testing.T) {
 	count, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("cart-count")))
 	require.NoError(t, err)
 	require.Equal(t, "1", count, "the cart survives a reload")
+	lines, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("cart-lines")))
+	require.NoError(t, err)
+	require.Equal(t, "1 × Stoneware mug: $18.50", lines, "the server renders the cart's lines")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#product-lamp button[data-add]`)),
+		cartIs("2"),
+		chromedp.Poll[chromedp.Void](`document.getElementById("cart-lines").textContent.includes("1 × Brass desk lamp: $89.00")`,
+			chromedp.WithPollingTimeout(10*time.Second)),
+	))
+	images, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll(".product img")].filter(i => i.complete && i.naturalWidth > 0).map(i => i.getAttribute("src"))`))
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"/static/lamp.svg", "/static/mug.svg", "/static/chair.svg", "/static/rug.svg"}, images,
+		"each product shows its own image, loaded")
 
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("login-user"), "ada"),
 		chromedp.Click(chromedp.CSS(`#login-form button:not(#logout)`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById("user").textContent.includes("ada")`,
 			chromedp.WithPollingTimeout(10*time.Second)),
-		cartIs("1"),
+		cartIs("2"),
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("product-mug")),
-		cartIs("1"),
+		cartIs("2"),
 	))
 	user, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("user")))
 	require.NoError(t, err)

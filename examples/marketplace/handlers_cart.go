@@ -43,6 +43,26 @@ func (c *cart) add(id string, quantity int) {
 	*c = append(*c, cartItem{ProductID: id, Quantity: quantity})
 }
 
+// cartLine is one line of the cart as the storefront shows it.
+type cartLine struct {
+	ProductID string
+	Name      string
+	Quantity  int
+	TotalUSD  float64
+}
+
+// lines names each item of the cart and prices it; items no longer in the
+// catalog are left out.
+func (c cart) lines() []cartLine {
+	out := make([]cartLine, 0, len(c))
+	for _, it := range c {
+		if p, ok := findProduct(it.ProductID); ok {
+			out = append(out, cartLine{ProductID: p.ID, Name: p.Name, Quantity: it.Quantity, TotalUSD: p.PriceUSD * float64(it.Quantity)})
+		}
+	}
+	return out
+}
+
 func loadCart(s *sessionstore.Session) (cart, error) {
 	c, _, err := sessionstore.Get[cart](s, cartKey)
 	return c, err

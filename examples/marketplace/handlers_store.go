@@ -98,6 +98,7 @@ func ago(d time.Duration) string {
 type pageData struct {
 	Products  []pageProduct
 	CartCount int
+	Cart      []cartLine
 	// SessionsDown: the session store is unreachable; the page shows no
 	// cart and no user.
 	SessionsDown bool
@@ -125,7 +126,7 @@ func (a *app) storefront(w http.ResponseWriter, r *http.Request) {
 		a.log.Warn("storefront: unreadable cart", "err", err)
 	}
 	quotes := a.usdQuotes(r.Context())
-	data := pageData{CartCount: cart.count(), SessionsDown: s.Err() != nil, User: s.UserID()}
+	data := pageData{CartCount: cart.count(), Cart: cart.lines(), SessionsDown: s.Err() != nil, User: s.UserID()}
 	data.RatesNote, data.RatesClass = ratesNote(quotes)
 	for _, p := range a.pricedCatalog(quotes) {
 		pp := pageProduct{product: p.product}

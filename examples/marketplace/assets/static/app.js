@@ -16,10 +16,31 @@ async function api(method, path, body) {
   return data;
 }
 
+// cartLine renders one cart item as the server does: "2 × Stoneware mug: $37.00".
+function cartLine(it) {
+  const product = document.getElementById("product-" + it.product_id);
+  const li = document.createElement("li");
+  li.dataset.product = it.product_id;
+  if (!product) { li.textContent = it.quantity + " × " + it.product_id; return li; }
+  const usd = Number(product.dataset.priceUsd) * it.quantity;
+  li.textContent = it.quantity + " × " + product.querySelector("h2").textContent + ": $" + usd.toFixed(2);
+  return li;
+}
+
 function showCart(cart) {
-  const count = (cart.items || []).reduce((n, it) => n + it.quantity, 0);
+  const items = cart.items || [];
+  const count = items.reduce((n, it) => n + it.quantity, 0);
   document.getElementById("cart-count").textContent = String(count);
   document.getElementById("user").textContent = cart.user ? "Signed in as " + cart.user : "Not signed in";
+  const list = document.getElementById("cart-lines");
+  if (!list) return;
+  list.replaceChildren(...items.map(cartLine));
+  if (items.length === 0) {
+    const li = document.createElement("li");
+    li.className = "empty";
+    li.textContent = "Your cart is empty.";
+    list.append(li);
+  }
 }
 
 function status(msg) {
