@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dedw3n/hardening/internal/pooler"
 )
 
 // Config tunes a [Pool]. The zero value is ready to use and gives the
@@ -120,9 +122,12 @@ type Config struct {
 	QuietPeriod time.Duration
 
 	// Pooler says whether the DSN points at a transaction-mode pooler
-	// (PgBouncer, Neon's "-pooler" endpoints), where prepared statements
-	// do not survive from one transaction to the next. The default,
-	// PoolerAuto, detects Neon's pooled host names. See [Pooler].
+	// (PgBouncer with pool_mode=transaction, Neon's "-pooler" endpoints,
+	// Supabase's port 6543), where nothing session-level survives from one
+	// transaction to the next. Behind one, pgx runs with
+	// QueryExecModeExec (no named prepared statements), unless the DSN sets
+	// default_query_exec_mode. The default, PoolerAuto, detects Neon's and
+	// Supabase's pooled host names; see [Pooler].
 	Pooler Pooler
 
 	// Configure, when set, is called with the pgxpool configuration after
@@ -141,35 +146,26 @@ type Config struct {
 	lookup pgconn.LookupFunc
 }
 
-// Pooler says how the pool treats a connection pooler between it and
-// PostgreSQL.
-type Pooler int
+// Pooler says whether the pool goes through a transaction-mode connection
+// pooler. It is the same type as sessionstore.Pooler and the Pooler of
+// cryptorates' PostgresStateConfig, so one setting (say, parsed from
+// DB_POOLER=auto|none|transaction with [Pooler.UnmarshalText]) configures
+// all three.
+type Pooler = pooler.Mode
 
 const (
 	// PoolerAuto treats the server as a transaction-mode pooler when a host
-	// name contains "-pooler", as Neon's pooled endpoints do
-	// (ep-name-123456-pooler.region.aws.neon.tech).
-	PoolerAuto Pooler = iota
+	// name says so: Neon's pooled endpoints contain "-pooler"
+	// (ep-name-123456-pooler.region.aws.neon.tech); Supabase's pooler is in
+	// transaction mode on port 6543 (*.pooler.supabase.com, db.*.supabase.co).
+	PoolerAuto = pooler.Auto
 	// PoolerNone: a direct connection to PostgreSQL (or a session-mode
 	// pooler); pgx caches prepared statements as usual.
-	PoolerNone
+	PoolerNone = pooler.None
 	// PoolerTransaction: a transaction-mode pooler such as PgBouncer with
 	// pool_mode=transaction.
-	PoolerTransaction
+	PoolerTransaction = pooler.Transaction
 )
-
-// Behind a transaction-mode pooler, consecutive statements may run on
-// different server connections, so the named prepared statements that pgx
-// caches by default (QueryExecModeCacheStatement) are missing, or worse,
-// belong to another client. poolerExecMode is the mode used there instead:
-// QueryExecModeExec sends Parse/Bind/Execute of an unnamed statement in a
-// single round trip, which a transaction pooler keeps on one server
-// connection. It still binds parameters on the server (no client-side
-// interpolation, unlike QueryExecModeSimpleProtocol, which pgx itself
-// recommends only where the extended protocol is unavailable) and costs no
-// extra round trip, unlike QueryExecModeDescribeExec. The cost: parameter
-// types are taken from the Go types, and results come in text format.
-const poolerExecMode = pgx.QueryExecModeExec
 
 // Defaults; see the Config fields.
 const (
@@ -290,23 +286,10 @@ func resolve(dsn string, c Config) (*settings, error) {
 
 	// Query exec mode: the DSN's default_query_exec_mode is the most
 	// explicit statement and wins; otherwise a pooler, declared or
-	// detected, gets poolerExecMode.
-	s.execMode = pc.ConnConfig.DefaultQueryExecMode
-	switch {
-	case c.Pooler == PoolerTransaction:
-		s.pooler, s.execModeSource = true, "Config.Pooler is PoolerTransaction"
-	case c.Pooler == PoolerAuto && poolerHost(pc.ConnConfig) != "":
-		s.pooler, s.execModeSource = true, "pooler host "+poolerHost(pc.ConnConfig)
-	default:
-		s.execModeSource = "no transaction pooler"
-	}
-	switch {
-	case inDSN("default_query_exec_mode"):
-		s.execModeSource = "DSN default_query_exec_mode (" + s.execModeSource + ")"
-	case s.pooler:
-		s.execMode = poolerExecMode
-	}
-	pc.ConnConfig.DefaultQueryExecMode = s.execMode
+	// detected, gets pooler.ExecMode.
+	d := pooler.Decide(c.Pooler, &pc.ConnConfig.Config)
+	s.pooler = d.Transaction
+	s.execMode, s.execModeSource = pooler.Configure(pc.ConnConfig, d)
 	return s, nil
 }
 
@@ -322,17 +305,6 @@ func pick[T comparable](field T, dsnSet bool, dsnValue, def T) T {
 	default:
 		return def
 	}
-}
-
-// poolerHost returns the first host name that looks like a Neon pooled
-// endpoint, or "".
-func poolerHost(cc *pgx.ConnConfig) string {
-	for _, h := range hosts(cc) {
-		if strings.Contains(strings.ToLower(h.host), "-pooler") {
-			return h.host
-		}
-	}
-	return ""
 }
 
 type hostPort struct {

@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dedw3n/hardening/internal/pooler"
 )
 
 // Pool is a pgxpool.Pool with serverless defaults, a connect that retries,
@@ -74,7 +76,7 @@ func New(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 	}
 	if s.pooler {
 		level := slog.LevelInfo
-		if s.execMode == pgx.QueryExecModeCacheStatement || s.execMode == pgx.QueryExecModeCacheDescribe {
+		if pooler.Caches(s.execMode) {
 			level = slog.LevelWarn // the DSN asked for a mode that caches per server connection
 		}
 		p.log.Log(ctx, level, "query exec mode chosen for a transaction pooler",
