@@ -80,6 +80,9 @@ func NewPostgresState(pool *pgxpool.Pool, cfg PostgresStateConfig) *PostgresStat
 		lockKey: pglock.Key("cryptorates:" + cfg.Schema + "." + cfg.Table + ":" + cfg.Name)}
 }
 
+// Table returns the name of the state's table, as configured.
+func (s *PostgresState) Table() string { return s.table.Name }
+
 // ensure creates the table once, serialized across the fleet.
 func (s *PostgresState) ensure(ctx context.Context) error {
 	s.mu.Lock()
