@@ -190,7 +190,7 @@ func TestReportJSON(t *testing.T) {
 	assert.Contains(t, string(b), `"checks":3`)
 	assert.NotContains(t, string(b), "idle_since", "zero IdleSince is omitted")
 	for s, want := range map[State]string{StateUnknown: "unknown", StateHealthy: "healthy", StateDegraded: "degraded",
-		StateUnhealthy: "unhealthy", StateIdle: "idle", State(42): "unknown"} {
+		StateUnhealthy: "unhealthy", StateIdle: "idle", StateConnecting: "connecting", State(42): "unknown"} {
 		assert.Equal(t, want, s.String())
 	}
 	assert.False(t, Report{}.Ready())
