@@ -30,9 +30,10 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	stoppedAt := time.Now()
 	// The first check that starts after the stop must see it.
 	var r Report
+	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 10*time.Second, "a check started after the stop", func() bool {
 		r = p.Health(ctx)
-		return r.CheckedAt.After(stoppedAt)
+		return r.CheckedAt.After(stoppedAt) && len(logs.Lines(`"msg":"database health check failed"`)) > 0
 	})
 	assert.Equal(t, StateUnhealthy, r.State, "report: %+v", r)
 	assert.False(t, r.Ready())
@@ -50,11 +51,13 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 
 	// Same pool, no help: it recovers once the server is back.
 	require.NoError(t, s.Start())
-	waitFor(t, 15*time.Second, "recovery", func() bool { return p.Health(ctx).State == StateHealthy })
+	// The report changes before the line is logged (outside the lock): wait for both.
+	waitFor(t, 15*time.Second, "recovery", func() bool {
+		return p.Health(ctx).State == StateHealthy && len(logs.Lines(`"msg":"database health recovered"`)) > 0
+	})
 	r = p.Health(ctx)
 	assert.Equal(t, 0, r.ConsecutiveFailures)
 	assert.NotEmpty(t, r.LastError, "the last error is kept after recovery")
-	assert.NotEmpty(t, logs.Lines(`"msg":"database health recovered"`))
 	var one int
 	require.NoError(t, p.Pool().QueryRow(ctx, "SELECT 1").Scan(&one))
 	assert.NotContains(t, logs.String(), pw)
@@ -155,11 +158,12 @@ func testScaleToZeroReportsIdle(t *testing.T, target pgtest.Target) {
 	// Application traffic wakes the monitor up.
 	_, err := p.Pool().Exec(ctx, "SELECT 1")
 	require.NoError(t, err)
+	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 10*time.Second, "probes to resume", func() bool {
 		r := p.Health(ctx)
-		return r.State == StateHealthy && r.Checks > checks
+		return r.State == StateHealthy && r.Checks > checks &&
+			len(logs.Lines(`"msg":"application traffic resumed: health checks resumed"`)) > 0
 	})
-	assert.NotEmpty(t, logs.Lines(`"msg":"application traffic resumed: health checks resumed"`))
 }
 
 func TestStatsSnapshot(t *testing.T) { forTargets(t, testStatsSnapshot) }
@@ -208,7 +212,9 @@ func testExhaustedPoolFailsTheCheck(t *testing.T, target pgtest.Target) {
 	conn, err := p.Pool().Acquire(ctx)
 	require.NoError(t, err)
 
-	waitFor(t, 10*time.Second, "a failed check", func() bool { return p.Health(ctx).State == StateUnhealthy })
+	waitFor(t, 10*time.Second, "a failed check", func() bool {
+		return p.Health(ctx).State == StateUnhealthy && len(logs.Lines(`pool exhausted`)) > 0
+	})
 	assert.Contains(t, p.Health(ctx).LastError, "pool exhausted: all 1 connections acquired")
 	assert.NotEmpty(t, logs.Lines(`"level":"ERROR"`, `pool exhausted`, `"acquired":1`))
 
