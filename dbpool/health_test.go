@@ -221,3 +221,34 @@ func testExhaustedPoolFailsTheCheck(t *testing.T, target pgtest.Target) {
 	conn.Release()
 	waitFor(t, 10*time.Second, "recovery", func() bool { return p.Health(ctx).State == StateHealthy })
 }
+
+// testClock is a Config.Now that moves only when told.
+type testClock struct {
+	mu sync.Mutex // protects t
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// The quiet period is read from Config.Now: an hour of it passes without
+// waiting an hour, and the report's times are the clock's.
+func TestQuietPeriodFollowsTheClock(t *testing.T) {
+	clk := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	cfg := fastConfig(nil)
+	cfg.Now = clk.Now
+	cfg.ScaleToZero = true
+	cfg.QuietPeriod = time.Hour
+	p := mustNew(t, pgtest.DB(t), cfg)
+	ctx := context.Background()
+
+	waitFor(t, 10*time.Second, "periodic checks", func() bool { return p.Health(ctx).Checks >= 3 })
+	r := p.Health(ctx)
+	assert.Equal(t, StateHealthy, r.State, "the clock has not moved: not quiet yet")
+	assert.Equal(t, clk.Now(), r.LastSuccess)
+
+	clk.Add(time.Hour)
+	waitFor(t, 10*time.Second, "idle", func() bool { return p.Health(ctx).State == StateIdle })
+	assert.Equal(t, clk.Now(), p.Health(ctx).IdleSince)
+}
