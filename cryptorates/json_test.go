@@ -88,7 +88,7 @@ func TestOnePrefixPerError(t *testing.T) {
 	// The shared state: a database that is not there.
 	srv := pgtest.NewServer(t, pgtest.Options{})
 	dbURL := srv.CreateDB(t)
-	st := NewPostgresState(newPool(t, dbURL), "")
+	st := NewPostgresState(newPool(t, dbURL), PostgresStateConfig{})
 	require.NoError(t, srv.Stop())
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()

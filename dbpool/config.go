@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dedw3n/hardening/internal/pooler"
 )
 
 // Config tunes a [Pool]. The zero value is ready to use and gives the
@@ -120,9 +122,12 @@ type Config struct {
 	QuietPeriod time.Duration
 
 	// Pooler says whether the DSN points at a transaction-mode pooler
-	// (PgBouncer, Neon's "-pooler" endpoints), where prepared statements
-	// do not survive from one transaction to the next. The default,
-	// PoolerAuto, detects Neon's pooled host names. See [Pooler].
+	// (PgBouncer with pool_mode=transaction, Neon's "-pooler" endpoints,
+	// Supabase's port 6543), where nothing session-level survives from one
+	// transaction to the next. Behind one, pgx runs with
+	// QueryExecModeExec (no named prepared statements), unless the DSN sets
+	// default_query_exec_mode. The default, PoolerAuto, detects Neon's and
+	// Supabase's pooled host names; see [Pooler].
 	Pooler Pooler
 
 	// Configure, when set, is called with the pgxpool configuration after
@@ -133,6 +138,12 @@ type Config struct {
 	// boot budget). The default nil changes nothing.
 	Configure func(*pgxpool.Config)
 
+	// Now is the clock the health report's times (CheckedAt, LastSuccess,
+	// IdleSince) and the monitor's windows (QuietPeriod, WaitWindow) are
+	// read from. The default is time.Now. Latencies, timeouts and the
+	// connect budget are measured on real time whatever it says.
+	Now func() time.Time
+
 	// Logger receives the pool's structured logs (field component=dbpool).
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -141,35 +152,26 @@ type Config struct {
 	lookup pgconn.LookupFunc
 }
 
-// Pooler says how the pool treats a connection pooler between it and
-// PostgreSQL.
-type Pooler int
+// Pooler says whether the pool goes through a transaction-mode connection
+// pooler. It is the same type as sessionstore.Pooler and the Pooler of
+// cryptorates' PostgresStateConfig, so one setting (say, parsed from
+// DB_POOLER=auto|none|transaction with [Pooler.UnmarshalText]) configures
+// all three.
+type Pooler = pooler.Mode
 
 const (
 	// PoolerAuto treats the server as a transaction-mode pooler when a host
-	// name contains "-pooler", as Neon's pooled endpoints do
-	// (ep-name-123456-pooler.region.aws.neon.tech).
-	PoolerAuto Pooler = iota
+	// name says so: Neon's pooled endpoints contain "-pooler"
+	// (ep-name-123456-pooler.region.aws.neon.tech); Supabase's pooler is in
+	// transaction mode on port 6543 (*.pooler.supabase.com, db.*.supabase.co).
+	PoolerAuto = pooler.Auto
 	// PoolerNone: a direct connection to PostgreSQL (or a session-mode
 	// pooler); pgx caches prepared statements as usual.
-	PoolerNone
+	PoolerNone = pooler.None
 	// PoolerTransaction: a transaction-mode pooler such as PgBouncer with
 	// pool_mode=transaction.
-	PoolerTransaction
+	PoolerTransaction = pooler.Transaction
 )
-
-// Behind a transaction-mode pooler, consecutive statements may run on
-// different server connections, so the named prepared statements that pgx
-// caches by default (QueryExecModeCacheStatement) are missing, or worse,
-// belong to another client. poolerExecMode is the mode used there instead:
-// QueryExecModeExec sends Parse/Bind/Execute of an unnamed statement in a
-// single round trip, which a transaction pooler keeps on one server
-// connection. It still binds parameters on the server (no client-side
-// interpolation, unlike QueryExecModeSimpleProtocol, which pgx itself
-// recommends only where the extended protocol is unavailable) and costs no
-// extra round trip, unlike QueryExecModeDescribeExec. The cost: parameter
-// types are taken from the Go types, and results come in text format.
-const poolerExecMode = pgx.QueryExecModeExec
 
 // Defaults; see the Config fields.
 const (
@@ -207,6 +209,7 @@ type settings struct {
 	execMode       pgx.QueryExecMode
 	execModeSource string // why execMode was chosen, for the log
 
+	now     func() time.Time
 	logger  *slog.Logger
 	target  string   // host:port list and database, for errors and logs
 	secrets []string // passwords to keep out of errors and logs
@@ -225,28 +228,49 @@ func resolve(dsn string, c Config) (*settings, error) {
 	}
 	inDSN := func(key string) bool { _, ok := present.RuntimeParams[key]; return ok }
 
-	s := &settings{pool: pc, logger: c.Logger}
+	s := &settings{pool: pc, logger: c.Logger, now: c.Now}
 	if s.logger == nil {
 		s.logger = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	s.secrets = append(secrets, passwords(pc.ConnConfig)...)
 	s.target = describeTarget(pc.ConnConfig)
 
+	if err := s.size(c, inDSN); err != nil {
+		return nil, err
+	}
+	if err := s.timeouts(c, inDSN); err != nil {
+		return nil, err
+	}
+	// Query exec mode: the DSN's default_query_exec_mode is the most
+	// explicit statement and wins; otherwise a pooler, declared or
+	// detected, gets pooler.ExecMode.
+	d := pooler.Decide(c.Pooler, &pc.ConnConfig.Config)
+	s.pooler = d.Transaction
+	s.execMode, s.execModeSource = pooler.Configure(pc.ConnConfig, d)
+	return s, nil
+}
+
+// size applies the pool sizing and connection lifetime settings.
+func (s *settings) size(c Config, inDSN func(string) bool) error {
+	pc := s.pool
 	// Pool sizing.
 	if c.MaxConns < 0 {
-		return nil, fmt.Errorf("dbpool: MaxConns %d is negative", c.MaxConns)
+		return fmt.Errorf("dbpool: MaxConns %d is negative", c.MaxConns)
 	}
 	pc.MaxConns = pick(c.MaxConns, inDSN("pool_max_conns"), pc.MaxConns, defaultMaxConns)
 	minExplicit := c.MinConns != 0 || inDSN("pool_min_conns")
 	pc.MinConns = max(pick(c.MinConns, inDSN("pool_min_conns"), pc.MinConns, defaultMinConns), 0)
 	if pc.MinConns > pc.MaxConns {
 		if minExplicit {
-			return nil, fmt.Errorf("dbpool: MinConns %d exceeds MaxConns %d", pc.MinConns, pc.MaxConns)
+			return fmt.Errorf("dbpool: MinConns %d exceeds MaxConns %d", pc.MinConns, pc.MaxConns)
 		}
 		pc.MinConns = pc.MaxConns
 	}
 	if pc.MinIdleConns > pc.MaxConns {
-		return nil, fmt.Errorf("dbpool: pool_min_idle_conns %d exceeds MaxConns %d", pc.MinIdleConns, pc.MaxConns)
+		return fmt.Errorf("dbpool: pool_min_idle_conns %d exceeds MaxConns %d", pc.MinIdleConns, pc.MaxConns)
 	}
 	s.scaleToZero = c.ScaleToZero
 	if s.scaleToZero {
@@ -258,12 +282,18 @@ func resolve(dsn string, c Config) (*settings, error) {
 	pc.MaxConnLifetime = max(pick(c.MaxConnLifetime, inDSN("pool_max_conn_lifetime"), pc.MaxConnLifetime, defaultMaxConnLifetime), 0)
 	pc.MaxConnLifetimeJitter = max(pick(c.MaxConnLifetimeJitter, inDSN("pool_max_conn_lifetime_jitter"), pc.MaxConnLifetimeJitter, pc.MaxConnLifetime/10), 0)
 
+	return nil
+}
+
+// timeouts applies the connect and health monitor settings.
+func (s *settings) timeouts(c Config, inDSN func(string) bool) error {
+	pc := s.pool
 	// Connecting. pgconn reads connect_timeout (and PGCONNECT_TIMEOUT) into
 	// ConnectTimeout, leaving it 0 when neither is set.
 	dsnTimeout := pc.ConnConfig.ConnectTimeout
 	s.connectTimeout = pick(c.ConnectTimeout, dsnTimeout > 0, dsnTimeout, defaultConnectTimeout)
 	if s.connectTimeout < 0 {
-		return nil, fmt.Errorf("dbpool: ConnectTimeout %v is negative", s.connectTimeout)
+		return fmt.Errorf("dbpool: ConnectTimeout %v is negative", s.connectTimeout)
 	}
 	pc.ConnConfig.ConnectTimeout = s.connectTimeout
 	s.connectBudget = pick(c.ConnectBudget, false, 0, defaultConnectBudget)
@@ -275,12 +305,12 @@ func resolve(dsn string, c Config) (*settings, error) {
 	// MinConns top-up) runs on the same period.
 	s.healthPeriod = pick(c.HealthCheckPeriod, inDSN("pool_health_check_period"), pc.HealthCheckPeriod, defaultHealthCheckPeriod)
 	if s.healthPeriod <= 0 {
-		return nil, fmt.Errorf("dbpool: HealthCheckPeriod %v is not positive", s.healthPeriod)
+		return fmt.Errorf("dbpool: HealthCheckPeriod %v is not positive", s.healthPeriod)
 	}
 	pc.HealthCheckPeriod = s.healthPeriod
 	s.healthTimeout = pick(c.HealthCheckTimeout, false, 0, min(defaultHealthCheckTimeout, s.healthPeriod))
 	if s.healthTimeout < 0 {
-		return nil, fmt.Errorf("dbpool: HealthCheckTimeout %v is negative", s.healthTimeout)
+		return fmt.Errorf("dbpool: HealthCheckTimeout %v is negative", s.healthTimeout)
 	}
 	s.warnLatency = pick(c.WarnLatency, false, 0, defaultWarnLatency)
 	s.errorLatency = pick(c.ErrorLatency, false, 0, defaultErrorLatency)
@@ -288,26 +318,7 @@ func resolve(dsn string, c Config) (*settings, error) {
 	s.waitWindow = pick(c.WaitWindow, false, 0, defaultWaitWindow)
 	s.quietPeriod = pick(c.QuietPeriod, false, 0, defaultQuietPeriod)
 
-	// Query exec mode: the DSN's default_query_exec_mode is the most
-	// explicit statement and wins; otherwise a pooler, declared or
-	// detected, gets poolerExecMode.
-	s.execMode = pc.ConnConfig.DefaultQueryExecMode
-	switch {
-	case c.Pooler == PoolerTransaction:
-		s.pooler, s.execModeSource = true, "Config.Pooler is PoolerTransaction"
-	case c.Pooler == PoolerAuto && poolerHost(pc.ConnConfig) != "":
-		s.pooler, s.execModeSource = true, "pooler host "+poolerHost(pc.ConnConfig)
-	default:
-		s.execModeSource = "no transaction pooler"
-	}
-	switch {
-	case inDSN("default_query_exec_mode"):
-		s.execModeSource = "DSN default_query_exec_mode (" + s.execModeSource + ")"
-	case s.pooler:
-		s.execMode = poolerExecMode
-	}
-	pc.ConnConfig.DefaultQueryExecMode = s.execMode
-	return s, nil
+	return nil
 }
 
 // pick applies the precedence: a non-zero field, else the DSN's value when
@@ -322,17 +333,6 @@ func pick[T comparable](field T, dsnSet bool, dsnValue, def T) T {
 	default:
 		return def
 	}
-}
-
-// poolerHost returns the first host name that looks like a Neon pooled
-// endpoint, or "".
-func poolerHost(cc *pgx.ConnConfig) string {
-	for _, h := range hosts(cc) {
-		if strings.Contains(strings.ToLower(h.host), "-pooler") {
-			return h.host
-		}
-	}
-	return ""
 }
 
 type hostPort struct {

@@ -28,6 +28,9 @@ func TestPoolerExecMode(t *testing.T) {
 		{"direct host keeps the statement cache", "postgres://app@" + neonDirect + "/shop", PoolerAuto, pgx.QueryExecModeCacheStatement},
 		{"explicit transaction pooler", "postgres://app@pgbouncer.internal:6432/shop", PoolerTransaction, pgx.QueryExecModeExec},
 		{"explicit none overrides detection", "postgres://app@" + neonPooled + "/shop", PoolerNone, pgx.QueryExecModeCacheStatement},
+		{"Supabase transaction pooler port", "postgres://app.ref@aws-0-eu-west-1.pooler.supabase.com:6543/postgres", PoolerAuto, pgx.QueryExecModeExec},
+		{"Supabase session pooler port is direct", "postgres://app.ref@aws-0-eu-west-1.pooler.supabase.com:5432/postgres", PoolerAuto, pgx.QueryExecModeCacheStatement},
+		{"Supabase database host on 6543", "postgres://postgres@db.abcdefgh.supabase.co:6543/postgres", PoolerAuto, pgx.QueryExecModeExec},
 		{"DSN exec mode wins", "postgres://app@" + neonPooled + "/shop?default_query_exec_mode=simple_protocol", PoolerAuto, pgx.QueryExecModeSimpleProtocol},
 	}
 	for _, tt := range tests {

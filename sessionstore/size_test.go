@@ -72,7 +72,7 @@ func (p prober) do(cookie, key string, raw json.RawMessage, put bool) outcome {
 // "\u003c": the session counted smaller when read back, a second Put was
 // accepted, and the save refused it with a 503.
 func TestPutAcceptedNeverFailsAtSave(t *testing.T) {
-	for _, b := range []backend{memoryBackend(), pgBackend()} {
+	for _, b := range everyBackend() {
 		t.Run(b.name, func(t *testing.T) {
 			p := newProber(t, b.store(t), 300)
 			first := p.do("", "a", json.RawMessage(`"`+strings.Repeat("<", 100)+`"`), true)
@@ -142,7 +142,7 @@ func testSizeAccounting(t *testing.T, b backend) {
 // save.
 func TestInvalidValues(t *testing.T) {
 	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
-	for _, b := range []backend{memoryBackend(), pgBackend()} {
+	for _, b := range everyBackend() {
 		t.Run(b.name, func(t *testing.T) {
 			p := newProber(t, b.store(t), 1<<20)
 			for _, raw := range []string{`"a\u0000b"`, deep, `1e131072`, `1e-16384`, `0.5e-16383`, `1e999999999999999999`} {
@@ -176,7 +176,7 @@ func TestInvalidValues(t *testing.T) {
 // once replayed on a session a concurrent request made larger are a 409
 // (no Retry-After: retrying the same request cannot help), not a 503.
 func TestMergedChangesTooLarge(t *testing.T) {
-	for _, b := range []backend{memoryBackend(), pgBackend()} {
+	for _, b := range everyBackend() {
 		t.Run(b.name, func(t *testing.T) {
 			a := newApp(t, b.store(t), Config{MaxSize: 300})
 			ck := a.newSession(t)

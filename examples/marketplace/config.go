@@ -6,6 +6,7 @@ import (
 
 	"github.com/dedw3n/hardening/configcheck"
 	"github.com/dedw3n/hardening/cryptorates"
+	"github.com/dedw3n/hardening/dbpool"
 )
 
 // config is the server's configuration, mapped from a clean configcheck
@@ -22,6 +23,9 @@ type config struct {
 	DBMinConns       int32
 	DBIdleTimeout    time.Duration
 	DBHealthInterval time.Duration
+	DBPooler         dbpool.Pooler // applies to every pool
+	SessionTable     string
+	RatesTable       string
 
 	SessionSecrets        []string // the first signs; all verify
 	SessionTTL            time.Duration
@@ -61,6 +65,8 @@ func configFrom(rep *configcheck.Report) config {
 		DBMinConns:       int32(rep.Int("DB_MIN_CONNS")),
 		DBIdleTimeout:    rep.Duration("DB_IDLE_TIMEOUT"),
 		DBHealthInterval: rep.Duration("DB_HEALTH_INTERVAL"),
+		SessionTable:     rep.Value("SESSION_TABLE"),
+		RatesTable:       rep.Value("RATES_TABLE"),
 
 		SessionTTL:            rep.Duration("SESSION_TTL"),
 		SessionTouchAfter:     rep.Duration("SESSION_TOUCH_AFTER"),
@@ -85,6 +91,7 @@ func configFrom(rep *configcheck.Report) config {
 		ShutdownTimeout:    rep.Duration("SHUTDOWN_TIMEOUT"),
 		ShutdownDrainDelay: rep.Duration("SHUTDOWN_DRAIN_DELAY"),
 	}
+	_ = c.DBPooler.UnmarshalText([]byte(rep.Value("DB_POOLER"))) // checked by OneOf
 	for _, name := range []string{"SESSION_SECRET", "SESSION_SECRET_PREVIOUS"} {
 		if s := rep.Secret(name).Reveal(); s != "" {
 			c.SessionSecrets = append(c.SessionSecrets, s)
@@ -169,8 +176,17 @@ func databaseVars() []configcheck.Var {
 		count("DB_MIN_CONNS", "2", 0, configcheck.NotAbove("DB_MAX_CONNS")),
 		duration("DB_IDLE_TIMEOUT", "30s", positive),
 		duration("DB_HEALTH_INTERVAL", "30s", positive),
+		{Name: "DB_POOLER", Default: "auto", Hint: "transaction for PgBouncer in transaction mode, RDS Proxy or Supavisor; auto detects Neon's and Supabase's pooled hosts",
+			Rules: []configcheck.Rule{configcheck.OneOf("auto", "none", "transaction")}},
+		{Name: "SESSION_TABLE", Default: "sessions", Hint: "another name when a table of that name belongs to another program",
+			Rules: []configcheck.Rule{identifier}},
+		{Name: "RATES_TABLE", Default: "cryptorates_snapshot", Hint: "another name when a table of that name belongs to another program",
+			Rules: []configcheck.Rule{identifier, configcheck.Differs("SESSION_TABLE")}},
 	}
 }
+
+// identifier is a PostgreSQL table name that needs no quoting.
+var identifier = configcheck.Match(`^[a-z_][a-z0-9_]{0,62}$`, "a lower-case SQL identifier (letters, digits, '_')")
 
 // ids is what cryptorates accepts as coin and currency ids.
 var ids = configcheck.Match(`^[\s,]*[A-Za-z0-9._-]*(\s*,\s*[A-Za-z0-9._-]*)*\s*$`,

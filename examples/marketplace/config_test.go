@@ -129,6 +129,7 @@ func TestConfigBadValues(t *testing.T) {
 		"SESSION_TTL": "7d", "SESSION_TOUCH_AFTER": "0s", "SESSION_PRUNE_INTERVAL": "0s",
 		"SESSION_POOL_MAX_CONNS": "0", "SESSION_CONNECT_TIMEOUT": "20",
 		"DB_MAX_CONNS": "ten", "DB_MIN_CONNS": "-1", "DB_IDLE_TIMEOUT": "x", "DB_HEALTH_INTERVAL": "0",
+		"DB_POOLER": "session", "SESSION_TABLE": "Sessions; DROP", "RATES_TABLE": "1rates",
 		"COINGECKO_BASE_URL": "api.coingecko.com", "COINGECKO_API_KEY": " key ",
 		"RATES_COINS": "bit coin", "RATES_CURRENCIES": "usd,",
 		"RATES_FRESH": "fresh", "RATES_ACCEPTABLE": "15", "RATES_FALLBACK": "-60m",

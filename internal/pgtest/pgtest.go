@@ -11,6 +11,10 @@
 // installs. PostgreSQL refuses to run as root; when the tests run as root the
 // server runs as the unprivileged "postgres" OS user.
 //
+// [PooledDB] and [NewBouncer] put a PgBouncer in transaction mode in front
+// of a server (Debian's pgbouncer package), so that a suite can run both
+// directly and through a transaction pooler ([Targets]).
+//
 // TEST_DATABASE_URL, when set, names an existing server to use instead: [DB]
 // creates its databases there, and [NewServer] skips the test, since it cannot
 // stop or start a server it does not own. With neither binaries nor
@@ -71,6 +75,7 @@ func (r cleanupRunner) Run() int {
 }
 
 func removeAll() {
+	removeBouncers()
 	serversMu.Lock()
 	all := make([]*Server, 0, len(servers))
 	for s := range servers {
