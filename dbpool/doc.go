@@ -32,7 +32,9 @@
 // acquired, constructing and empty_acquire_waits: Debug when fine, Warn
 // above 100ms, Error above 1s or on failure, Warn while acquires keep
 // waiting for connections. [Pool.Health] returns the latest [Report] for
-// readiness endpoints and [Pool.Stats] the pool's counters for metrics.
+// readiness endpoints and [Pool.Stats] the pool's counters for metrics;
+// both have a deliberate JSON form (snake_case, seconds, the state as a
+// word) for a status endpoint to return as they are.
 //
 // # Scale to zero
 //
@@ -62,6 +64,14 @@
 // pg_advisory_xact_lock), LISTEN. For those, open a second pool on the
 // direct URL (Neon: the host without "-pooler"; Supabase: port 5432) with
 // PoolerNone. The same Pooler type configures sessionstore.
+//
+// # Errors
+//
+// Every error the package returns starts with "dbpool: ", once: it is added
+// where the error is made, and the pgx errors it wraps carry no prefix. They
+// stay reachable, *pgconn.PgError and *pgconn.ConnectError through
+// errors.As and a caller's cancellation through errors.Is; no error holds a
+// password. The package exports no sentinel.
 //
 // # Closing
 //

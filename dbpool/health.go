@@ -2,6 +2,7 @@ package dbpool
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -52,17 +53,25 @@ func (s State) String() string {
 // MarshalText makes a State read as its name in JSON.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Report is the health monitor's latest finding.
+// Report is the health monitor's latest finding. Its JSON form is
+// deliberate, for a readiness or status endpoint to return as it is:
+//
+//	{"state":"healthy","checked_at":"2026-01-01T12:00:00Z","latency_seconds":0.0012,
+//	 "last_success":"2026-01-01T12:00:00Z","consecutive_failures":0,"checks":41,
+//	 "failures":0,"acquires_waiting":false}
+//
+// Names are snake_case, the state is a word, times are RFC 3339 (left out
+// when zero) and the latency is in seconds. LastError never holds a password.
 type Report struct {
 	State State `json:"state"`
 	// CheckedAt is when the last check started (for StateIdle: when the
 	// monitor last looked at the pool's counters).
-	CheckedAt time.Time `json:"checked_at"`
+	CheckedAt time.Time `json:"checked_at,omitzero"`
 	// Latency is the SELECT 1 round trip of the last successful check
 	// (until the first periodic check: New's ping, connect included).
-	Latency time.Duration `json:"latency_ns"`
+	Latency time.Duration `json:"-"`
 	// LastSuccess is when a check last succeeded.
-	LastSuccess time.Time `json:"last_success"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
 	// ConsecutiveFailures counts failed checks since the last success.
 	ConsecutiveFailures int `json:"consecutive_failures"`
 	// LastError is the text of the most recent failure (kept after a
@@ -77,6 +86,16 @@ type Report struct {
 	// AcquiresWaiting is true while acquires keep waiting for connections
 	// (see Config.WaitThreshold).
 	AcquiresWaiting bool `json:"acquires_waiting"`
+}
+
+// MarshalJSON encodes r in its JSON form: the fields' tags, with Latency
+// as latency_seconds.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // without the method
+	return json.Marshal(struct {
+		plain
+		Latency float64 `json:"latency_seconds"`
+	}{plain(r), r.Latency.Seconds()})
 }
 
 // Ready reports whether a readiness endpoint should accept traffic:
