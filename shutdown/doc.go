@@ -35,6 +35,14 @@
 // take most of the budget (with 5 hooks and 10 s: 6 s). A hook that
 // overruns its share is reported as timed out and the sequence goes on. Every hook's name, duration, error and time-out are
 // logged through slog and returned in a Report; Report.Err joins the errors.
+// Report and Stats have a deliberate JSON form (snake_case, durations in
+// seconds, hook errors sanitized) for a status endpoint to return as they
+// are.
+//
+// Every error the package returns says "shutdown: " once, at the start of
+// each line: Report.Err gives one line per failed hook, "shutdown: hook
+// "db": " followed by the hook's own error unchanged, which errors.Is and
+// errors.As still reach. The package exports no sentinel.
 //
 // A second signal ends the process at once with exit code 128 plus the
 // signal's number, logging the hook (or the drain delay) it was stuck in.

@@ -1,6 +1,7 @@
 package shutdown
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,33 +11,69 @@ import (
 // HookResult is what happened to one hook during a shutdown sequence.
 type HookResult struct {
 	// Name is the name the hook was registered with.
-	Name string
+	Name string `json:"name"`
 	// Share is the part of the budget the hook was given.
-	Share time.Duration
+	Share time.Duration `json:"-"`
 	// Duration is how long the coordinator waited for the hook: its run time,
 	// or its share when it timed out.
-	Duration time.Duration
+	Duration time.Duration `json:"-"`
 	// Err is the hook's error, or the context's error when the hook did not
 	// return within its share. Nil on success.
-	Err error
+	Err error `json:"-"`
 	// TimedOut reports that the hook's share ran out before it succeeded:
 	// either it had not returned, or it returned an error after its context
 	// expired. The sequence went on with the next hook.
-	TimedOut bool
+	TimedOut bool `json:"timed_out"`
 }
 
-// Report describes one shutdown sequence.
+// MarshalJSON encodes h as {"name","share_seconds","duration_seconds",
+// "error","timed_out"}: durations in seconds, the error as its text
+// sanitized as in the log (no URL, DSN or secret-looking key=value pair),
+// left out on success.
+func (h HookResult) MarshalJSON() ([]byte, error) {
+	type plain HookResult // without the method
+	j := struct {
+		plain
+		Share    float64 `json:"share_seconds"`
+		Duration float64 `json:"duration_seconds"`
+		Err      string  `json:"error,omitempty"`
+	}{plain: plain(h), Share: h.Share.Seconds(), Duration: h.Duration.Seconds()}
+	if h.Err != nil {
+		j.Err = sanitize(h.Err.Error())
+	}
+	return json.Marshal(j)
+}
+
+// Report describes one shutdown sequence. Its JSON form is deliberate, for
+// a status endpoint or a log to carry as it is:
+//
+//	{"trigger":"signal terminated","drain_delay_seconds":5,"duration_seconds":5.82,
+//	 "hooks":[{"name":"http server :8080","share_seconds":6,"duration_seconds":0.8,"timed_out":false},
+//	          {"name":"db","share_seconds":2,"duration_seconds":2,"error":"context deadline exceeded","timed_out":true}]}
 type Report struct {
 	// Trigger says what started the sequence: "call", "signal interrupt",
 	// "signal terminated", "serve error".
-	Trigger string
+	Trigger string `json:"trigger"`
 	// DrainDelay is how long the sequence waited with readiness at 503 before
 	// stopping the servers.
-	DrainDelay time.Duration
+	DrainDelay time.Duration `json:"-"`
 	// Duration is the length of the whole sequence, drain delay included.
-	Duration time.Duration
+	Duration time.Duration `json:"-"`
 	// Hooks holds one result per hook, in the order they ran.
-	Hooks []HookResult
+	Hooks []HookResult `json:"hooks"`
+}
+
+// MarshalJSON encodes r in its JSON form, durations in seconds.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // without the method
+	if r.Hooks == nil {
+		r.Hooks = []HookResult{}
+	}
+	return json.Marshal(struct {
+		plain
+		DrainDelay float64 `json:"drain_delay_seconds"`
+		Duration   float64 `json:"duration_seconds"`
+	}{plain(r), r.DrainDelay.Seconds(), r.Duration.Seconds()})
 }
 
 // Err joins the errors of the hooks that failed, each prefixed with the
