@@ -3,17 +3,18 @@ package cdncache
 import "sync/atomic"
 
 // Stats is a snapshot of a Handler's counters, including the responses that
-// went through its Middleware.
+// went through its Middleware. Its JSON form has the snake_case names of
+// the tags, for a status endpoint to return as it is.
 type Stats struct {
-	OK             uint64 // 200 responses
-	PartialContent uint64 // 206 responses
-	NotModified    uint64 // 304 responses
-	ClientErrors   uint64 // 4xx responses (404, 412, 416, ...)
-	ServerErrors   uint64 // 5xx responses
-	BytesSent      int64  // body bytes written
-	BytesSaved     int64  // bytes not sent thanks to 304s (size of the representation)
-	ETagHits       uint64 // validators found in the LRU
-	ETagMisses     uint64 // validators computed
+	OK             uint64 `json:"ok"`              // 200 responses
+	PartialContent uint64 `json:"partial_content"` // 206 responses
+	NotModified    uint64 `json:"not_modified"`    // 304 responses
+	ClientErrors   uint64 `json:"client_errors"`   // 4xx responses (404, 412, 416, ...)
+	ServerErrors   uint64 `json:"server_errors"`   // 5xx responses
+	BytesSent      int64  `json:"bytes_sent"`      // body bytes written
+	BytesSaved     int64  `json:"bytes_saved"`     // bytes not sent thanks to 304s (size of the representation)
+	ETagHits       uint64 `json:"etag_hits"`       // validators found in the LRU
+	ETagMisses     uint64 `json:"etag_misses"`     // validators computed
 }
 
 // counters are the live counters behind Stats.
