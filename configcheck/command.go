@@ -134,5 +134,5 @@ func readEnvFile(path string) (map[string]string, error) {
 		return nil, errors.New("--env-file names a file that cannot be read")
 	}
 	defer f.Close()
-	return ParseEnvFile(f)
+	return parseEnvFile(f)
 }

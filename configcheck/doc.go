@@ -66,6 +66,15 @@
 // [Report.Secret] wraps a value in a [Secret] that prints only its
 // description.
 //
+// # Errors
+//
+// [Report.Err] and [ParseEnvFile] return errors that say "configcheck: "
+// once, at their start; a reader's error stays reachable through errors.Is.
+// The [Report]'s JSON form (snake_case names, severities as words, no
+// secret) is for a handler or a CI job to use as it is. check-config prints
+// its errors under its own name, "check-config: ", without the package's.
+// The package exports no sentinel.
+//
 // # The check-config command
 //
 // [RuleSet.Command] is a ready check-config subcommand: the same check as

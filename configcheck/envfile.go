@@ -1,6 +1,7 @@
 package configcheck
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -29,12 +30,22 @@ const maxEnvFileSize = 1 << 20
 // that does not parse is often the rest of a value, such as an unquoted
 // multi-line PEM key, and even what looks like a name may be part of one.
 func ParseEnvFile(r io.Reader) (map[string]string, error) {
+	m, err := parseEnvFile(r)
+	if err != nil {
+		return nil, fmt.Errorf("configcheck: %w", err)
+	}
+	return m, nil
+}
+
+// parseEnvFile is ParseEnvFile with errors that do not name the package,
+// for check-config to print under its own name.
+func parseEnvFile(r io.Reader) (map[string]string, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxEnvFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("configcheck: reading env file: %w", err)
+		return nil, fmt.Errorf("reading env file: %w", err)
 	}
 	if len(b) > maxEnvFileSize {
-		return nil, fmt.Errorf("configcheck: env file is larger than 1 MiB")
+		return nil, errors.New("env file is larger than 1 MiB")
 	}
 	p := envParser{s: strings.TrimPrefix(string(b), "\uFEFF"), line: 1}
 	return p.parse()
@@ -48,7 +59,7 @@ type envParser struct {
 }
 
 func (p *envParser) errorf(line int, format string, args ...any) error {
-	return fmt.Errorf("configcheck: env file line %d: "+format, append([]any{line}, args...)...)
+	return fmt.Errorf("env file line %d: "+format, append([]any{line}, args...)...)
 }
 
 func (p *envParser) parse() (map[string]string, error) {
