@@ -40,6 +40,17 @@
 // [Session.Err] wraps [ErrUnavailable], that reads as empty and refuses
 // changes, and its response is sent as it is.
 //
+// # Errors
+//
+// Every error the package returns says "sessionstore: " once, at its
+// start. The exported sentinels carry it, since they are returned as they
+// are ([ErrNoSession], [ErrConflict]); a detail follows them ("sessionstore:
+// session data too large: 5000 bytes, limit 4096"); an error that wraps
+// another of the package's keeps the one prefix ("sessionstore: put "cart":
+// value cannot be stored: …"), and errors.Is finds every sentinel in it.
+// [Stats] and [StoreStats] have snake_case JSON names, for a status
+// endpoint to return as they are.
+//
 // # Size
 //
 // Config.MaxSize bounds a session's data, measured in one canonical JSON

@@ -1,6 +1,10 @@
 package sessionstore
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 var (
 	// ErrConflict is returned by [Store.Save] when the stored version is not
@@ -46,3 +50,19 @@ var (
 // errNotSaved is returned by writes of a response whose session could not
 // be saved: the error handler has answered instead.
 var errNotSaved = errors.New("sessionstore: session not saved; response replaced by the error handler")
+
+// wrapf is fmt.Errorf for an error that wraps errors of this package, which
+// already say "sessionstore: ": the result says it once, at its start, and
+// unwraps as fmt.Errorf's would, so errors.Is finds every sentinel in it.
+func wrapf(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &wrapped{msg: "sessionstore: " + strings.ReplaceAll(err.Error(), "sessionstore: ", ""), err: err}
+}
+
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }

@@ -3,7 +3,6 @@ package sessionstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -78,7 +77,7 @@ func (m *Manager) handler(next http.Handler, tolerant bool) http.Handler {
 		}
 		if err != nil {
 			m.cfg.Logger.Warn("sessionstore: cannot load session; serving without it", "err", err, "method", r.Method, "path", r.URL.Path)
-			s = &Session{m: m, err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+			s = &Session{m: m, err: wrapf("%w: %w", ErrUnavailable, err)}
 		}
 		cw := &writer{ResponseWriter: w, m: m, r: r, s: s, vary: sawCookie, outer: w.Header().Clone()}
 		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
@@ -215,7 +214,7 @@ func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 		m.conflicts.Add(1)
 		if replay >= maxReplays {
 			m.errors.Add(1)
-			return fmt.Errorf("sessionstore: save: still conflicting after %d replays: %w", replay, err)
+			return wrapf("save: still conflicting after %d replays: %w", replay, err)
 		}
 		if err := m.reload(ctx, s, now); err != nil {
 			m.errors.Add(1)
@@ -258,7 +257,7 @@ func (m *Manager) reload(ctx context.Context, s *Session, now time.Time) error {
 		found = found && fresh.alive(now)
 	}
 	if err := s.rebase(fresh, found); err != nil {
-		return fmt.Errorf("sessionstore: replaying this request's changes on the session a concurrent request saved: %w", err)
+		return wrapf("replaying this request's changes on the session a concurrent request saved: %w", err)
 	}
 	return nil
 }

@@ -199,7 +199,7 @@ func (s *Session) change(o op) error {
 func (s *Session) Put(key string, v any) error {
 	b, err := marshal(key, v)
 	if err != nil {
-		return fmt.Errorf("sessionstore: put %q: %w", key, err)
+		return wrapf("put %q: %w", key, err)
 	}
 	return s.change(op{kind: opPut, key: key, val: b})
 }
@@ -263,7 +263,7 @@ func Update[T any](s *Session, key string, fn func(v *T) error) error {
 		}
 		b, err := marshal(key, v)
 		if err != nil {
-			return nil, fmt.Errorf("sessionstore: update %q: %w", key, err)
+			return nil, wrapf("update %q: %w", key, err)
 		}
 		return b, nil
 	}})
@@ -303,7 +303,7 @@ func (s *Session) UserID() string {
 // UTF-8) is refused with [ErrInvalidValue].
 func (s *Session) SetUserID(userID string) error {
 	if err := checkKey(userID); err != nil {
-		return fmt.Errorf("sessionstore: set user ID: %w", err)
+		return wrapf("set user ID: %w", err)
 	}
 	return s.edit(func() error {
 		s.userID, s.userSet = userID, true

@@ -91,16 +91,17 @@ type Store interface {
 }
 
 // StoreStats are counters of a store's own work, reported by the stores of
-// this package through [Manager.Stats].
+// this package through [Manager.Stats]. Its JSON form has the snake_case
+// names of the tags.
 type StoreStats struct {
 	// InitAttempts counts attempts to initialise the backend (create the
 	// table); 0 for stores that need none.
-	InitAttempts uint64
+	InitAttempts uint64 `json:"init_attempts"`
 	// Pruned counts expired sessions removed by pruning.
-	Pruned uint64
+	Pruned uint64 `json:"pruned"`
 	// PruneRuns counts prunings that ran (not skipped for another
 	// instance holding the lock).
-	PruneRuns uint64
+	PruneRuns uint64 `json:"prune_runs"`
 }
 
 // statser is implemented by stores that count their own work.
