@@ -40,6 +40,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("/readyz", a.coord.Readiness())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /status", a.status)
+	mux.HandleFunc("GET /api/status", a.statusJSON)
 	return metrics.HTTP(a.registry)(crossOriginProtection().Handler(mux))
 }
 

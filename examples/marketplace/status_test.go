@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -66,4 +67,46 @@ func TestStatusPageSaysNotReadyWhileDraining(t *testing.T) {
 		}
 	}
 	<-done
+}
+
+// TestStatusJSON: /api/status carries each package's Stats in its JSON
+// form, under snake_case names.
+func TestStatusJSON(t *testing.T) {
+	h := testApp(t)
+	if code, _ := getBody(t, h, "/api/rates"); code != http.StatusOK {
+		t.Fatalf("GET /api/rates: %d", code)
+	}
+	code, body := getBody(t, h, "/api/status")
+	if code != http.StatusOK {
+		t.Fatalf("GET /api/status: %d", code)
+	}
+	var got struct {
+		Sessions map[string]any `json:"sessions"`
+		Rates    struct {
+			Breaker     string            `json:"breaker"`
+			LastFailure string            `json:"last_failure"`
+			Served      map[string]uint64 `json:"served"`
+		} `json:"rates"`
+		Static   map[string]any `json:"static"`
+		Shutdown map[string]any `json:"shutdown"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	if got.Rates.Breaker != "closed" || got.Rates.LastFailure != "network" || got.Rates.Served["static"] == 0 {
+		t.Errorf("rates: %+v", got.Rates)
+	}
+	for name, m := range map[string]map[string]any{"sessions": got.Sessions, "static": got.Static, "shutdown": got.Shutdown} {
+		if len(m) == 0 {
+			t.Errorf("%s: missing in %s", name, body)
+		}
+	}
+	for _, k := range []string{"rejected_cookies", "etag_hits", "hook_timeouts"} {
+		if !strings.Contains(body, `"`+k+`"`) {
+			t.Errorf("/api/status lacks %q: %s", k, body)
+		}
+	}
+	if got.Shutdown["draining"] != false {
+		t.Errorf("shutdown: %v", got.Shutdown)
+	}
 }
