@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/dedw3n/hardening/internal/nostore"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 )
@@ -384,21 +385,18 @@ func (h *Handler) computeMeta(vk versionKey, obj io.ReadSeeker, info ObjectInfo)
 // setCacheHeaders sets the headers shared by 200, 206 and 304.
 func (h *Handler) setCacheHeaders(hdr http.Header, m *meta, key, etag string) {
 	hp := m.policy
-	_, cookie := hdr["Set-Cookie"]
-	if cookie {
-		hp = headerPolicy{cc: ccPrivate, cdn: ccNoStore}
-	}
 	hdr["Cache-Control"] = []string{hp.cc}
 	if hp.cdn != "" {
 		hdr["Cdn-Cache-Control"] = []string{hp.cdn}
 	}
 	hdr["Etag"] = []string{etag}
 	hdr["X-Content-Type-Options"] = []string{"nosniff"}
-	if h.tags != nil && !h.pol.private && !cookie {
+	if h.tags != nil && !h.pol.private {
 		if v := joinTags(h.tags(key), h.tagSep); v != "" {
 			hdr[h.tagHeader] = []string{v}
 		}
 	}
+	nostore.IfCookie(hdr, h.tagHeader)
 }
 
 // joinTags joins purge tags, dropping the ones that would break the header.
@@ -432,6 +430,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	body := http.StatusText(status) + "\n"
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	nostore.IfCookie(hdr, h.tagHeader)
 	w.WriteHeader(status)
 	var n int
 	if r.Method != http.MethodHead {

@@ -3,7 +3,10 @@ package cdncache
 import (
 	"io"
 	"net/http"
+	"path"
 	"strings"
+
+	"github.com/dedw3n/hardening/internal/nostore"
 )
 
 // Middleware wraps next so that its responses follow the Handler's caching
@@ -85,7 +88,9 @@ func (pw *policyWriter) Flush() {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (pw *policyWriter) Unwrap() http.ResponseWriter { return pw.ResponseWriter }
 
-// applyPolicy sets the caching headers of a response from any handler.
+// applyPolicy sets the caching headers of a response from any handler,
+// when its status is known: a cookie set by next or by a middleware inside
+// this one is seen here.
 func (h *Handler) applyPolicy(hdr http.Header, r *http.Request, status int) {
 	addVary(hdr)
 	ps := h.pol
@@ -97,39 +102,54 @@ func (h *Handler) applyPolicy(hdr http.Header, r *http.Request, status int) {
 		if ps.private {
 			hdr.Set("Cdn-Cache-Control", ccNoStore)
 		}
-		return
 	case ps.private:
 		if !hasDirective(hdr.Get("Cache-Control"), "no-store") {
 			hdr.Set("Cache-Control", ccPrivate)
 		}
 		hdr.Set("Cdn-Cache-Control", ccNoStore)
 		delete(hdr, h.tagHeader)
+	default:
+		h.applyObjectPolicy(hdr, r, status)
+	}
+	nostore.IfCookie(hdr, h.tagHeader)
+}
+
+// applyObjectPolicy gives a 2xx or 304 without a Cache-Control of its own
+// the policy of its path and type.
+func (h *Handler) applyObjectPolicy(hdr http.Header, r *http.Request, status int) {
+	if _, ok := hdr["Cache-Control"]; ok || (status >= 300 && status != http.StatusNotModified) {
 		return
 	}
-	if _, ok := hdr["Cache-Control"]; !ok && (status < 300 || status == http.StatusNotModified) {
-		key := strings.TrimPrefix(r.URL.Path, "/")
-		ct := typeByExtension(key)
-		if ct == "" {
-			ct = hdr.Get("Content-Type")
-		}
-		hp := ps.forObject(key, ct)
-		hdr.Set("Cache-Control", hp.cc)
-		if hp.cdn != "" {
-			hdr.Set("Cdn-Cache-Control", hp.cdn)
-		}
-		if h.tags != nil {
-			if v := joinTags(h.tags(key), h.tagSep); v != "" {
-				hdr.Set(h.tagHeader, v)
-			}
+	key := policyKey(r.URL.Path)
+	ct := typeByExtension(key)
+	if ct == "" {
+		ct = hdr.Get("Content-Type")
+	}
+	hp := h.pol.forObject(key, ct)
+	hdr.Set("Cache-Control", hp.cc)
+	if hp.cdn != "" {
+		hdr.Set("Cdn-Cache-Control", hp.cdn)
+	}
+	if h.tags != nil {
+		if v := joinTags(h.tags(key), h.tagSep); v != "" {
+			hdr.Set(h.tagHeader, v)
 		}
 	}
-	if _, cookie := hdr["Set-Cookie"]; cookie {
-		if !hasDirective(hdr.Get("Cache-Control"), "no-store") {
-			hdr.Set("Cache-Control", ccPrivate)
-		}
-		hdr.Set("Cdn-Cache-Control", ccNoStore)
-		delete(hdr, h.tagHeader)
+}
+
+// policyKey is the object key a file server sees for a request path: the
+// path cleaned as http.FileServer cleans it ("//a", "/./a", "/b/../a" and
+// "/b/%2e%2e/a" are all "a"), without its leading slash; a directory keeps
+// its trailing slash.
+func policyKey(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
 	}
+	key := strings.TrimPrefix(path.Clean(p), "/")
+	if key != "" && strings.HasSuffix(p, "/") {
+		key += "/" // a directory: "private/" matches its prefix policy
+	}
+	return key
 }
 
 // hasDirective reports whether a Cache-Control value holds directive name.

@@ -69,8 +69,10 @@ func TestMiddlewareRules(t *testing.T) {
 		{name: "500 with a public Cache-Control becomes no-store", status: 500, set: hdrs{"Cache-Control": "public, max-age=86400"}, path: "/x.css", wantCC: "no-store"},
 		{name: "403 is no-store", status: 403, path: "/x.png", wantCC: "no-store"},
 		{name: "404 short policy", cfg: Config{NotFoundMaxAge: time.Minute}, status: 404, path: "/x", wantCC: "max-age=60"},
-		{name: "cookie makes a public response private", status: 200, set: hdrs{"Set-Cookie": "a=b", "Cache-Control": "public, max-age=99"}, path: "/x.png", wantCC: "private, no-cache", wantCDN: "no-store"},
-		{name: "cookie keeps no-store", status: 200, set: hdrs{"Set-Cookie": "a=b", "Cache-Control": "no-store"}, path: "/x.png", wantCC: "no-store", wantCDN: "no-store"},
+		{name: "cookie makes a public response private", status: 200, set: hdrs{"Set-Cookie": "a=b", "Cache-Control": "public, max-age=99"}, path: "/x.png", wantCC: "private, no-store"},
+		{name: "cookie drops targeted fields", cfg: Config{BrowserMaxAge: time.Minute}, status: 200, set: hdrs{"Set-Cookie": "a=b", "Surrogate-Control": "max-age=60", "Cloudflare-CDN-Cache-Control": "max-age=60"}, path: "/x.png", wantCC: "private, no-store"},
+		{name: "cookie on an error", status: 500, set: hdrs{"Set-Cookie": "a=b"}, path: "/x.png", wantCC: "private, no-store"},
+		{name: "cookie in private mode", cfg: Config{Private: true}, status: 200, set: hdrs{"Set-Cookie": "a=b"}, path: "/x.png", wantCC: "private, no-store"},
 		{name: "private mode overrides public", cfg: Config{Private: true}, status: 200, set: hdrs{"Cache-Control": "public, max-age=99"}, path: "/x.png", wantCC: "private, no-cache", wantCDN: "no-store"},
 		{name: "private mode error", cfg: Config{Private: true}, status: 404, path: "/x.png", wantCC: "no-store", wantCDN: "no-store"},
 		{name: "redirect left alone", status: 302, set: hdrs{"Location": "/y"}, path: "/x", wantCC: ""},
@@ -100,6 +102,10 @@ func TestMiddlewareRules(t *testing.T) {
 			require.Equal(t, want, resp.StatusCode)
 			assert.Equal(t, tc.wantCC, resp.Header.Get("Cache-Control"))
 			assert.Equal(t, tc.wantCDN, resp.Header.Get("CDN-Cache-Control"))
+			if _, cookie := tc.set["Set-Cookie"]; cookie {
+				assert.Empty(t, resp.Header.Get("Surrogate-Control"))
+				assert.Empty(t, resp.Header.Get("Cloudflare-CDN-Cache-Control"))
+			}
 			vary := tc.wantVary
 			if vary == "" {
 				vary = "Accept-Encoding"
