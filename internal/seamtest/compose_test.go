@@ -54,14 +54,15 @@ func newSessions(t *testing.T, clk *clock) *sessionstore.Manager {
 	return m
 }
 
-// actions are what a request does to its session, named in the "act"
-// query parameter; "" does nothing (a read, or a touch once the session is
-// old enough).
+// withAction does to the request's session what its X-Act header names;
+// none does nothing (a read, or a touch once the session is old enough).
+// A header, not the URL, so that a cache's key is the same for every
+// visitor.
 func withAction(t *testing.T, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := sessionstore.FromContext(r.Context())
 		var err error
-		switch r.URL.Query().Get("act") {
+		switch r.Header.Get("X-Act") {
 		case "put":
 			err = s.Put("cart", []string{"x"})
 		case "login":
@@ -101,13 +102,17 @@ var compositions = []composition{
 	}},
 }
 
-// get sends one request with the given cookie header and extra headers.
-func get(t *testing.T, c *http.Client, method, url, cookie string, hdr map[string]string) *http.Response {
+// get sends one request with the given cookie header, session action and
+// extra headers.
+func get(t *testing.T, c *http.Client, method, url, cookie, act string, hdr map[string]string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	require.NoError(t, err)
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
+	}
+	if act != "" {
+		req.Header.Set("X-Act", act)
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
@@ -127,7 +132,7 @@ func sessionCookie(t *testing.T, resp *http.Response) string {
 			return c.Name + "=" + c.Value
 		}
 	}
-	t.Fatalf("no session cookie in %v", resp.Header)
+	t.Fatalf("no session cookie (status %d)", resp.StatusCode)
 	return ""
 }
 

@@ -45,9 +45,9 @@ func TestTouchedSessionOverCDNMiddlewareIsNotStorable(t *testing.T) {
 	srv := serve(t, sessions.Middleware(withAction(t, cdn.Middleware(http.FileServer(http.Dir(dir))))))
 	c := newClient(t)
 
-	cookie := sessionCookie(t, get(t, c, "GET", srv.URL+"/a.txt?act=put", "", nil))
+	cookie := sessionCookie(t, get(t, c, "GET", srv.URL+"/a.txt", "", "put", nil))
 	clk.Advance(3 * time.Hour)
-	resp := get(t, c, "GET", srv.URL+"/a.txt", cookie, nil)
+	resp := get(t, c, "GET", srv.URL+"/a.txt", cookie, "", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.NotEmpty(t, resp.Header.Values("Set-Cookie"), "the touch reissues the cookie")
 	assertNotSharedStorable(t, "touched", resp.Header)
@@ -75,7 +75,7 @@ type sessionStep struct {
 	name     string
 	existing bool          // the client has a live session
 	idle     time.Duration // time since its last write, before the request
-	act      string        // withAction's "act"
+	act      string        // withAction's X-Act
 	cookie   bool          // the response must set a cookie
 }
 
@@ -129,16 +129,12 @@ func TestNoResponseSettingACookieIsSharedStorable(t *testing.T) {
 						what := step.name + " " + rq.name
 						cookie := ""
 						if step.existing {
-							cookie = sessionCookie(t, get(t, c, "GET", srv.URL+"/logo.svg?act=put", "", nil))
+							cookie = sessionCookie(t, get(t, c, "GET", srv.URL+"/logo.svg", "", "put", nil))
 							clk.Advance(step.idle)
 						}
-						url := srv.URL + rq.path
-						if step.act != "" {
-							url += "?act=" + step.act
-						}
-						resp := get(t, c, rq.method, url, cookie, rq.hdr)
+						resp := get(t, c, rq.method, srv.URL+rq.path, cookie, step.act, rq.hdr)
 						_, sets := resp.Header["Set-Cookie"]
-						assert.Equal(t, step.cookie, sets, "%s: status %d, Set-Cookie %v", what, resp.StatusCode, resp.Header.Values("Set-Cookie"))
+						assert.Equal(t, step.cookie, sets, "%s: status %d, %d Set-Cookie", what, resp.StatusCode, len(resp.Header.Values("Set-Cookie")))
 						if sets {
 							withCookie[step.name]++
 							assertNotSharedStorable(t, what+fmt.Sprintf(" (%d)", resp.StatusCode), resp.Header)
