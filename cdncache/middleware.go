@@ -18,8 +18,16 @@ import (
 //     other 3xx responses are left as they are;
 //   - an error status always gets the error policy ("no-store", or the short
 //     404 policy), replacing whatever the handler set;
-//   - in private mode every response is private, and a response that sets a
-//     cookie is never public, whatever the handler set ("no-store" kept).
+//   - in private mode every response is private;
+//   - a response that sets a cookie (next, or a middleware inside this one,
+//     when the response starts) is "private, no-store" with no
+//     CDN-Cache-Control, Surrogate-Control or purge tag, whatever was set.
+//
+// The policy is chosen by the cleaned path, the one http.FileServer serves:
+// "//private/x", "/./private/x" and "/public/../private/x" all take the
+// policy of "private/x". A symbolic link is the file server's business: the
+// policy follows the path requested, not the link's target, so a link from
+// a public prefix into a private one is served with the public policy.
 //
 // It does not add validators or compress; use the Handler itself (or
 // http.ServeContent in next) for those. Responses are counted in Stats.

@@ -1,6 +1,7 @@
 package cdncache
 
 import (
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -163,4 +164,59 @@ func TestStats(t *testing.T) {
 	assert.Equal(t, int64(100), st.BytesSaved)
 	assert.Equal(t, uint64(1), st.ETagMisses)
 	assert.Equal(t, uint64(4), st.ETagHits)
+}
+
+// TestMiddlewarePolicyFollowsTheCleanedPath is the regression test for
+// issue 12 item 7: spellings of a private path that http.FileServer cleans
+// into it were served with the public policy.
+func TestMiddlewarePolicyFollowsTheCleanedPath(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"private/report.txt": "secret figures", "public/note.txt": "hello"})
+	h := New(Config{Prefixes: map[string]Policy{"private/": {NoStore: true}}})
+	srv := serve(t, h.Middleware(http.FileServer(http.Dir(dir))))
+	c := client(t)
+	cases := []struct {
+		path     string
+		wantCC   string
+		wantBody string
+	}{
+		{"/private/report.txt", "no-store", "secret figures"},
+		{"//private/report.txt", "no-store", "secret figures"},
+		{"/./private/report.txt", "no-store", "secret figures"},
+		{"/public/../private/report.txt", "no-store", "secret figures"},
+		{"/public/%2e%2e/private/report.txt", "no-store", "secret figures"},
+		{"/public/%2E%2E/private/report.txt", "no-store", "secret figures"},
+		{"/public/..%2fprivate/report.txt", "no-store", "secret figures"},
+		{"/private//report.txt", "no-store", "secret figures"},
+		{"/%70rivate/report.txt", "no-store", "secret figures"},
+		{"/public/note.txt", "public, max-age=300", "hello"},
+		{"/private/../public/note.txt", "public, max-age=300", "hello"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			req, err := http.NewRequest("GET", srv.URL, nil)
+			require.NoError(t, err)
+			req.URL.Opaque = "//" + req.URL.Host + tc.path // absolute form, path sent as written
+			resp, err := c.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, tc.wantBody, string(body), "the file server serves this file")
+			assert.Equal(t, tc.wantCC, resp.Header.Get("Cache-Control"))
+		})
+	}
+	// A directory keeps its trailing slash: its listing takes the prefix's policy.
+	resp, _ := do(t, c, "GET", srv.URL+"/private/", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+}
+
+func TestPolicyKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"/": "", "": "", "/a": "a", "a": "a", "//a//b": "a/b", "/a/": "a/", "/a/../": "", "/../../a": "a", "/a/./b/": "a/b/",
+	} {
+		assert.Equal(t, want, policyKey(in), in)
+	}
 }

@@ -84,7 +84,12 @@ type sectionFile struct {
 
 // Dir returns a Source serving the regular files under the directory dir,
 // opened with os.OpenRoot so that nothing outside it is reachable: symbolic
-// links may point within dir only, and ".." never escapes. The directory is
+// links may point within dir only, and ".." never escapes. A link is served
+// under the key it was requested by, with that key's policy: a link from a
+// public prefix to a file under a Config.Prefixes "private/" prefix makes
+// that file public. Keep such links out of served directories, or serve
+// private files from a Handler of their own with Config.Private. The
+// directory is
 // opened on first use and kept open until the Handler's Close; if it is
 // missing, every key is not found until it appears.
 func Dir(dir string) Source { return &dirSource{dir: dir} }
