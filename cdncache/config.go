@@ -59,9 +59,13 @@ type Config struct {
 	// separated, Cloudflare style). The default "" means "Surrogate-Key".
 	TagHeader string
 
-	// ETagCacheSize bounds the LRU of validators (ETag, content type,
-	// Last-Modified) kept per object version. The default 0 means 4096
-	// entries.
+	// ETagCacheSize bounds the LRU of what a response needs per object
+	// version (ETag, content type, Last-Modified, policy). Behind it the
+	// validators themselves (a content hash, about 100 bytes with the key)
+	// are kept for 16 times as many versions, at least 65536, so an object
+	// pushed out of the first LRU is not read again to be hashed. Versions
+	// are told apart by key, size and modification time, and on Linux by
+	// device, inode and change time too. The default 0 means 4096 entries.
 	ETagCacheSize int
 
 	// MaxRanges caps the ranges in one Range header; more are refused with

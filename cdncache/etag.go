@@ -11,17 +11,8 @@ import (
 	"strings"
 )
 
-// versionKey identifies one version of one object: the cache of validators
-// is keyed by it, so a new modification time or size means a new entry.
-type versionKey struct {
-	source  int
-	key     string
-	size    int64
-	modNano int64
-	hash    string
-}
-
-// meta is what is computed once per object version.
+// meta is what a response needs about an object version: its validator
+// and what follows from its key and type.
 type meta struct {
 	etag         string // strong ETag of the identity representation, quoted
 	contentType  string

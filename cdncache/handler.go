@@ -3,7 +3,6 @@ package cdncache
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -26,7 +25,9 @@ type Handler struct {
 	sources     []Source
 	pol         *policies
 	metas       *lru.Cache[versionKey, *meta]
-	hashing     singleflight.Group // one computation per object version at a time
+	validators  *lru.Cache[versionKey, validator] // many more than metas: each is small
+	reading     singleflight.Group                // one read per object version at a time
+	now         func() time.Time                  // the racy rule's clock
 	maxRanges   int
 	minCompress int
 	tags        func(key string) []string
@@ -51,10 +52,16 @@ func New(cfg Config, sources ...Source) *Handler {
 	if err != nil {
 		panic("cdncache: " + err.Error()) // unreachable: size > 0
 	}
+	validators, err := lru.New[versionKey, validator](max(minDigestCacheSize, digestCacheFactor*size))
+	if err != nil {
+		panic("cdncache: " + err.Error()) // unreachable: size > 0
+	}
 	h := &Handler{
 		sources:     append([]Source(nil), sources...),
 		pol:         newPolicies(&cfg),
 		metas:       metas,
+		validators:  validators,
+		now:         time.Now,
 		maxRanges:   cfg.MaxRanges,
 		minCompress: cfg.MinCompressSize,
 		tags:        cfg.Tags,
@@ -324,62 +331,6 @@ func (h *Handler) open(ctx context.Context, key string) (io.ReadSeekCloser, Obje
 		}
 	}
 	return nil, ObjectInfo{}, 0, fs.ErrNotExist
-}
-
-// meta returns the validators of an object version, from the LRU or
-// computed (hashing the content unless the source gave a hash). Concurrent
-// first requests for one version (a cache-miss storm after a deploy) hash it
-// once: the others wait for that result instead of each reading the object.
-func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) (*meta, error) {
-	vk := versionKey{source: src, key: key, size: info.Size, hash: info.Hash}
-	if !info.ModTime.IsZero() {
-		vk.modNano = info.ModTime.UnixNano()
-	}
-	if m, ok := h.metas.Get(vk); ok {
-		h.stats.etagHits.Add(1)
-		return m, nil
-	}
-	h.stats.etagMisses.Add(1)
-	flightKey := fmt.Sprintf("%d\x00%s\x00%d\x00%d\x00%s", vk.source, vk.key, vk.size, vk.modNano, vk.hash)
-	v, err, shared := h.hashing.Do(flightKey, func() (any, error) { return h.computeMeta(vk, obj, info) })
-	if err != nil && shared {
-		// The computing request's read failed; this one reads its own copy.
-		v, err = h.computeMeta(vk, obj, info)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return v.(*meta), nil
-}
-
-// computeMeta computes the validators of an object version from obj (left
-// rewound) and adds them to the LRU.
-func (h *Handler) computeMeta(vk versionKey, obj io.ReadSeeker, info ObjectInfo) (*meta, error) {
-	m := &meta{contentType: info.ContentType}
-	if m.contentType == "" {
-		m.contentType = typeByExtension(vk.key)
-	}
-	var head []byte
-	var err error
-	if info.Hash != "" {
-		m.etag = etagFromHash(info.Hash)
-	} else if m.etag, head, err = hashContent(obj); err != nil {
-		return nil, err
-	}
-	if m.contentType == "" {
-		if head != nil || info.Size == 0 {
-			m.contentType = http.DetectContentType(head)
-		} else if m.contentType, err = sniff(obj); err != nil {
-			return nil, err
-		}
-	}
-	if t := info.ModTime; !t.IsZero() && !t.Equal(time.Unix(0, 0)) {
-		m.lastModified = t.UTC().Format(http.TimeFormat)
-	}
-	m.policy = h.pol.forObject(vk.key, m.contentType)
-	m.compressible = compressible(m.contentType)
-	h.metas.Add(vk, m)
-	return m, nil
 }
 
 // setCacheHeaders sets the headers shared by 200, 206 and 304.

@@ -143,7 +143,7 @@ func TestMiddlewareFlush(t *testing.T) {
 
 // TestStats counts each kind of response.
 func TestStats(t *testing.T) {
-	h := New(Config{}, Dir(fixtureDir(t)))
+	h := settled(New(Config{}, Dir(fixtureDir(t))))
 	t.Cleanup(func() { h.Close() })
 	srv := serve(t, h)
 	c := client(t)

@@ -38,6 +38,8 @@ type ObjectInfo struct {
 	// object. "" means the Handler hashes the content itself, once per object
 	// version.
 	Hash string
+
+	id fileID // set by Dir and FS from the file's stat, when the system gives it
 }
 
 // FS returns a Source serving the regular files of fsys, such as an
@@ -66,7 +68,7 @@ func regularFile(f fs.File, key string) (io.ReadSeekCloser, ObjectInfo, error) {
 		f.Close()
 		return nil, ObjectInfo{}, &fs.PathError{Op: "open", Path: key, Err: fs.ErrNotExist}
 	}
-	info := ObjectInfo{Size: fi.Size(), ModTime: fi.ModTime()}
+	info := ObjectInfo{Size: fi.Size(), ModTime: fi.ModTime(), id: identityOf(fi)}
 	switch rf := f.(type) {
 	case io.ReadSeekCloser:
 		return rf, info, nil

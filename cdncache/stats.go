@@ -12,8 +12,8 @@ type Stats struct {
 	ServerErrors   uint64 // 5xx responses
 	BytesSent      int64  // body bytes written
 	BytesSaved     int64  // bytes not sent thanks to 304s (size of the representation)
-	ETagHits       uint64 // validators found in the LRU
-	ETagMisses     uint64 // validators computed
+	ETagHits       uint64 // validators found in a cache
+	ETagMisses     uint64 // validators computed: the object read and hashed (or its store hash taken)
 }
 
 // counters are the live counters behind Stats.
