@@ -100,6 +100,17 @@ func (h *Handler) Close() error {
 	return errors.Join(errs...)
 }
 
+// object is the target of a request: an object version found in a source.
+type object struct {
+	key     string
+	src     int // index of the source that has it
+	body    io.ReadSeekCloser
+	info    ObjectInfo
+	m       *meta
+	lastMod time.Time           // zero when the object has no real modification time
+	q       [numCodings]float64 // accepted codings, for compressible objects
+}
+
 // representation is the selected form of an object: identity, a
 // precompressed sibling, or compressed on the fly.
 type representation struct {
@@ -110,20 +121,55 @@ type representation struct {
 	dynamic bool
 }
 
-// ServeHTTP serves the object named by the request path.
+// close closes a precompressed sibling's file.
+func (rep representation) close() {
+	if c, ok := rep.body.(io.Closer); ok && rep.coding >= 0 && !rep.dynamic {
+		c.Close()
+	}
+}
+
+// ServeHTTP serves the object named by the request path, in RFC 9110's
+// order of evaluation: the method, the target resource, the selected
+// representation (content negotiation, §12), the preconditions (§13.2.2),
+// the range (§14.2), then the whole representation.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		h.fail(w, r, http.StatusMethodNotAllowed)
 		return
 	}
+	o, ok := h.target(w, r)
+	if !ok {
+		return
+	}
+	defer o.body.Close()
+	rep := h.selectRepresentation(r, &o)
+	defer rep.close()
+	hdr := w.Header()
+	addVary(hdr)
+	if h.answeredPreconditions(w, r, &o, rep) {
+		return
+	}
+	h.setCacheHeaders(hdr, o.m, o.key, rep.etag)
+	if o.m.lastModified != "" {
+		hdr["Last-Modified"] = []string{o.m.lastModified}
+	}
+	if h.answeredRange(w, r, &o) {
+		return
+	}
+	h.serveWhole(w, r, &o, rep)
+}
+
+// target finds the object the request path names and its validators, or
+// answers with the error and returns false.
+func (h *Handler) target(w http.ResponseWriter, r *http.Request) (object, bool) {
 	key, status := cleanKey(r.URL.Path)
 	if status != 0 {
 		h.fail(w, r, status)
-		return
+		return object{}, false
 	}
 	ctx := r.Context()
-	obj, info, src, err := h.open(ctx, key)
+	body, info, src, err := h.open(ctx, key)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			h.fail(w, r, http.StatusNotFound)
@@ -131,74 +177,90 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.log.LogAttrs(ctx, slog.LevelWarn, "cdncache: open failed", slog.String("key", key), slog.Any("err", err))
 			h.fail(w, r, http.StatusInternalServerError)
 		}
-		return
+		return object{}, false
 	}
-	defer obj.Close()
-	m, err := h.meta(src, key, obj, info)
+	m, err := h.meta(src, key, body, info)
 	if err != nil {
+		body.Close()
 		h.log.LogAttrs(ctx, slog.LevelWarn, "cdncache: validator failed", slog.String("key", key), slog.Any("err", err))
 		h.fail(w, r, http.StatusInternalServerError)
-		return
+		return object{}, false
 	}
-
-	hdr := w.Header()
-	_, ranged := r.Header["Range"]
-	var q [numCodings]float64
+	o := object{key: key, src: src, body: body, info: info, m: m}
+	if m.lastModified != "" {
+		o.lastMod = info.ModTime
+	}
 	if m.compressible {
-		q = acceptedCodings(r.Header["Accept-Encoding"])
+		o.q = acceptedCodings(r.Header["Accept-Encoding"])
 	}
-	rep := representation{body: obj, size: info.Size, etag: m.etag, coding: -1}
-	if m.compressible && !ranged {
-		rep = h.selectEncoding(ctx, src, key, info.Size, m.etag, q, rep)
-		if c, ok := rep.body.(io.Closer); ok && rep.coding >= 0 && !rep.dynamic {
-			defer c.Close()
-		}
-	}
+	return o, true
+}
 
-	var lastMod time.Time
-	if m.lastModified != "" {
-		lastMod = info.ModTime
+// selectRepresentation chooses the representation to send: identity for a
+// range request or an incompressible object, else the client's preferred
+// coding that can be served.
+func (h *Handler) selectRepresentation(r *http.Request, o *object) representation {
+	identity := representation{body: o.body, size: o.info.Size, etag: o.m.etag, coding: -1}
+	if _, ranged := r.Header["Range"]; ranged || !o.m.compressible {
+		return identity
 	}
-	addVary(hdr)
-	if hasConditional(r.Header) {
-		cands := candidates(rep.etag, m.etag, q)
-		switch cond, tag := checkPreconditions(r.Header, r.Method, cands, lastMod); cond {
-		case condFailed:
-			h.fail(w, r, http.StatusPreconditionFailed)
-			return
-		case condNotModified:
-			h.setCacheHeaders(hdr, m, key, tag)
-			w.WriteHeader(http.StatusNotModified)
-			saved := rep.size
-			if saved < 0 {
-				saved = info.Size
-			}
-			h.stats.record(http.StatusNotModified, 0, saved)
-			return
-		}
-	}
+	return h.selectEncoding(r.Context(), o.src, o.key, o.info.Size, o.m.etag, o.q, identity)
+}
 
-	h.setCacheHeaders(hdr, m, key, rep.etag)
-	if m.lastModified != "" {
-		hdr["Last-Modified"] = []string{m.lastModified}
+// answeredPreconditions evaluates If-Match, If-Unmodified-Since,
+// If-None-Match and If-Modified-Since (RFC 9110 §13.2.2) and answers 412
+// or 304 when they say so.
+func (h *Handler) answeredPreconditions(w http.ResponseWriter, r *http.Request, o *object, rep representation) bool {
+	if !hasConditional(r.Header) {
+		return false
 	}
-	if ranged && ifRangeAllows(r.Header, m.etag, lastMod) {
-		ranges, res := parseRange(strings.Join(r.Header["Range"], ","), info.Size, h.maxRanges)
-		switch res {
-		case rangeUnsatisfiable:
-			hdr.Del("ETag")
-			hdr.Del("Last-Modified")
-			hdr.Del(h.tagHeader)
-			hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
-			h.fail(w, r, http.StatusRequestedRangeNotSatisfiable)
-			return
-		case rangeSatisfiable:
-			h.servePartial(w, r, obj, m, info.Size, ranges)
-			return
+	cands := candidates(rep.etag, o.m.etag, o.q)
+	switch cond, tag := checkPreconditions(r.Header, r.Method, cands, o.lastMod); cond {
+	case condFailed:
+		h.fail(w, r, http.StatusPreconditionFailed)
+		return true
+	case condNotModified:
+		h.setCacheHeaders(w.Header(), o.m, o.key, tag)
+		w.WriteHeader(http.StatusNotModified)
+		saved := rep.size
+		if saved < 0 {
+			saved = o.info.Size
 		}
+		h.stats.record(http.StatusNotModified, 0, saved)
+		return true
 	}
+	return false
+}
 
-	hdr["Content-Type"] = []string{m.contentType}
+// answeredRange serves a Range request that If-Range allows (RFC 9110
+// §14.2, §13.1.5): 206 for satisfiable ranges, 416 otherwise. It returns
+// false when the whole representation is to be sent.
+func (h *Handler) answeredRange(w http.ResponseWriter, r *http.Request, o *object) bool {
+	if _, ranged := r.Header["Range"]; !ranged || !ifRangeAllows(r.Header, o.m.etag, o.lastMod) {
+		return false
+	}
+	size := o.info.Size
+	ranges, res := parseRange(strings.Join(r.Header["Range"], ","), size, h.maxRanges)
+	switch res {
+	case rangeUnsatisfiable:
+		hdr := w.Header()
+		hdr.Del("ETag")
+		hdr.Del("Last-Modified")
+		hdr.Del(h.tagHeader)
+		hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		h.fail(w, r, http.StatusRequestedRangeNotSatisfiable)
+		return true
+	case rangeSatisfiable:
+		h.servePartial(w, r, o.body, o.m, size, ranges)
+		return true
+	}
+	return false
+}
+
+// serveWhole sends the whole selected representation with a 200.
+func (h *Handler) serveWhole(w http.ResponseWriter, r *http.Request, o *object, rep representation) {
+	hdr := w.Header()
+	hdr["Content-Type"] = []string{o.m.contentType}
 	if rep.coding >= 0 {
 		hdr["Content-Encoding"] = []string{codingNames[rep.coding]}
 	} else {
@@ -213,6 +275,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var n int64
+	var err error
 	if rep.dynamic {
 		cw := &countingWriter{w: w}
 		err = h.enc.compress(rep.coding, cw, rep.body)
@@ -221,8 +284,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n, err = io.CopyN(w, rep.body, rep.size)
 	}
 	h.stats.record(http.StatusOK, n, 0)
-	if err != nil && ctx.Err() == nil {
-		h.log.LogAttrs(ctx, slog.LevelDebug, "cdncache: body write failed", slog.String("key", key), slog.Any("err", err))
+	if ctx := r.Context(); err != nil && ctx.Err() == nil {
+		h.log.LogAttrs(ctx, slog.LevelDebug, "cdncache: body write failed", slog.String("key", o.key), slog.Any("err", err))
 	}
 }
 
