@@ -6,7 +6,7 @@ import (
 )
 
 // Config configures a Handler. The zero Config serves public objects with the
-// seed's policies; every field documents its default. New copies the Config,
+// default policies (DefaultTypes); every field documents its default. New copies the Config,
 // so changing it afterwards has no effect.
 type Config struct {
 	// Private marks every object as private (content behind a session): the
@@ -100,7 +100,7 @@ type Policy struct {
 }
 
 // DefaultTypes returns the policies by media type that Config.Types
-// extends, taken from the seed: images 24 h with stale-while-revalidate,
+// extends: images 24 h with stale-while-revalidate,
 // video 7 days with stale-if-error, fonts 30 days immutable, CSS/JS 1 day with
 // stale-while-revalidate, PDF 12 h and 5 minutes for everything else ("*/*").
 func DefaultTypes() map[string]Policy {

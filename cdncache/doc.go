@@ -6,7 +6,8 @@
 // prefix and fingerprinted name, makes strong content-hash ETags (also for
 // embed.FS, which has no modification times), answers "bytes=-0" with 416,
 // refuses abusive range sets, compresses text without breaking ETags or
-// ranges, and never lets a shared cache store errors or private objects.
+// ranges, and never lets a shared cache store errors, private objects or a
+// response that sets a cookie.
 //
 // # Sources
 //
@@ -14,29 +15,52 @@
 // (embed.FS included), Dir for a directory opened with os.OpenRoot (symbolic
 // links cannot escape it), or any object store implementing Source. Dotfiles,
 // directories, "..", backslashes and NUL are refused before a source is
-// asked.
+// asked. A symbolic link inside a Dir is served under the key it was
+// requested by, with that key's policy: do not link a public prefix to a
+// private file.
 //
 // # Policy
 //
-// DefaultTypes holds the seed's policies: images 24 h and video 7 days with
+// DefaultTypes holds the default policies: images 24 h and video 7 days with
 // stale-while-revalidate or stale-if-error, fonts 30 days immutable, CSS/JS
 // 1 day, PDF 12 h, 5 minutes otherwise. Fingerprinted names
 // ("app.3f2a9c1b.js") get one year immutable. Config.Types and
 // Config.Prefixes override them; Config.Private makes every response
-// "private, no-cache". Errors are "no-store"; a response that sets a cookie
-// is never public. Config.BrowserMaxAge adds CDN-Cache-Control (RFC 9213) and
-// Config.Tags adds Surrogate-Key or Cache-Tag purge tags. Handler.Middleware
-// applies the same policy to the responses of any other handler.
+// "private, no-cache". Errors are "no-store". Config.BrowserMaxAge adds
+// CDN-Cache-Control (RFC 9213) and Config.Tags adds Surrogate-Key or
+// Cache-Tag purge tags. Handler.Middleware applies the same policy to the
+// responses of any other handler, choosing it by the cleaned path (the one
+// http.FileServer serves).
+//
+// A response that sets a cookie is "private, no-store" with no
+// CDN-Cache-Control, Surrogate-Control or purge tag, whatever the policy
+// says. The check runs when the response header is written, so a cookie
+// added by a middleware on either side (a session middleware reissuing its
+// cookie when the response starts) is seen; sessionstore applies the same
+// rule when it adds its cookie. Keep static objects outside session
+// middleware all the same: Vary: Cookie splits a CDN's cache per visitor.
 //
 // # Validators and conditional requests
 //
-// ETags are a SHA-256 of the content (or the store's own hash), computed once
-// per object version (source, key, size, modification time) and kept in a
-// bounded LRU, so they are the same in every process serving the same bytes.
-// Concurrent first requests for one version share one computation
-// (golang.org/x/sync/singleflight): a miss storm reads a large video once.
+// ETags are a SHA-256 of the content (or the store's own hash), so they are
+// the same in every process serving the same bytes. The content is read
+// once per object version: concurrent first requests for a version wait for
+// one read (golang.org/x/sync/singleflight), so a miss storm after a deploy
+// reads a large video once. The validators are kept by version identity
+// (key, size, modification time, and on Linux device, inode and change
+// time) in a cache of small entries, 16 times larger than ETagCacheSize, so
+// a range request for a few bytes of a known version reads those bytes only.
 // Preconditions follow RFC 9110 §13.2.2: If-Match, If-Unmodified-Since,
 // If-None-Match, If-Modified-Since, then If-Range.
+//
+// The trade-offs: the first request for a version (unless its Source gives
+// a Hash) reads it whole before answering, which for a multi-gigabyte object
+// takes seconds; beyond the cache's capacity a version is read again. A
+// version changed in the last 2 seconds is hashed on every request (git's
+// "racy" rule): a file rewritten twice within its file system's timestamp
+// granularity keeps its size and times, and only its content tells the two
+// apart. Object stores should give Hash (an S3 ETag, a stored SHA-256) to
+// avoid reading at all.
 //
 // # Compression
 //
@@ -49,16 +73,7 @@
 //
 // # Performance
 //
-// BenchmarkRatio serves the same 16 KiB file from a Dir source and from a bare
-// http.FileServer(http.Dir) in the same run, alternating in chunks of 50
-// requests, and reports median time ratios (FileServer ÷ cdncache; above 1
-// means cdncache is faster). Measured on a shared 2-core AMD EPYC, Go 1.26:
-//
-//	path  ratio vs FileServer   notes
-//	200   1.00 – 1.13           target ≥ 0.9; 17 allocs/op (FileServer 16)
-//	304   1.11                  cdncache 304 takes 0.43 – 0.49 of its 200
-//	206   1.06 – 1.09           23 allocs/op (FileServer 21)
-//
-// The first request for an object version reads it once to hash it (unless
-// its Source gives a Hash); concurrent first requests may each hash it.
+// BENCHMARKS.md at the repository's root compares the Handler with
+// http.FileServer serving the same files in the same run (200, 304 and 206
+// paths, time and allocations per request).
 package cdncache
