@@ -1,6 +1,8 @@
 package cdncache
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -27,6 +29,10 @@ type Handler struct {
 	metas       *lru.Cache[versionKey, *meta]
 	validators  *lru.Cache[versionKey, validator] // many more than metas: each is small
 	reading     singleflight.Group                // one read per object version at a time
+	encoded     *encodedCache                     // nil when EncodedCacheBytes < 0
+	maxEncoded  int64                             // largest identity body kept encoded
+	encoding    singleflight.Group                // one encoding per content and coding at a time
+	bg          *background                       // brotli encodings
 	now         func() time.Time                  // the racy rule's clock
 	maxRanges   int
 	minCompress int
@@ -84,13 +90,20 @@ func New(cfg Config, sources ...Source) *Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.bg = newBackground()
+	if budget := cmp.Or(cfg.EncodedCacheBytes, defaultEncodedCacheBytes); budget > 0 {
+		h.encoded = newEncodedCache(budget)
+		h.maxEncoded = budget / encodedObjectShare
+	}
 	return h
 }
 
-// Close closes the sources that hold resources (the directories of Dir
-// sources). It is safe to call more than once; a Dir source used again
-// reopens its directory.
+// Close stops the background encodings and closes the sources that hold
+// resources (the directories of Dir sources). It is safe to call more than
+// once; a Dir source used again reopens its directory, but no more brotli
+// bodies are made.
 func (h *Handler) Close() error {
+	h.bg.close()
 	var errs []error
 	for _, s := range h.sources {
 		if c, ok := s.(io.Closer); ok {
@@ -204,7 +217,7 @@ func (h *Handler) selectRepresentation(r *http.Request, o *object) representatio
 	if _, ranged := r.Header["Range"]; ranged || !o.m.compressible {
 		return identity
 	}
-	return h.selectEncoding(r.Context(), o.src, o.key, o.info.Size, o.m.etag, o.q, identity)
+	return h.selectEncoding(r.Context(), o, identity)
 }
 
 // answeredPreconditions evaluates If-Match, If-Unmodified-Since,
@@ -323,25 +336,48 @@ func (h *Handler) servePartial(w http.ResponseWriter, r *http.Request, obj io.Re
 }
 
 // selectEncoding picks the most preferred acceptable coding that can be
-// served: a precompressed sibling, else on-the-fly compression for objects
-// of at least MinCompressSize bytes.
-func (h *Handler) selectEncoding(ctx context.Context, src int, key string, size int64, etag string, q [numCodings]float64, identity representation) representation {
-	for _, c := range codingOrder(q) {
-		if ext := siblingExt[c]; ext != "" {
-			sib, sinfo, err := h.sources[src].Open(ctx, key+ext)
-			if err == nil {
-				sm, err := h.meta(src, key+ext, sib, sinfo)
-				if err == nil {
-					return representation{body: sib, size: sinfo.Size, etag: withSuffix(sm.etag, codingNames[c]), coding: c}
-				}
-				sib.Close()
-			}
+// served: a fresh precompressed sibling, else a kept encoded body (brotli
+// once it is ready), else on-the-fly gzip or zstd for objects too large to
+// keep. Objects under MinCompressSize are sent as they are.
+func (h *Handler) selectEncoding(ctx context.Context, o *object, identity representation) representation {
+	for _, c := range codingOrder(o.q) {
+		if rep, ok := h.sibling(ctx, o, c); ok {
+			return rep
 		}
-		if c != codingBr && h.minCompress > 0 && size >= int64(h.minCompress) {
-			return representation{body: identity.body, size: -1, etag: withSuffix(etag, codingNames[c]), coding: c, dynamic: true}
+		if h.minCompress <= 0 || o.info.Size < int64(h.minCompress) {
+			continue
+		}
+		etag := withSuffix(o.m.etag, codingNames[c])
+		if h.encoded != nil && o.info.Size <= h.maxEncoded {
+			if b := h.cachedEncoding(o, c); b != nil {
+				return representation{body: bytes.NewReader(b), size: int64(len(b)), etag: etag, coding: c}
+			}
+			continue // brotli not ready yet: the next coding
+		}
+		if c != codingBr {
+			return representation{body: identity.body, size: -1, etag: etag, coding: c, dynamic: true}
 		}
 	}
 	return identity
+}
+
+// sibling opens the precompressed sibling of o in coding c ("app.js.br"),
+// unless it is missing or older than o (left behind by a deploy).
+func (h *Handler) sibling(ctx context.Context, o *object, c int) (representation, bool) {
+	sib, sinfo, err := h.sources[o.src].Open(ctx, o.key+siblingExt[c])
+	if err != nil {
+		return representation{}, false
+	}
+	if sinfo.ModTime.Before(o.info.ModTime) {
+		sib.Close()
+		return representation{}, false
+	}
+	sm, err := h.meta(o.src, o.key+siblingExt[c], sib, sinfo)
+	if err != nil {
+		sib.Close()
+		return representation{}, false
+	}
+	return representation{body: sib, size: sinfo.Size, etag: withSuffix(sm.etag, codingNames[c]), coding: c}, true
 }
 
 // withSuffix returns the entity-tag of an encoded representation:
@@ -352,14 +388,14 @@ func withSuffix(etag, coding string) string {
 
 // candidates lists the tags an If-None-Match or If-Match may name for the
 // current object: the selected representation first, then identity and the
-// on-the-fly codings the client accepts, so that a cache holding any of
+// encodings made here of the codings the client accepts, so that a cache holding any of
 // them gets its 304.
 func candidates(selected, identity string, q [numCodings]float64) []string {
 	c := []string{selected}
 	if identity != selected {
 		c = append(c, identity)
 	}
-	for _, coding := range []int{codingGzip, codingZstd} {
+	for _, coding := range []int{codingBr, codingZstd, codingGzip} {
 		if q[coding] > 0 {
 			if t := withSuffix(identity, codingNames[coding]); t != selected {
 				c = append(c, t)

@@ -1,6 +1,9 @@
 package cdncache
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Stats is a snapshot of a Handler's counters, including the responses that
 // went through its Middleware.
@@ -14,6 +17,16 @@ type Stats struct {
 	BytesSaved     int64  // bytes not sent thanks to 304s (size of the representation)
 	ETagHits       uint64 // validators found in a cache
 	ETagMisses     uint64 // validators computed: the object read and hashed (or its store hash taken)
+
+	EncodedHits      uint64 // encoded bodies found in the cache
+	EncodedMisses    uint64 // encoded bodies looked for and not found
+	EncodedBytes     int64  // bytes of encoded bodies held now
+	EncodedEvictions uint64 // encoded bodies dropped to make room
+	// Encodes and EncodeTime count the kept encoded bodies made and the
+	// time spent making them, by coding ("br", "zstd", "gzip"); on-the-fly
+	// compression is not counted.
+	Encodes    map[string]uint64
+	EncodeTime map[string]time.Duration
 }
 
 // counters are the live counters behind Stats.
@@ -21,6 +34,8 @@ type counters struct {
 	ok, partial, notModified, clientErr, serverErr atomic.Uint64
 	bytesSent, bytesSaved                          atomic.Int64
 	etagHits, etagMisses                           atomic.Uint64
+	encodes                                        [numCodings]atomic.Uint64
+	encodeNanos                                    [numCodings]atomic.Int64
 }
 
 func (c *counters) record(status int, sent, saved int64) {
@@ -47,7 +62,7 @@ func (c *counters) record(status int, sent, saved int64) {
 // Stats returns a snapshot of the counters.
 func (h *Handler) Stats() Stats {
 	c := &h.stats
-	return Stats{
+	s := Stats{
 		OK:             c.ok.Load(),
 		PartialContent: c.partial.Load(),
 		NotModified:    c.notModified.Load(),
@@ -57,5 +72,16 @@ func (h *Handler) Stats() Stats {
 		BytesSaved:     c.bytesSaved.Load(),
 		ETagHits:       c.etagHits.Load(),
 		ETagMisses:     c.etagMisses.Load(),
+		Encodes:        map[string]uint64{},
+		EncodeTime:     map[string]time.Duration{},
 	}
+	for i := range numCodings {
+		s.Encodes[codingNames[i]] = c.encodes[i].Load()
+		s.EncodeTime[codingNames[i]] = time.Duration(c.encodeNanos[i].Load())
+	}
+	if e := h.encoded; e != nil {
+		s.EncodedHits, s.EncodedMisses, s.EncodedEvictions = e.hits.Load(), e.misses.Load(), e.evictions.Load()
+		s.EncodedBytes = e.held()
+	}
+	return s
 }
