@@ -80,9 +80,9 @@
 // The hidden costs: the kept bodies hold up to EncodedCacheBytes (plus about
 // 200 bytes per body); a brotli encoding in progress holds its object's
 // bytes too, for at most 64 queued objects. Brotli at quality 11 encodes
-// about 1 MB/s on one core, so a 150 KB bundle is served as brotli about
-// 0.2 s after its first request; Close waits for the encoding in progress
-// (at most one brotli block) and starts no more.
+// about 0.4 MB/s on one core of a shared server, so a 150 KB bundle is
+// served as brotli about 0.4 s after its first request (gzip or zstd until
+// then); Close waits for the encoding in progress and starts no more.
 //
 // # Performance
 //
