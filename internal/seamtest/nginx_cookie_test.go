@@ -25,7 +25,7 @@ func TestNginxNeverHandsOneVisitorsCookieToAnother(t *testing.T) {
 			cdn := cdncache.New(cdncache.Config{BrowserMaxAge: time.Minute, Tags: func(string) []string { return []string{"static"} }}, cdncache.Dir(dir))
 			t.Cleanup(func() { cdn.Close() })
 			origin := serve(t, comp.build(sessions, cdn, http.FileServer(http.Dir(dir)), func(h http.Handler) http.Handler { return withAction(t, h) }))
-			ngx := startNginx(t, origin.URL)
+			ngx := startFronts(t, origin.URL)
 			c := newClient(t)
 
 			for _, front := range []string{ngx.stock, ngx.cdn} {
