@@ -1,6 +1,7 @@
 // Package bench holds the module's proof: benchmarks of each package beside
 // the library a user would pick instead (alexedwards/scs with pgxstore,
-// gobreaker with golang-lru, http.FileServer, raw pgxpool), and a
+// gobreaker with golang-lru, http.FileServer, gzhttp and nginx for
+// compressed assets, raw pgxpool), and a
 // fault-injection suite that puts toxiproxy and PostgreSQL restarts between
 // the packages and their database.
 //
