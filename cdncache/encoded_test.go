@@ -67,10 +67,10 @@ func TestEncodedOncePerContentAndCoding(t *testing.T) {
 		assert.Equal(t, js, gunzip(t, body))
 	}
 	st := h.Stats()
-	assert.Equal(t, uint64(1), st.Encodes["gzip"])
+	assert.Equal(t, uint64(1), st.Gzip.Encodes)
 	assert.Equal(t, uint64(4), st.EncodedHits)
 	assert.Positive(t, st.EncodedBytes)
-	assert.Positive(t, st.EncodeTime["gzip"])
+	assert.Positive(t, st.Gzip.EncodeTime)
 }
 
 // gatedText serves app.js, whose reads block until release is closed,
@@ -133,8 +133,8 @@ func TestEncodeMissStormEncodesOnce(t *testing.T) {
 	close(store.release)
 	wg.Wait()
 	st := h.Stats()
-	assert.Equal(t, uint64(1), st.Encodes["gzip"])
-	assert.Equal(t, uint64(1), st.Encodes["zstd"])
+	assert.Equal(t, uint64(1), st.Gzip.Encodes)
+	assert.Equal(t, uint64(1), st.Zstd.Encodes)
 	assert.Equal(t, 3*int64(len(store.data)), store.read.Load(), "one read to hash, one per coding to encode")
 }
 
@@ -181,7 +181,7 @@ func TestBrotliMadeInTheBackground(t *testing.T) {
 	browser := map[string]string{"Accept-Encoding": "gzip, deflate, br, zstd"}
 	resp, body := do(t, c, "GET", srv.URL+"/app.js", browser)
 	require.Contains(t, []string{"zstd", "br"}, resp.Header.Get("Content-Encoding"))
-	require.Eventually(t, func() bool { return h.Stats().Encodes["br"] == 1 }, 30*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return h.Stats().Br.Encodes == 1 }, 30*time.Second, time.Millisecond)
 	_, gz := do(t, c, "GET", srv.URL+"/app.js", map[string]string{"Accept-Encoding": "gzip"})
 
 	resp, body = do(t, c, "GET", srv.URL+"/app.js", browser)
@@ -240,5 +240,5 @@ func TestLargeObjectsStream(t *testing.T) {
 	assert.Equal(t, js, gunzip(t, body))
 	st := h.Stats()
 	assert.Zero(t, st.EncodedBytes)
-	assert.Zero(t, st.Encodes["gzip"])
+	assert.Zero(t, st.Gzip.Encodes)
 }

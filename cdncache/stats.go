@@ -22,11 +22,15 @@ type Stats struct {
 	EncodedMisses    uint64 // encoded bodies looked for and not found
 	EncodedBytes     int64  // bytes of encoded bodies held now
 	EncodedEvictions uint64 // encoded bodies dropped to make room
-	// Encodes and EncodeTime count the kept encoded bodies made and the
-	// time spent making them, by coding ("br", "zstd", "gzip"); on-the-fly
-	// compression is not counted.
-	Encodes    map[string]uint64
-	EncodeTime map[string]time.Duration
+	// Br, Zstd and Gzip count the kept encoded bodies made in each coding;
+	// on-the-fly compression of large objects is not counted.
+	Br, Zstd, Gzip CodingStats
+}
+
+// CodingStats counts the encoded bodies made in one content coding.
+type CodingStats struct {
+	Encodes    uint64        // bodies made (once per content, unless evicted)
+	EncodeTime time.Duration // time spent making them
 }
 
 // counters are the live counters behind Stats.
@@ -72,12 +76,9 @@ func (h *Handler) Stats() Stats {
 		BytesSaved:     c.bytesSaved.Load(),
 		ETagHits:       c.etagHits.Load(),
 		ETagMisses:     c.etagMisses.Load(),
-		Encodes:        map[string]uint64{},
-		EncodeTime:     map[string]time.Duration{},
 	}
-	for i := range numCodings {
-		s.Encodes[codingNames[i]] = c.encodes[i].Load()
-		s.EncodeTime[codingNames[i]] = time.Duration(c.encodeNanos[i].Load())
+	for i, cs := range [numCodings]*CodingStats{codingBr: &s.Br, codingZstd: &s.Zstd, codingGzip: &s.Gzip} {
+		*cs = CodingStats{Encodes: c.encodes[i].Load(), EncodeTime: time.Duration(c.encodeNanos[i].Load())}
 	}
 	if e := h.encoded; e != nil {
 		s.EncodedHits, s.EncodedMisses, s.EncodedEvictions = e.hits.Load(), e.misses.Load(), e.evictions.Load()
