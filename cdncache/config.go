@@ -25,8 +25,10 @@ type Config struct {
 	// Prefixes maps an object-key prefix (the request path after any
 	// http.StripPrefix, without its leading slash, e.g. "avatars/") to a
 	// policy. The longest matching prefix wins over fingerprints and Types.
-	// Keys are matched after cleaning ("//a/x", "/b/../a/x" are "a/x"); a
-	// symbolic link takes the policy of its own key, not its target's.
+	// Keys are matched after cleaning ("//a/x", "/b/../a/x" are "a/x"). A
+	// Dir's symbolic link into another prefix's policy is refused (404) on
+	// Linux; through Middleware, the file server's links take the policy of
+	// the path requested.
 	// The default (nil) has no prefix policies.
 	Prefixes map[string]Policy
 

@@ -15,9 +15,10 @@
 // (embed.FS included), Dir for a directory opened with os.OpenRoot (symbolic
 // links cannot escape it), or any object store implementing Source. Dotfiles,
 // directories, "..", backslashes and NUL are refused before a source is
-// asked. A symbolic link inside a Dir is served under the key it was
-// requested by, with that key's policy: do not link a public prefix to a
-// private file.
+// asked. On Linux a symbolic link inside a Dir whose target lies under
+// another Config.Prefixes policy (from "public/" into "private/") is refused
+// as not found: a link never loosens a policy. The check reads the opened
+// file's path from /proc once per object version.
 //
 // # Policy
 //

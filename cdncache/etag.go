@@ -19,6 +19,7 @@ type meta struct {
 	lastModified string // HTTP date; "" when the object has no real mtime
 	policy       headerPolicy
 	compressible bool
+	linked       string // the key a symbolic link led to; "" if none
 }
 
 // etagFromHash turns a store's own hash into a strong ETag, hashing it again

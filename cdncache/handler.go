@@ -199,6 +199,11 @@ func (h *Handler) target(w http.ResponseWriter, r *http.Request) (object, bool) 
 		h.fail(w, r, http.StatusInternalServerError)
 		return object{}, false
 	}
+	if m.linked != "" && !h.pol.samePrefixPolicy(key, m.linked) {
+		body.Close() // a symbolic link into another prefix's policy
+		h.fail(w, r, http.StatusNotFound)
+		return object{}, false
+	}
 	o := object{key: key, src: src, body: body, info: info, m: m}
 	if m.lastModified != "" {
 		o.lastMod = info.ModTime
@@ -362,7 +367,8 @@ func (h *Handler) selectEncoding(ctx context.Context, o *object, identity repres
 }
 
 // sibling opens the precompressed sibling of o in coding c ("app.js.br"),
-// unless it is missing or older than o (left behind by a deploy).
+// unless it is missing, older than o (left behind by a deploy) or a link
+// into another prefix's policy.
 func (h *Handler) sibling(ctx context.Context, o *object, c int) (representation, bool) {
 	sib, sinfo, err := h.sources[o.src].Open(ctx, o.key+siblingExt[c])
 	if err != nil {
@@ -373,7 +379,7 @@ func (h *Handler) sibling(ctx context.Context, o *object, c int) (representation
 		return representation{}, false
 	}
 	sm, err := h.meta(o.src, o.key+siblingExt[c], sib, sinfo)
-	if err != nil {
+	if err != nil || sm.linked != "" && !h.pol.samePrefixPolicy(o.key, sm.linked) {
 		sib.Close()
 		return representation{}, false
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -86,20 +87,22 @@ type sectionFile struct {
 
 // Dir returns a Source serving the regular files under the directory dir,
 // opened with os.OpenRoot so that nothing outside it is reachable: symbolic
-// links may point within dir only, and ".." never escapes. A link is served
-// under the key it was requested by, with that key's policy: a link from a
-// public prefix to a file under a Config.Prefixes "private/" prefix makes
-// that file public. Keep such links out of served directories, or serve
-// private files from a Handler of their own with Config.Private. The
+// links may point within dir only, and ".." never escapes. On Linux a link
+// whose target lies under another Config.Prefixes policy than the link
+// itself (from "public/" into "private/") is refused as not found, so a
+// link never loosens a policy; links within one policy are served (also
+// when /proc cannot say where a link led). Elsewhere a link takes the
+// policy of the key it is requested by. The
 // directory is
 // opened on first use and kept open until the Handler's Close; if it is
 // missing, every key is not found until it appears.
 func Dir(dir string) Source { return &dirSource{dir: dir} }
 
 type dirSource struct {
-	dir  string
-	mu   sync.Mutex // guards root
-	root *os.Root
+	dir      string
+	mu       sync.Mutex // guards root and resolved
+	root     *os.Root
+	resolved string // dir with its symbolic links resolved; "" if unknown
 }
 
 func (d *dirSource) getRoot() (*os.Root, error) {
@@ -111,6 +114,10 @@ func (d *dirSource) getRoot() (*os.Root, error) {
 			return nil, err
 		}
 		d.root = r
+		d.resolved = ""
+		if abs, err := filepath.Abs(d.dir); err == nil {
+			d.resolved, _ = filepath.EvalSymlinks(abs)
+		}
 	}
 	return d.root, nil
 }
@@ -127,6 +134,19 @@ func (d *dirSource) Open(_ context.Context, key string) (io.ReadSeekCloser, Obje
 		return nil, ObjectInfo{}, notFound(key, err)
 	}
 	return regularFile(f, key)
+}
+
+// linkedKey returns the key of the file obj really is, when a symbolic
+// link led from key to another one; "" otherwise or when unknown.
+func (d *dirSource) linkedKey(obj io.ReadSeeker, key string) string {
+	f, ok := obj.(*os.File)
+	if !ok {
+		return ""
+	}
+	d.mu.Lock()
+	resolved := d.resolved
+	d.mu.Unlock()
+	return linkedKey(f, resolved, key)
 }
 
 // Close closes the directory; a later Open reopens it.

@@ -40,6 +40,13 @@ type versionKey struct {
 type validator struct {
 	etag    string
 	sniffed string
+	linked  string // the key a symbolic link led to (Dir on Linux); "" if none
+}
+
+// linkResolver is implemented by sources that can tell where a symbolic
+// link led (Dir).
+type linkResolver interface {
+	linkedKey(obj io.ReadSeeker, key string) string
 }
 
 // digestCacheFactor is how many more validators than metas are kept.
@@ -95,10 +102,17 @@ func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) 
 	}
 	h.stats.etagMisses.Add(1)
 	flightKey := fmt.Sprintf("%d\x00%s\x00%d\x00%d\x00%v\x00%s", vk.source, vk.key, vk.size, vk.modNano, vk.id, vk.hash)
-	res, err, shared := h.reading.Do(flightKey, func() (any, error) { return readValidator(obj, info, vk.key) })
+	read := func() (any, error) {
+		v, err := readValidator(obj, info, vk.key)
+		if lr, ok := h.sources[src].(linkResolver); ok && err == nil {
+			v.linked = lr.linkedKey(obj, vk.key)
+		}
+		return v, err
+	}
+	res, err, shared := h.reading.Do(flightKey, read)
 	if err != nil && shared {
 		// The reading request failed; this one reads its own copy.
-		res, err = readValidator(obj, info, vk.key)
+		res, err = read()
 	}
 	if err != nil {
 		return nil, err
@@ -137,7 +151,7 @@ func readValidator(obj io.ReadSeeker, info ObjectInfo, key string) (validator, e
 // newMeta completes a validator with what follows from the object's key,
 // type and times.
 func (h *Handler) newMeta(vk versionKey, info ObjectInfo, v validator) *meta {
-	m := &meta{etag: v.etag, contentType: info.ContentType}
+	m := &meta{etag: v.etag, contentType: info.ContentType, linked: v.linked}
 	if m.contentType == "" {
 		m.contentType = typeByExtension(vk.key)
 	}
