@@ -17,9 +17,6 @@ const (
 	// encodedObjectShare: an object is kept encoded only when its identity
 	// body is at most 1/encodedObjectShare of the cache's bound.
 	encodedObjectShare = 16
-	// maxPendingBrotli bounds the brotli encodings waiting for their turn;
-	// more are not queued (the next request asks again).
-	maxPendingBrotli = 64
 )
 
 // encodedKey names an encoded body: the identity ETag (a content hash, so
@@ -89,68 +86,6 @@ func (c *encodedCache) held() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.bytes
-}
-
-// background runs the slow encodings (brotli) off the request path, one at
-// a time, and stops with the Handler.
-type background struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	turn   chan struct{} // one encoding at a time
-
-	mu      sync.Mutex // guards pending and closed
-	pending map[encodedKey]bool
-	closed  bool
-	wg      sync.WaitGroup
-}
-
-func newBackground() *background {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &background{ctx: ctx, cancel: cancel, turn: make(chan struct{}, 1), pending: map[encodedKey]bool{}}
-}
-
-// start runs fn for k unless it is already pending, too many are, or the
-// Handler is closed; fn gets a context cancelled by close.
-func (b *background) start(k encodedKey, fn func(ctx context.Context)) {
-	b.mu.Lock()
-	if b.closed || b.pending[k] || len(b.pending) >= maxPendingBrotli {
-		b.mu.Unlock()
-		return
-	}
-	b.pending[k] = true
-	b.wg.Add(1)
-	b.mu.Unlock()
-	go func() {
-		defer b.wg.Done()
-		defer func() {
-			b.mu.Lock()
-			delete(b.pending, k)
-			b.mu.Unlock()
-		}()
-		select {
-		case b.turn <- struct{}{}:
-		case <-b.ctx.Done():
-			return
-		}
-		defer func() { <-b.turn }()
-		fn(b.ctx)
-	}()
-}
-
-// isPending reports whether k is being encoded or waiting to be.
-func (b *background) isPending(k encodedKey) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.pending[k]
-}
-
-// close cancels what is running and waits for it; safe to call twice.
-func (b *background) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	b.cancel()
-	b.wg.Wait()
 }
 
 // cachedEncoding returns o's body in coding c from the cache, encoding it
