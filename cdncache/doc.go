@@ -54,14 +54,20 @@
 // Preconditions follow RFC 9110 §13.2.2: If-Match, If-Unmodified-Since,
 // If-None-Match, If-Modified-Since, then If-Range.
 //
-// The trade-offs: the first request for a version (unless its Source gives
-// a Hash) reads it whole before answering, which for a multi-gigabyte object
-// takes seconds; beyond the cache's capacity a version is read again. A
-// version changed in the last 2 seconds is hashed on every request (git's
-// "racy" rule): a file rewritten twice within its file system's timestamp
-// granularity keeps its size and times, and only its content tells the two
-// apart. Object stores should give Hash (an S3 ETag, a stored SHA-256) to
-// avoid reading at all.
+// The trade-offs: the first request for a version under 16 MiB (unless its
+// Source gives a Hash) reads it whole before answering. A larger version is
+// answered at once with an interim ETag ("i-…", a hash of its identity:
+// key, size, modification time, and on Linux device, inode and change
+// time) while its content is hashed in the background, one object at a
+// time; later responses carry the content ETag, and the interim one still
+// validates the same version (If-None-Match, If-Range). Interim ETags
+// differ between machines, so a CDN fetching from several origins may
+// refetch such an object once. Beyond the validator cache's capacity a
+// version is read again. A version changed in the last 2 seconds is hashed
+// on every request (git's "racy" rule): a file rewritten twice within its
+// file system's timestamp granularity keeps its size and times, and only
+// its content tells the two apart. Object stores should give Hash (an S3
+// ETag, a stored SHA-256) to avoid reading at all.
 //
 // # Compression
 //

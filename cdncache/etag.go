@@ -20,6 +20,7 @@ type meta struct {
 	policy       headerPolicy
 	compressible bool
 	linked       string // the key a symbolic link led to; "" if none
+	interim      string // a large version's interim ETag, also valid once etag is its content hash; "" if none
 }
 
 // etagFromHash turns a store's own hash into a strong ETag, hashing it again

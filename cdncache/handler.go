@@ -24,24 +24,25 @@ import (
 // Its Middleware method applies the same policy to any handler. A Handler is
 // safe for concurrent use; build it with New.
 type Handler struct {
-	sources     []Source
-	pol         *policies
-	metas       *lru.Cache[versionKey, *meta]
-	validators  *lru.Cache[versionKey, validator] // many more than metas: each is small
-	reading     singleflight.Group                // one read per object version at a time
-	encoded     *encodedCache                     // nil when EncodedCacheBytes < 0
-	maxEncoded  int64                             // largest identity body kept encoded
-	encoding    singleflight.Group                // one encoding per content and coding at a time
-	bg          *background                       // brotli encodings
-	now         func() time.Time                  // the racy rule's clock
-	maxRanges   int
-	minCompress int
-	tags        func(key string) []string
-	tagHeader   string
-	tagSep      string
-	log         *slog.Logger
-	enc         encoders
-	stats       counters
+	sources          []Source
+	pol              *policies
+	metas            *lru.Cache[versionKey, *meta]
+	validators       *lru.Cache[versionKey, validator] // many more than metas: each is small
+	reading          singleflight.Group                // one read per object version at a time
+	encoded          *encodedCache                     // nil when EncodedCacheBytes < 0
+	maxEncoded       int64                             // largest identity body kept encoded
+	encoding         singleflight.Group                // one encoding per content and coding at a time
+	bg               *background                       // brotli encodings
+	now              func() time.Time                  // the racy rule's clock
+	hashInBackground int64                             // versions this large get an interim validator
+	maxRanges        int
+	minCompress      int
+	tags             func(key string) []string
+	tagHeader        string
+	tagSep           string
+	log              *slog.Logger
+	enc              encoders
+	stats            counters
 }
 
 // New returns a Handler serving the objects of sources, tried in order for
@@ -63,16 +64,17 @@ func New(cfg Config, sources ...Source) *Handler {
 		panic("cdncache: " + err.Error()) // unreachable: size > 0
 	}
 	h := &Handler{
-		sources:     append([]Source(nil), sources...),
-		pol:         newPolicies(&cfg),
-		metas:       metas,
-		validators:  validators,
-		now:         time.Now,
-		maxRanges:   cfg.MaxRanges,
-		minCompress: cfg.MinCompressSize,
-		tags:        cfg.Tags,
-		tagHeader:   http.CanonicalHeaderKey(cfg.TagHeader),
-		log:         cfg.Logger,
+		sources:          append([]Source(nil), sources...),
+		pol:              newPolicies(&cfg),
+		metas:            metas,
+		validators:       validators,
+		now:              time.Now,
+		hashInBackground: defaultHashInBackground,
+		maxRanges:        cfg.MaxRanges,
+		minCompress:      cfg.MinCompressSize,
+		tags:             cfg.Tags,
+		tagHeader:        http.CanonicalHeaderKey(cfg.TagHeader),
+		log:              cfg.Logger,
 	}
 	if h.maxRanges <= 0 {
 		h.maxRanges = defaultMaxRanges
@@ -233,6 +235,9 @@ func (h *Handler) answeredPreconditions(w http.ResponseWriter, r *http.Request, 
 		return false
 	}
 	cands := candidates(rep.etag, o.m.etag, o.q)
+	if i := o.m.interim; i != "" && i != o.m.etag {
+		cands = append(cands, i) // a large version's first validator still names it
+	}
 	switch cond, tag := checkPreconditions(r.Header, r.Method, cands, o.lastMod); cond {
 	case condFailed:
 		h.fail(w, r, http.StatusPreconditionFailed)
@@ -254,7 +259,10 @@ func (h *Handler) answeredPreconditions(w http.ResponseWriter, r *http.Request, 
 // §14.2, §13.1.5): 206 for satisfiable ranges, 416 otherwise. It returns
 // false when the whole representation is to be sent.
 func (h *Handler) answeredRange(w http.ResponseWriter, r *http.Request, o *object) bool {
-	if _, ranged := r.Header["Range"]; !ranged || !ifRangeAllows(r.Header, o.m.etag, o.lastMod) {
+	if _, ranged := r.Header["Range"]; !ranged {
+		return false
+	}
+	if !ifRangeAllows(r.Header, o.m.etag, o.lastMod) && (o.m.interim == "" || !ifRangeAllows(r.Header, o.m.interim, o.lastMod)) {
 		return false
 	}
 	size := o.info.Size

@@ -1,6 +1,9 @@
 package cdncache
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -49,6 +52,10 @@ type linkResolver interface {
 	linkedKey(obj io.ReadSeeker, key string) string
 }
 
+// defaultHashInBackground is the size from which an object version gets an
+// interim validator at once and its content hashed in the background.
+const defaultHashInBackground = 16 << 20
+
 // digestCacheFactor is how many more validators than metas are kept.
 const digestCacheFactor = 16
 
@@ -95,10 +102,13 @@ func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) 
 	if !racy {
 		if v, ok := h.validators.Get(vk); ok {
 			h.stats.etagHits.Add(1)
-			m := h.newMeta(vk, info, v)
+			m := h.newMeta(vk, info, v, true)
 			h.metas.Add(vk, m)
 			return m, nil
 		}
+	}
+	if !racy && h.interimFits(info) {
+		return h.interimMeta(src, vk, obj, info)
 	}
 	h.stats.etagMisses.Add(1)
 	flightKey := fmt.Sprintf("%d\x00%s\x00%d\x00%d\x00%v\x00%s", vk.source, vk.key, vk.size, vk.modNano, vk.id, vk.hash)
@@ -118,7 +128,7 @@ func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) 
 		return nil, err
 	}
 	v := res.(validator)
-	m := h.newMeta(vk, info, v)
+	m := h.newMeta(vk, info, v, !racy)
 	if !racy {
 		h.validators.Add(vk, v)
 		h.metas.Add(vk, m)
@@ -149,9 +159,13 @@ func readValidator(obj io.ReadSeeker, info ObjectInfo, key string) (validator, e
 }
 
 // newMeta completes a validator with what follows from the object's key,
-// type and times.
-func (h *Handler) newMeta(vk versionKey, info ObjectInfo, v validator) *meta {
+// type and times. settled says the version is not racy, so that its
+// interim validator, if it has one, still names it.
+func (h *Handler) newMeta(vk versionKey, info ObjectInfo, v validator, settled bool) *meta {
 	m := &meta{etag: v.etag, contentType: info.ContentType, linked: v.linked}
+	if settled && h.interimFits(info) {
+		m.interim = interimETag(vk)
+	}
 	if m.contentType == "" {
 		m.contentType = typeByExtension(vk.key)
 	}
@@ -164,4 +178,72 @@ func (h *Handler) newMeta(vk versionKey, info ObjectInfo, v validator) *meta {
 	m.policy = h.pol.forObject(vk.key, m.contentType)
 	m.compressible = compressible(m.contentType)
 	return m
+}
+
+// interimFits reports whether a version is large enough to be hashed in the
+// background, and has the modification time an interim validator needs.
+func (h *Handler) interimFits(info ObjectInfo) bool {
+	return info.Hash == "" && info.Size >= h.hashInBackground && !info.ModTime.IsZero()
+}
+
+// interimETag is the validator of a large version until its content is
+// hashed: a hash of its identity (key, size, modification time, and on
+// Linux device, inode and change time). It names the version as exactly as
+// the cache of validators does, but differs between machines.
+func interimETag(vk versionKey) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d\x00%s\x00%d\x00%d\x00%v", vk.source, vk.key, vk.size, vk.modNano, vk.id))
+	return `"i-` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+}
+
+// interimMeta answers for a large version whose content hash is not known
+// yet: with its interim validator, reading no more than a sniff, while the
+// content is hashed in the background for later requests.
+func (h *Handler) interimMeta(src int, vk versionKey, obj io.ReadSeeker, info ObjectInfo) (*meta, error) {
+	v := validator{etag: interimETag(vk)}
+	if info.ContentType == "" && typeByExtension(vk.key) == "" {
+		var err error
+		if v.sniffed, err = sniff(obj); err != nil {
+			return nil, err
+		}
+	}
+	if lr, ok := h.sources[src].(linkResolver); ok {
+		v.linked = lr.linkedKey(obj, vk.key)
+	}
+	h.bg.start(vk, func(ctx context.Context) { h.hashInBackgroundJob(ctx, src, vk) })
+	return h.newMeta(vk, info, v, true), nil
+}
+
+// hashInBackgroundJob hashes a large version and keeps its validator, if
+// it is still the version the source has.
+func (h *Handler) hashInBackgroundJob(ctx context.Context, src int, vk versionKey) {
+	obj, info, err := h.sources[src].Open(ctx, vk.key)
+	if err != nil {
+		return
+	}
+	defer obj.Close()
+	if versionOf(src, vk.key, info) != vk || h.racy(info) {
+		return
+	}
+	h.stats.etagMisses.Add(1)
+	v, err := readValidator(ctxReader{obj, ctx}, info, vk.key)
+	if err != nil {
+		return
+	}
+	if lr, ok := h.sources[src].(linkResolver); ok {
+		v.linked = lr.linkedKey(obj, vk.key)
+	}
+	h.validators.Add(vk, v)
+}
+
+// ctxReader stops reading when its context is done (the Handler closes).
+type ctxReader struct {
+	io.ReadSeeker
+	ctx context.Context
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.ReadSeeker.Read(p)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -188,4 +189,88 @@ func TestRacyVersionCachedOnceSettled(t *testing.T) {
 	st := h.Stats()
 	assert.Equal(t, uint64(4), st.ETagMisses, "settled: hashed once more, then cached")
 	assert.Equal(t, uint64(2), st.ETagHits)
+}
+
+// requestCountingSource counts the bytes read from objects opened for
+// requests apart from those opened in the background.
+type requestCountingSource struct {
+	Source
+	request, background atomic.Int64
+}
+
+func (s *requestCountingSource) Open(ctx context.Context, key string) (io.ReadSeekCloser, ObjectInfo, error) {
+	obj, info, err := s.Source.Open(ctx, key)
+	if err != nil {
+		return nil, info, err
+	}
+	n := &s.background
+	if ctx.Value(http.ServerContextKey) != nil {
+		n = &s.request
+	}
+	return countingObject{obj, n}, info, nil
+}
+
+// TestLargeObjectInterimValidator: the first requests for a large version
+// read only the bytes they ask for, under an interim validator, while the
+// content is hashed once in the background; afterwards the content ETag is
+// sent, and the interim one still validates the same version.
+func TestLargeObjectInterimValidator(t *testing.T) {
+	const objects, size = 3, 2 << 20
+	dir := t.TempDir()
+	for i := range objects {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("v%d.mp4", i)), bytes.Repeat([]byte{byte('a' + i)}, size), 0o644))
+	}
+	src := &requestCountingSource{Source: Dir(dir)}
+	h := settled(New(Config{}, src))
+	h.hashInBackground = 1 << 20
+	t.Cleanup(func() { h.Close() })
+	srv := serve(t, h)
+	c := client(t)
+	interim := make([]string, objects)
+	for i := range objects {
+		resp, body := do(t, c, "GET", fmt.Sprintf("%s/v%d.mp4", srv.URL, i), map[string]string{"Range": "bytes=5-5"})
+		require.Equal(t, http.StatusPartialContent, resp.StatusCode)
+		require.Equal(t, string(rune('a'+i)), body)
+		interim[i] = resp.Header.Get("ETag")
+		assert.True(t, strings.HasPrefix(interim[i], `"i-`), interim[i])
+	}
+	assert.LessOrEqual(t, src.request.Load(), int64(objects), "each request read its byte only")
+	require.Eventually(t, func() bool { return h.validators.Len() == objects }, 10*time.Second, time.Millisecond,
+		"the background hashes are kept")
+	assert.Equal(t, uint64(objects), h.Stats().ETagMisses)
+	assert.Equal(t, int64(objects*size), src.background.Load(), "each version hashed once")
+
+	for i := range objects {
+		content := strings.Repeat(string(rune('a'+i)), size)
+		url := fmt.Sprintf("%s/v%d.mp4", srv.URL, i)
+		resp, body := do(t, c, "GET", url, map[string]string{"Range": "bytes=0-1", "If-Range": interim[i]})
+		assert.Equal(t, http.StatusPartialContent, resp.StatusCode, "the interim tag still names this version")
+		assert.Equal(t, content[:2], body)
+		assert.Equal(t, contentETag(content), resp.Header.Get("ETag"))
+		resp, _ = do(t, c, "GET", url, map[string]string{"If-None-Match": interim[i]})
+		assert.Equal(t, http.StatusNotModified, resp.StatusCode)
+	}
+	assert.Equal(t, int64(objects*size), src.background.Load(), "hashed once")
+}
+
+// TestCloseStopsBackgroundHashing: Close returns with no hash left
+// running (goleak checks) while a large version is being hashed.
+func TestCloseStopsBackgroundHashing(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.mp4"), bytes.Repeat([]byte("v"), 8<<20), 0o644))
+	h := settled(New(Config{}, Dir(dir)))
+	h.hashInBackground = 1 << 20
+	srv := serve(t, h)
+	resp, _ := do(t, client(t), "GET", srv.URL+"/big.mp4", map[string]string{"Range": "bytes=0-0"})
+	require.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	require.NoError(t, h.Close())
+	before := h.validators.Len() // 0, or 1 if the hash finished before Close
+
+	// A closed Handler still serves (its Dir reopens) but starts no job.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big2.mp4"), bytes.Repeat([]byte("w"), 8<<20), 0o644))
+	resp, body := do(t, client(t), "GET", srv.URL+"/big2.mp4", map[string]string{"Range": "bytes=0-0"})
+	require.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	assert.Equal(t, "w", body)
+	assert.Equal(t, before, h.validators.Len(), "no background hash after Close")
+	require.NoError(t, h.Close())
 }
