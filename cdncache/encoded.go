@@ -31,7 +31,7 @@ type encodedKey struct {
 // least recently used goes first. Its bound is never exceeded: room is made
 // before a body is added.
 type encodedCache struct {
-	max int64
+	bound int64 // most bytes held
 
 	mu    sync.Mutex // guards lru and bytes
 	lru   *simplelru.LRU[encodedKey, []byte]
@@ -40,8 +40,8 @@ type encodedCache struct {
 	hits, misses, evictions atomic.Uint64
 }
 
-func newEncodedCache(max int64) *encodedCache {
-	c := &encodedCache{max: max}
+func newEncodedCache(bound int64) *encodedCache {
+	c := &encodedCache{bound: bound}
 	// The count bound is never reached: bytes bound the cache.
 	c.lru, _ = simplelru.NewLRU[encodedKey, []byte](1<<30, func(_ encodedKey, b []byte) {
 		c.bytes -= int64(len(b))
@@ -65,7 +65,7 @@ func (c *encodedCache) get(k encodedKey) ([]byte, bool) {
 // add keeps b under k, evicting the least recently used bodies first.
 func (c *encodedCache) add(k encodedKey, b []byte) {
 	n := int64(len(b))
-	if n > c.max {
+	if n > c.bound {
 		return
 	}
 	c.mu.Lock()
@@ -73,7 +73,7 @@ func (c *encodedCache) add(k encodedKey, b []byte) {
 	if c.lru.Contains(k) {
 		return
 	}
-	for c.bytes+n > c.max {
+	for c.bytes+n > c.bound {
 		if _, _, ok := c.lru.RemoveOldest(); !ok {
 			break
 		}
