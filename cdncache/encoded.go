@@ -3,6 +3,8 @@ package cdncache
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -117,7 +119,13 @@ func (h *Handler) cachedEncoding(o *object, c int) []byte {
 	return v.([]byte)
 }
 
-// readIdentity reads o's whole identity body and rewinds it.
+// errChanged: an object's bytes no longer match its ETag.
+var errChanged = errors.New("cdncache: object changed while read")
+
+// readIdentity reads o's whole identity body and rewinds it. The kept
+// encodings are found by ETag, so the bytes must be the ETag's: when the
+// ETag is a content hash, they are checked against it (a file rewritten
+// since its validator was computed fails).
 func readIdentity(o *object) ([]byte, error) {
 	if _, err := o.body.Seek(0, io.SeekStart); err != nil {
 		return nil, err
@@ -126,6 +134,11 @@ func readIdentity(o *object) ([]byte, error) {
 	_, err := io.ReadFull(o.body, raw)
 	if _, serr := o.body.Seek(0, io.SeekStart); err == nil {
 		err = serr
+	}
+	if err == nil && o.info.Hash == "" && o.m.etag != o.m.interim {
+		if sum := sha256.Sum256(raw); sumETag(sum[:]) != o.m.etag {
+			return nil, errChanged
+		}
 	}
 	return raw, err
 }

@@ -243,3 +243,17 @@ func TestLargeObjectsStream(t *testing.T) {
 	assert.Zero(t, st.EncodedBytes)
 	assert.Zero(t, st.Gzip.Encodes)
 }
+
+// TestEncodingNeverKeptForOtherBytes: when an object's bytes no longer
+// match the ETag its request carries (rewritten after its validator was
+// computed), no encoding is kept under that ETag.
+func TestEncodingNeverKeptForOtherBytes(t *testing.T) {
+	js := textJS(6, 8<<10)
+	o := &object{body: nopCloser{strings.NewReader(strings.ToUpper(js))}, info: ObjectInfo{Size: int64(len(js))}, m: &meta{etag: contentETag(js)}}
+	_, err := readIdentity(o)
+	assert.ErrorIs(t, err, errChanged)
+	o.body = nopCloser{strings.NewReader(js)}
+	raw, err := readIdentity(o)
+	require.NoError(t, err)
+	assert.Equal(t, js, string(raw))
+}

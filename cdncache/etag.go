@@ -65,8 +65,12 @@ func hashContent(r io.ReadSeeker) (etag string, head []byte, err error) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return "", nil, fmt.Errorf("cdncache: rewind: %w", err)
 	}
-	sum := h.Sum(nil)
-	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`, head, nil
+	return sumETag(h.Sum(nil)), head, nil
+}
+
+// sumETag renders a SHA-256 sum as a strong ETag.
+func sumETag(sum []byte) string {
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 }
 
 // sniff reads up to 512 bytes of r for http.DetectContentType and rewinds.
