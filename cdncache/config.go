@@ -70,13 +70,13 @@ type Config struct {
 	// device, inode and change time too. The default 0 means 4096 entries.
 	ETagCacheSize int
 
-	// EncodedCacheBytes bounds the memory held by encoded bodies: each
-	// compressible object of at most 1/16 of it (2 MiB by default) is
-	// compressed once per content and coding, gzip and zstd when first asked,
-	// brotli in the background (gzip or zstd are served until it is ready),
-	// and kept; the least recently used go first. Larger objects are
-	// compressed on the fly with gzip or zstd, as are all objects when the
-	// value is negative. The default 0 means 32 MiB.
+	// EncodedCacheBytes bounds the memory this Handler holds in encoded
+	// bodies: each compressible object of at most 1/16 of it (2 MiB by
+	// default) is compressed once per content and coding, gzip and zstd
+	// when first asked, brotli in the background (gzip or zstd are served
+	// until it is ready), and kept; the least recently used go first.
+	// Larger objects are compressed on the fly with gzip or zstd, as are all
+	// objects when the value is negative. The default 0 means 32 MiB.
 	EncodedCacheBytes int64
 
 	// MaxRanges caps the ranges in one Range header; more are refused with
