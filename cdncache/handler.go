@@ -1,7 +1,6 @@
 package cdncache
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -130,7 +129,8 @@ type object struct {
 // precompressed sibling, or compressed on the fly.
 type representation struct {
 	body    io.ReadSeeker
-	size    int64 // -1 when compressed on the fly
+	data    []byte // a kept encoded body, instead of body
+	size    int64  // -1 when compressed on the fly
 	etag    string
 	coding  int // -1 for identity
 	dynamic bool
@@ -302,11 +302,16 @@ func (h *Handler) serveWhole(w http.ResponseWriter, r *http.Request, o *object, 
 	}
 	var n int64
 	var err error
-	if rep.dynamic {
+	switch {
+	case rep.data != nil:
+		var nw int
+		nw, err = w.Write(rep.data)
+		n = int64(nw)
+	case rep.dynamic:
 		cw := &countingWriter{w: w}
 		err = h.enc.compress(rep.coding, cw, rep.body)
 		n = cw.n
-	} else {
+	default:
 		n, err = io.CopyN(w, rep.body, rep.size)
 	}
 	h.stats.record(http.StatusOK, n, 0)
@@ -363,7 +368,7 @@ func (h *Handler) selectEncoding(ctx context.Context, o *object, identity repres
 		etag := withSuffix(o.m.etag, codingNames[c])
 		if h.encoded != nil && o.info.Size <= h.maxEncoded {
 			if b := h.cachedEncoding(o, c); b != nil {
-				return representation{body: bytes.NewReader(b), size: int64(len(b)), etag: etag, coding: c}
+				return representation{data: b, size: int64(len(b)), etag: etag, coding: c}
 			}
 			continue // brotli not ready yet: the next coding
 		}
