@@ -1,6 +1,9 @@
 package cdncache
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Stats is a snapshot of a Handler's counters, including the responses that
 // went through its Middleware.
@@ -12,8 +15,22 @@ type Stats struct {
 	ServerErrors   uint64 // 5xx responses
 	BytesSent      int64  // body bytes written
 	BytesSaved     int64  // bytes not sent thanks to 304s (size of the representation)
-	ETagHits       uint64 // validators found in the LRU
-	ETagMisses     uint64 // validators computed
+	ETagHits       uint64 // validators found in a cache
+	ETagMisses     uint64 // validators computed: the object read and hashed (or its store hash taken)
+
+	EncodedHits      uint64 // encoded bodies found in the cache
+	EncodedMisses    uint64 // encoded bodies looked for and not found
+	EncodedBytes     int64  // bytes of encoded bodies held now
+	EncodedEvictions uint64 // encoded bodies dropped to make room
+	// Br, Zstd and Gzip count the kept encoded bodies made in each coding;
+	// on-the-fly compression of large objects is not counted.
+	Br, Zstd, Gzip CodingStats
+}
+
+// CodingStats counts the encoded bodies made in one content coding.
+type CodingStats struct {
+	Encodes    uint64        // bodies made (once per content, unless evicted)
+	EncodeTime time.Duration // time spent making them
 }
 
 // counters are the live counters behind Stats.
@@ -21,6 +38,8 @@ type counters struct {
 	ok, partial, notModified, clientErr, serverErr atomic.Uint64
 	bytesSent, bytesSaved                          atomic.Int64
 	etagHits, etagMisses                           atomic.Uint64
+	encodes                                        [numCodings]atomic.Uint64
+	encodeNanos                                    [numCodings]atomic.Int64
 }
 
 func (c *counters) record(status int, sent, saved int64) {
@@ -47,7 +66,7 @@ func (c *counters) record(status int, sent, saved int64) {
 // Stats returns a snapshot of the counters.
 func (h *Handler) Stats() Stats {
 	c := &h.stats
-	return Stats{
+	s := Stats{
 		OK:             c.ok.Load(),
 		PartialContent: c.partial.Load(),
 		NotModified:    c.notModified.Load(),
@@ -58,4 +77,12 @@ func (h *Handler) Stats() Stats {
 		ETagHits:       c.etagHits.Load(),
 		ETagMisses:     c.etagMisses.Load(),
 	}
+	for i, cs := range [numCodings]*CodingStats{codingBr: &s.Br, codingZstd: &s.Zstd, codingGzip: &s.Gzip} {
+		*cs = CodingStats{Encodes: c.encodes[i].Load(), EncodeTime: time.Duration(c.encodeNanos[i].Load())}
+	}
+	if e := h.encoded; e != nil {
+		s.EncodedHits, s.EncodedMisses, s.EncodedEvictions = e.hits.Load(), e.misses.Load(), e.evictions.Load()
+		s.EncodedBytes = e.held()
+	}
+	return s
 }
