@@ -24,6 +24,7 @@ func BenchmarkObjects(b *testing.B) {
 	if err := os.WriteFile(filepath.Join(dir, "photo.bin"), data, 0o644); err != nil {
 		b.Fatal(err)
 	}
+	waitSettled(b, dir)
 	for _, status := range []string{"200", "304", "206"} {
 		for _, impl := range []string{"cdncache", "fileserver"} {
 			b.Run("status="+status+"/impl="+impl, func(b *testing.B) {

@@ -84,7 +84,7 @@ func loop(b *testing.B, h http.Handler, req *http.Request, code, n int) time.Dur
 
 func benchHandlers(b *testing.B) (fileServer http.Handler, cdn *Handler, etag string) {
 	dir := benchDir(b)
-	cdn = New(Config{}, Dir(dir))
+	cdn = settled(New(Config{}, Dir(dir)))
 	b.Cleanup(func() { cdn.Close() })
 	w := &discardWriter{h: make(http.Header)}
 	cdn.ServeHTTP(w, newBenchRequest("/photo.jpg", nil))

@@ -1,18 +1,22 @@
 package cdncache
 
 import (
+	"context"
 	"io"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
 // Content codings this package knows, in server preference order for equal
-// q-values. br is served only from precompressed siblings; zstd only on the
-// fly; gzip from a sibling when present, else on the fly.
+// q-values. Each is served from a fresh precompressed sibling when there is
+// one, else from the cache of encoded bodies; brotli is encoded in the
+// background, gzip and zstd when first asked. Objects too large to keep are
+// compressed on the fly with gzip or zstd.
 const (
 	codingBr = iota
 	codingZstd
@@ -24,7 +28,7 @@ var codingNames = [numCodings]string{"br", "zstd", "gzip"}
 
 // siblingExt is the file extension of a precompressed sibling; "" when the
 // coding has none.
-var siblingExt = [numCodings]string{".br", "", ".gz"}
+var siblingExt = [numCodings]string{".br", ".zst", ".gz"}
 
 // acceptedCodings parses Accept-Encoding (RFC 9110 §12.5.3) and returns the
 // q-value of each known coding (0 means not acceptable). A "*" applies to the
@@ -148,4 +152,40 @@ func (e *encoders) compress(coding int, w io.Writer, src io.Reader) error {
 	}
 	_, err := io.Copy(w, src)
 	return err
+}
+
+// encodeChunk is how much input the kept encodings take between two checks
+// of their context.
+const encodeChunk = 64 << 10
+
+// encode writes raw to w in the coding, at the best compression: the result
+// is kept and sent many times. It stops early when ctx is cancelled.
+func (e *encoders) encode(ctx context.Context, coding int, w io.Writer, raw []byte) error {
+	var enc io.WriteCloser
+	var err error
+	switch coding {
+	case codingBr:
+		enc = brotli.NewWriterLevel(w, brotli.BestCompression)
+	case codingZstd:
+		enc, err = zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
+	default:
+		enc, err = gzip.NewWriterLevel(w, gzip.BestCompression)
+	}
+	if err != nil {
+		return err
+	}
+	for len(raw) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err // dropped unclosed: closing would encode what is buffered
+		}
+		n := min(len(raw), encodeChunk)
+		if _, err := enc.Write(raw[:n]); err != nil {
+			return err
+		}
+		raw = raw[n:]
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return enc.Close()
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // Config configures a Handler. The zero Config serves public objects with the
-// seed's policies; every field documents its default. New copies the Config,
+// default policies (DefaultTypes); every field documents its default. New copies the Config,
 // so changing it afterwards has no effect.
 type Config struct {
 	// Private marks every object as private (content behind a session): the
@@ -25,6 +25,10 @@ type Config struct {
 	// Prefixes maps an object-key prefix (the request path after any
 	// http.StripPrefix, without its leading slash, e.g. "avatars/") to a
 	// policy. The longest matching prefix wins over fingerprints and Types.
+	// Keys are matched after cleaning ("//a/x", "/b/../a/x" are "a/x"). A
+	// Dir's symbolic link into another prefix's policy is refused (404) on
+	// Linux; through Middleware, the file server's links take the policy of
+	// the path requested.
 	// The default (nil) has no prefix policies.
 	Prefixes map[string]Policy
 
@@ -57,10 +61,23 @@ type Config struct {
 	// separated, Cloudflare style). The default "" means "Surrogate-Key".
 	TagHeader string
 
-	// ETagCacheSize bounds the LRU of validators (ETag, content type,
-	// Last-Modified) kept per object version. The default 0 means 4096
-	// entries.
+	// ETagCacheSize bounds the LRU of what a response needs per object
+	// version (ETag, content type, Last-Modified, policy). Behind it the
+	// validators themselves (a content hash, about 100 bytes with the key)
+	// are kept for 16 times as many versions, at least 65536, so an object
+	// pushed out of the first LRU is not read again to be hashed. Versions
+	// are told apart by key, size and modification time, and on Linux by
+	// device, inode and change time too. The default 0 means 4096 entries.
 	ETagCacheSize int
+
+	// EncodedCacheBytes bounds the memory this Handler holds in encoded
+	// bodies: each compressible object of at most 1/16 of it (2 MiB by
+	// default) is compressed once per content and coding, gzip and zstd
+	// when first asked, brotli in the background (gzip or zstd are served
+	// until it is ready), and kept; the least recently used go first.
+	// Larger objects are compressed on the fly with gzip or zstd, as are all
+	// objects when the value is negative. The default 0 means 32 MiB.
+	EncodedCacheBytes int64
 
 	// MaxRanges caps the ranges in one Range header; more are refused with
 	// 416. The default 0 means 16.
@@ -94,7 +111,7 @@ type Policy struct {
 }
 
 // DefaultTypes returns the policies by media type that Config.Types
-// extends, taken from the seed: images 24 h with stale-while-revalidate,
+// extends: images 24 h with stale-while-revalidate,
 // video 7 days with stale-if-error, fonts 30 days immutable, CSS/JS 1 day with
 // stale-while-revalidate, PDF 12 h and 5 minutes for everything else ("*/*").
 func DefaultTypes() map[string]Policy {

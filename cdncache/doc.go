@@ -6,7 +6,8 @@
 // prefix and fingerprinted name, makes strong content-hash ETags (also for
 // embed.FS, which has no modification times), answers "bytes=-0" with 416,
 // refuses abusive range sets, compresses text without breaking ETags or
-// ranges, and never lets a shared cache store errors or private objects.
+// ranges, and never lets a shared cache store errors, private objects or a
+// response that sets a cookie.
 //
 // # Sources
 //
@@ -14,51 +15,85 @@
 // (embed.FS included), Dir for a directory opened with os.OpenRoot (symbolic
 // links cannot escape it), or any object store implementing Source. Dotfiles,
 // directories, "..", backslashes and NUL are refused before a source is
-// asked.
+// asked. On Linux a symbolic link inside a Dir whose target lies under
+// another Config.Prefixes policy (from "public/" into "private/") is refused
+// as not found: a link never loosens a policy. The check reads the opened
+// file's path from /proc once per object version.
 //
 // # Policy
 //
-// DefaultTypes holds the seed's policies: images 24 h and video 7 days with
+// DefaultTypes holds the default policies: images 24 h and video 7 days with
 // stale-while-revalidate or stale-if-error, fonts 30 days immutable, CSS/JS
 // 1 day, PDF 12 h, 5 minutes otherwise. Fingerprinted names
 // ("app.3f2a9c1b.js") get one year immutable. Config.Types and
 // Config.Prefixes override them; Config.Private makes every response
-// "private, no-cache". Errors are "no-store"; a response that sets a cookie
-// is never public. Config.BrowserMaxAge adds CDN-Cache-Control (RFC 9213) and
-// Config.Tags adds Surrogate-Key or Cache-Tag purge tags. Handler.Middleware
-// applies the same policy to the responses of any other handler.
+// "private, no-cache". Errors are "no-store". Config.BrowserMaxAge adds
+// CDN-Cache-Control (RFC 9213) and Config.Tags adds Surrogate-Key or
+// Cache-Tag purge tags. Handler.Middleware applies the same policy to the
+// responses of any other handler, choosing it by the cleaned path (the one
+// http.FileServer serves).
+//
+// A response that sets a cookie is "private, no-store" with no
+// CDN-Cache-Control, Surrogate-Control or purge tag, whatever the policy
+// says. The check runs when the response header is written, so a cookie
+// added by a middleware on either side (a session middleware reissuing its
+// cookie when the response starts) is seen; sessionstore applies the same
+// rule when it adds its cookie. Keep static objects outside session
+// middleware all the same: Vary: Cookie splits a CDN's cache per visitor.
 //
 // # Validators and conditional requests
 //
-// ETags are a SHA-256 of the content (or the store's own hash), computed once
-// per object version (source, key, size, modification time) and kept in a
-// bounded LRU, so they are the same in every process serving the same bytes.
-// Concurrent first requests for one version share one computation
-// (golang.org/x/sync/singleflight): a miss storm reads a large video once.
+// ETags are a SHA-256 of the content (or the store's own hash), so they are
+// the same in every process serving the same bytes. The content is read
+// once per object version: concurrent first requests for a version wait for
+// one read (golang.org/x/sync/singleflight), so a miss storm after a deploy
+// reads a large video once. The validators are kept by version identity
+// (key, size, modification time, and on Linux device, inode and change
+// time) in a cache of small entries, 16 times larger than ETagCacheSize, so
+// a range request for a few bytes of a known version reads those bytes only.
 // Preconditions follow RFC 9110 §13.2.2: If-Match, If-Unmodified-Since,
 // If-None-Match, If-Modified-Since, then If-Range.
 //
+// The trade-offs: the first request for a version under 16 MiB (unless its
+// Source gives a Hash) reads it whole before answering. A larger version is
+// answered at once with an interim ETag ("i-…", a hash of its identity:
+// key, size, modification time, and on Linux device, inode and change
+// time) while its content is hashed in the background, one object at a
+// time; later responses carry the content ETag, and the interim one still
+// validates the same version (If-None-Match, If-Range). Interim ETags
+// differ between machines, so a CDN fetching from several origins may
+// refetch such an object once. Beyond the validator cache's capacity a
+// version is read again. A version changed in the last 2 seconds is hashed
+// on every request (git's "racy" rule): a file rewritten twice within its
+// file system's timestamp granularity keeps its size and times, and only
+// its content tells the two apart. Object stores should give Hash (an S3
+// ETag, a stored SHA-256) to avoid reading at all.
+//
 // # Compression
 //
-// Text types are compressed with gzip or zstd on the fly (klauspost/compress),
-// or served from precompressed ".br" and ".gz" siblings. Each encoding has
-// its own ETag ("abc-gzip"), and If-None-Match naming any encoding the client
-// accepts is a 304.
-// Range requests are always served uncompressed; images, video and fonts are
-// never compressed. Every response carries Vary: Accept-Encoding.
+// Text types are compressed once per content and coding and kept in memory
+// (Config.EncodedCacheBytes, 32 MiB by default, least recently used out
+// first): gzip and zstd (klauspost/compress, best compression) when first
+// asked, with concurrent first requests waiting for one encoding; brotli
+// (andybalholm/brotli, quality 11) in the background, one at a time, while
+// gzip or zstd is served. Fresh precompressed siblings (".br", ".zst",
+// ".gz") win; a sibling older than its source is ignored. Objects larger
+// than 1/16 of the cache's bound stream, compressed on the fly with gzip or
+// zstd. Each encoding has its own ETag ("abc-gzip"), and If-None-Match
+// naming any encoding the client accepts is a 304. Range requests are
+// always served uncompressed; images, video and fonts are never compressed.
+// Every response carries Vary: Accept-Encoding.
+//
+// The hidden costs: the kept bodies hold up to EncodedCacheBytes (plus about
+// 200 bytes per body); a brotli encoding in progress holds its object's
+// bytes too, for at most 64 queued objects. Brotli at quality 11 encodes
+// about 0.4 MB/s on one core of a shared server, so a 150 KB bundle is
+// served as brotli about 0.4 s after its first request (gzip or zstd until
+// then); Close waits for the encoding in progress and starts no more.
 //
 // # Performance
 //
-// BenchmarkRatio serves the same 16 KiB file from a Dir source and from a bare
-// http.FileServer(http.Dir) in the same run, alternating in chunks of 50
-// requests, and reports median time ratios (FileServer ÷ cdncache; above 1
-// means cdncache is faster). Measured on a shared 2-core AMD EPYC, Go 1.26:
-//
-//	path  ratio vs FileServer   notes
-//	200   1.00 – 1.13           target ≥ 0.9; 17 allocs/op (FileServer 16)
-//	304   1.11                  cdncache 304 takes 0.43 – 0.49 of its 200
-//	206   1.06 – 1.09           23 allocs/op (FileServer 21)
-//
-// The first request for an object version reads it once to hash it (unless
-// its Source gives a Hash); concurrent first requests may each hash it.
+// BENCHMARKS.md at the repository's root compares the Handler with
+// http.FileServer serving the same files in the same run (200, 304 and 206
+// paths, time and allocations per request).
 package cdncache

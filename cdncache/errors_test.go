@@ -39,6 +39,7 @@ func TestOnePrefixPerError(t *testing.T) {
 	errUpstream := errors.New("bucket: read timeout")
 	logs := &testlog.Buffer{}
 	h := New(Config{Logger: logs.JSON()}, errSource{errUpstream})
+	t.Cleanup(func() { h.Close() })
 	srv := serve(t, h)
 	for _, key := range []string{"read", "negative", "open", "seek"} {
 		resp, body := do(t, client(t), "GET", srv.URL+"/"+key, nil)

@@ -11,23 +11,16 @@ import (
 	"strings"
 )
 
-// versionKey identifies one version of one object: the cache of validators
-// is keyed by it, so a new modification time or size means a new entry.
-type versionKey struct {
-	source  int
-	key     string
-	size    int64
-	modNano int64
-	hash    string
-}
-
-// meta is what is computed once per object version.
+// meta is what a response needs about an object version: its validator
+// and what follows from its key and type.
 type meta struct {
 	etag         string // strong ETag of the identity representation, quoted
 	contentType  string
 	lastModified string // HTTP date; "" when the object has no real mtime
 	policy       headerPolicy
 	compressible bool
+	linked       string // the key a symbolic link led to; "" if none
+	interim      string // a large version's interim ETag, also valid once etag is its content hash; "" if none
 }
 
 // etagFromHash turns a store's own hash into a strong ETag, hashing it again
@@ -72,8 +65,12 @@ func hashContent(r io.ReadSeeker) (etag string, head []byte, err error) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return "", nil, fmt.Errorf("cdncache: rewind: %w", err)
 	}
-	sum := h.Sum(nil)
-	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`, head, nil
+	return sumETag(h.Sum(nil)), head, nil
+}
+
+// sumETag renders a SHA-256 sum as a strong ETag.
+func sumETag(sum []byte) string {
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 }
 
 // sniff reads up to 512 bytes of r for http.DetectContentType and rewinds.

@@ -3,6 +3,7 @@ package cdncache
 import (
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -142,6 +143,32 @@ func FuzzCleanKey(f *testing.F) {
 			if seg == "" || seg[0] == '.' {
 				t.Fatalf("%q: segment %q", p, seg)
 			}
+		}
+	})
+}
+
+// FuzzPolicyKey: the Middleware chooses its policy by the key of the file
+// http.FileServer serves for the same path: no "." or ".." segment, no
+// empty segment, no leading slash, and a fixed point.
+func FuzzPolicyKey(f *testing.F) {
+	for _, s := range []string{"/private/x", "//private/x", "/./private/x", "/public/../private/x", "/a/", "", "..", "/../..//a/./"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		key := policyKey(p)
+		if strings.HasPrefix(key, "/") {
+			t.Fatalf("%q: key %q has a leading slash", p, key)
+		}
+		for seg := range strings.SplitSeq(strings.TrimSuffix(key, "/"), "/") {
+			if key != "" && (seg == "" || seg == "." || seg == "..") {
+				t.Fatalf("%q: key %q has segment %q", p, key, seg)
+			}
+		}
+		if again := policyKey("/" + key); again != key {
+			t.Fatalf("%q: key %q, then %q", p, key, again)
+		}
+		if served := strings.TrimPrefix(path.Clean("/"+p), "/"); strings.TrimSuffix(key, "/") != served && served != "." {
+			t.Fatalf("%q: key %q, file server serves %q", p, key, served)
 		}
 	})
 }

@@ -1,9 +1,9 @@
 package cdncache
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/dedw3n/hardening/internal/nostore"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 )
@@ -22,18 +23,25 @@ import (
 // Its Middleware method applies the same policy to any handler. A Handler is
 // safe for concurrent use; build it with New.
 type Handler struct {
-	sources     []Source
-	pol         *policies
-	metas       *lru.Cache[versionKey, *meta]
-	hashing     singleflight.Group // one computation per object version at a time
-	maxRanges   int
-	minCompress int
-	tags        func(key string) []string
-	tagHeader   string
-	tagSep      string
-	log         *slog.Logger
-	enc         encoders
-	stats       counters
+	sources          []Source
+	pol              *policies
+	metas            *lru.Cache[versionKey, *meta]
+	validators       *lru.Cache[versionKey, validator] // many more than metas: each is small
+	reading          singleflight.Group                // one read per object version at a time
+	encoded          *encodedCache                     // nil when EncodedCacheBytes < 0
+	maxEncoded       int64                             // largest identity body kept encoded
+	encoding         singleflight.Group                // one encoding per content and coding at a time
+	bg               *background                       // brotli encodings
+	now              func() time.Time                  // the racy rule's clock
+	hashInBackground int64                             // versions this large get an interim validator
+	maxRanges        int
+	minCompress      int
+	tags             func(key string) []string
+	tagHeader        string
+	tagSep           string
+	log              *slog.Logger
+	enc              encoders
+	stats            counters
 }
 
 // New returns a Handler serving the objects of sources, tried in order for
@@ -50,15 +58,22 @@ func New(cfg Config, sources ...Source) *Handler {
 	if err != nil {
 		panic("cdncache: " + err.Error()) // unreachable: size > 0
 	}
+	validators, err := lru.New[versionKey, validator](max(minDigestCacheSize, digestCacheFactor*size))
+	if err != nil {
+		panic("cdncache: " + err.Error()) // unreachable: size > 0
+	}
 	h := &Handler{
-		sources:     append([]Source(nil), sources...),
-		pol:         newPolicies(&cfg),
-		metas:       metas,
-		maxRanges:   cfg.MaxRanges,
-		minCompress: cfg.MinCompressSize,
-		tags:        cfg.Tags,
-		tagHeader:   http.CanonicalHeaderKey(cfg.TagHeader),
-		log:         cfg.Logger,
+		sources:          append([]Source(nil), sources...),
+		pol:              newPolicies(&cfg),
+		metas:            metas,
+		validators:       validators,
+		now:              time.Now,
+		hashInBackground: defaultHashInBackground,
+		maxRanges:        cfg.MaxRanges,
+		minCompress:      cfg.MinCompressSize,
+		tags:             cfg.Tags,
+		tagHeader:        http.CanonicalHeaderKey(cfg.TagHeader),
+		log:              cfg.Logger,
 	}
 	if h.maxRanges <= 0 {
 		h.maxRanges = defaultMaxRanges
@@ -76,13 +91,20 @@ func New(cfg Config, sources ...Source) *Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.bg = newBackground()
+	if budget := cmp.Or(cfg.EncodedCacheBytes, defaultEncodedCacheBytes); budget > 0 {
+		h.encoded = newEncodedCache(budget)
+		h.maxEncoded = budget / encodedObjectShare
+	}
 	return h
 }
 
-// Close closes the sources that hold resources (the directories of Dir
-// sources). It is safe to call more than once; a Dir source used again
-// reopens its directory.
+// Close stops the background encodings and closes the sources that hold
+// resources (the directories of Dir sources). It is safe to call more than
+// once; a Dir source used again reopens its directory, but no more brotli
+// bodies are made.
 func (h *Handler) Close() error {
+	h.bg.close()
 	var errs []error
 	for _, s := range h.sources {
 		if c, ok := s.(io.Closer); ok {
@@ -92,30 +114,77 @@ func (h *Handler) Close() error {
 	return errors.Join(errs...)
 }
 
+// object is the target of a request: an object version found in a source.
+type object struct {
+	key     string
+	src     int // index of the source that has it
+	body    io.ReadSeekCloser
+	info    ObjectInfo
+	m       *meta
+	lastMod time.Time           // zero when the object has no real modification time
+	q       [numCodings]float64 // accepted codings, for compressible objects
+}
+
 // representation is the selected form of an object: identity, a
 // precompressed sibling, or compressed on the fly.
 type representation struct {
 	body    io.ReadSeeker
-	size    int64 // -1 when compressed on the fly
+	data    []byte // a kept encoded body, instead of body
+	size    int64  // -1 when compressed on the fly
 	etag    string
 	coding  int // -1 for identity
 	dynamic bool
 }
 
-// ServeHTTP serves the object named by the request path.
+// close closes a precompressed sibling's file.
+func (rep representation) close() {
+	if c, ok := rep.body.(io.Closer); ok && rep.coding >= 0 && !rep.dynamic {
+		c.Close()
+	}
+}
+
+// ServeHTTP serves the object named by the request path, in RFC 9110's
+// order of evaluation: the method, the target resource, the selected
+// representation (content negotiation, §12), the preconditions (§13.2.2),
+// the range (§14.2), then the whole representation.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		h.fail(w, r, http.StatusMethodNotAllowed)
 		return
 	}
+	o, ok := h.target(w, r)
+	if !ok {
+		return
+	}
+	defer o.body.Close()
+	rep := h.selectRepresentation(r, &o)
+	defer rep.close()
+	hdr := w.Header()
+	addVary(hdr)
+	if h.answeredPreconditions(w, r, &o, rep) {
+		return
+	}
+	h.setCacheHeaders(hdr, o.m, o.key, rep.etag)
+	if o.m.lastModified != "" {
+		hdr["Last-Modified"] = []string{o.m.lastModified}
+	}
+	if h.answeredRange(w, r, &o) {
+		return
+	}
+	h.serveWhole(w, r, &o, rep)
+}
+
+// target finds the object the request path names and its validators, or
+// answers with the error and returns false.
+func (h *Handler) target(w http.ResponseWriter, r *http.Request) (object, bool) {
 	key, status := cleanKey(r.URL.Path)
 	if status != 0 {
 		h.fail(w, r, status)
-		return
+		return object{}, false
 	}
 	ctx := r.Context()
-	obj, info, src, err := h.open(ctx, key)
+	body, info, src, err := h.open(ctx, key)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			h.fail(w, r, http.StatusNotFound)
@@ -123,74 +192,101 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.log.LogAttrs(ctx, slog.LevelWarn, "cdncache: open failed", slog.String("key", key), slog.Any("err", err))
 			h.fail(w, r, http.StatusInternalServerError)
 		}
-		return
+		return object{}, false
 	}
-	defer obj.Close()
-	m, err := h.meta(src, key, obj, info)
+	m, err := h.meta(src, key, body, info)
 	if err != nil {
+		body.Close()
 		h.log.LogAttrs(ctx, slog.LevelWarn, "cdncache: validator failed", slog.String("key", key), slog.Any("err", err))
 		h.fail(w, r, http.StatusInternalServerError)
-		return
+		return object{}, false
 	}
-
-	hdr := w.Header()
-	_, ranged := r.Header["Range"]
-	var q [numCodings]float64
+	if m.linked != "" && !h.pol.samePrefixPolicy(key, m.linked) {
+		body.Close() // a symbolic link into another prefix's policy
+		h.fail(w, r, http.StatusNotFound)
+		return object{}, false
+	}
+	o := object{key: key, src: src, body: body, info: info, m: m}
+	if m.lastModified != "" {
+		o.lastMod = info.ModTime
+	}
 	if m.compressible {
-		q = acceptedCodings(r.Header["Accept-Encoding"])
+		o.q = acceptedCodings(r.Header["Accept-Encoding"])
 	}
-	rep := representation{body: obj, size: info.Size, etag: m.etag, coding: -1}
-	if m.compressible && !ranged {
-		rep = h.selectEncoding(ctx, src, key, info.Size, m.etag, q, rep)
-		if c, ok := rep.body.(io.Closer); ok && rep.coding >= 0 && !rep.dynamic {
-			defer c.Close()
-		}
-	}
+	return o, true
+}
 
-	var lastMod time.Time
-	if m.lastModified != "" {
-		lastMod = info.ModTime
+// selectRepresentation chooses the representation to send: identity for a
+// range request or an incompressible object, else the client's preferred
+// coding that can be served.
+func (h *Handler) selectRepresentation(r *http.Request, o *object) representation {
+	identity := representation{body: o.body, size: o.info.Size, etag: o.m.etag, coding: -1}
+	if _, ranged := r.Header["Range"]; ranged || !o.m.compressible {
+		return identity
 	}
-	addVary(hdr)
-	if hasConditional(r.Header) {
-		cands := candidates(rep.etag, m.etag, q)
-		switch cond, tag := checkPreconditions(r.Header, r.Method, cands, lastMod); cond {
-		case condFailed:
-			h.fail(w, r, http.StatusPreconditionFailed)
-			return
-		case condNotModified:
-			h.setCacheHeaders(hdr, m, key, tag)
-			w.WriteHeader(http.StatusNotModified)
-			saved := rep.size
-			if saved < 0 {
-				saved = info.Size
-			}
-			h.stats.record(http.StatusNotModified, 0, saved)
-			return
-		}
-	}
+	return h.selectEncoding(r.Context(), o, identity)
+}
 
-	h.setCacheHeaders(hdr, m, key, rep.etag)
-	if m.lastModified != "" {
-		hdr["Last-Modified"] = []string{m.lastModified}
+// answeredPreconditions evaluates If-Match, If-Unmodified-Since,
+// If-None-Match and If-Modified-Since (RFC 9110 §13.2.2) and answers 412
+// or 304 when they say so.
+func (h *Handler) answeredPreconditions(w http.ResponseWriter, r *http.Request, o *object, rep representation) bool {
+	if !hasConditional(r.Header) {
+		return false
 	}
-	if ranged && ifRangeAllows(r.Header, m.etag, lastMod) {
-		ranges, res := parseRange(strings.Join(r.Header["Range"], ","), info.Size, h.maxRanges)
-		switch res {
-		case rangeUnsatisfiable:
-			hdr.Del("ETag")
-			hdr.Del("Last-Modified")
-			hdr.Del(h.tagHeader)
-			hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
-			h.fail(w, r, http.StatusRequestedRangeNotSatisfiable)
-			return
-		case rangeSatisfiable:
-			h.servePartial(w, r, obj, m, info.Size, ranges)
-			return
+	cands := candidates(rep.etag, o.m.etag, o.q)
+	if i := o.m.interim; i != "" && i != o.m.etag {
+		cands = append(cands, i) // a large version's first validator still names it
+	}
+	switch cond, tag := checkPreconditions(r.Header, r.Method, cands, o.lastMod); cond {
+	case condFailed:
+		h.fail(w, r, http.StatusPreconditionFailed)
+		return true
+	case condNotModified:
+		h.setCacheHeaders(w.Header(), o.m, o.key, tag)
+		w.WriteHeader(http.StatusNotModified)
+		saved := rep.size
+		if saved < 0 {
+			saved = o.info.Size
 		}
+		h.stats.record(http.StatusNotModified, 0, saved)
+		return true
 	}
+	return false
+}
 
-	hdr["Content-Type"] = []string{m.contentType}
+// answeredRange serves a Range request that If-Range allows (RFC 9110
+// §14.2, §13.1.5): 206 for satisfiable ranges, 416 otherwise. It returns
+// false when the whole representation is to be sent.
+func (h *Handler) answeredRange(w http.ResponseWriter, r *http.Request, o *object) bool {
+	if _, ranged := r.Header["Range"]; !ranged {
+		return false
+	}
+	if !ifRangeAllows(r.Header, o.m.etag, o.lastMod) && (o.m.interim == "" || !ifRangeAllows(r.Header, o.m.interim, o.lastMod)) {
+		return false
+	}
+	size := o.info.Size
+	ranges, res := parseRange(strings.Join(r.Header["Range"], ","), size, h.maxRanges)
+	switch res {
+	case rangeUnsatisfiable:
+		hdr := w.Header()
+		hdr.Del("ETag")
+		hdr.Del("Last-Modified")
+		hdr.Del(h.tagHeader)
+		hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		h.fail(w, r, http.StatusRequestedRangeNotSatisfiable)
+		return true
+	case rangeSatisfiable:
+		h.servePartial(w, r, o.body, o.m, size, ranges)
+		return true
+	}
+	return false
+}
+
+// serveWhole sends the whole selected representation with a 200.
+func (h *Handler) serveWhole(w http.ResponseWriter, r *http.Request, o *object, rep representation) {
+	hdr := w.Header()
+	hdr["Content-Type"] = []string{o.m.contentType}
 	if rep.coding >= 0 {
 		hdr["Content-Encoding"] = []string{codingNames[rep.coding]}
 	} else {
@@ -205,16 +301,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var n int64
-	if rep.dynamic {
+	var err error
+	switch {
+	case rep.data != nil:
+		var nw int
+		nw, err = w.Write(rep.data)
+		n = int64(nw)
+	case rep.dynamic:
 		cw := &countingWriter{w: w}
 		err = h.enc.compress(rep.coding, cw, rep.body)
 		n = cw.n
-	} else {
+	default:
 		n, err = io.CopyN(w, rep.body, rep.size)
 	}
 	h.stats.record(http.StatusOK, n, 0)
-	if err != nil && ctx.Err() == nil {
-		h.log.LogAttrs(ctx, slog.LevelDebug, "cdncache: body write failed", slog.String("key", key), slog.Any("err", err))
+	if ctx := r.Context(); err != nil && ctx.Err() == nil {
+		h.log.LogAttrs(ctx, slog.LevelDebug, "cdncache: body write failed", slog.String("key", o.key), slog.Any("err", err))
 	}
 }
 
@@ -252,25 +354,49 @@ func (h *Handler) servePartial(w http.ResponseWriter, r *http.Request, obj io.Re
 }
 
 // selectEncoding picks the most preferred acceptable coding that can be
-// served: a precompressed sibling, else on-the-fly compression for objects
-// of at least MinCompressSize bytes.
-func (h *Handler) selectEncoding(ctx context.Context, src int, key string, size int64, etag string, q [numCodings]float64, identity representation) representation {
-	for _, c := range codingOrder(q) {
-		if ext := siblingExt[c]; ext != "" {
-			sib, sinfo, err := h.sources[src].Open(ctx, key+ext)
-			if err == nil {
-				sm, err := h.meta(src, key+ext, sib, sinfo)
-				if err == nil {
-					return representation{body: sib, size: sinfo.Size, etag: withSuffix(sm.etag, codingNames[c]), coding: c}
-				}
-				sib.Close()
-			}
+// served: a fresh precompressed sibling, else a kept encoded body (brotli
+// once it is ready), else on-the-fly gzip or zstd for objects too large to
+// keep. Objects under MinCompressSize are sent as they are.
+func (h *Handler) selectEncoding(ctx context.Context, o *object, identity representation) representation {
+	for _, c := range codingOrder(o.q) {
+		if rep, ok := h.sibling(ctx, o, c); ok {
+			return rep
 		}
-		if c != codingBr && h.minCompress > 0 && size >= int64(h.minCompress) {
-			return representation{body: identity.body, size: -1, etag: withSuffix(etag, codingNames[c]), coding: c, dynamic: true}
+		if h.minCompress <= 0 || o.info.Size < int64(h.minCompress) {
+			continue
+		}
+		etag := withSuffix(o.m.etag, codingNames[c])
+		if h.encoded != nil && o.info.Size <= h.maxEncoded {
+			if b := h.cachedEncoding(o, c); b != nil {
+				return representation{data: b, size: int64(len(b)), etag: etag, coding: c}
+			}
+			continue // brotli not ready yet: the next coding
+		}
+		if c != codingBr {
+			return representation{body: identity.body, size: -1, etag: etag, coding: c, dynamic: true}
 		}
 	}
 	return identity
+}
+
+// sibling opens the precompressed sibling of o in coding c ("app.js.br"),
+// unless it is missing, older than o (left behind by a deploy) or a link
+// into another prefix's policy.
+func (h *Handler) sibling(ctx context.Context, o *object, c int) (representation, bool) {
+	sib, sinfo, err := h.sources[o.src].Open(ctx, o.key+siblingExt[c])
+	if err != nil {
+		return representation{}, false
+	}
+	if sinfo.ModTime.Before(o.info.ModTime) {
+		sib.Close()
+		return representation{}, false
+	}
+	sm, err := h.meta(o.src, o.key+siblingExt[c], sib, sinfo)
+	if err != nil || sm.linked != "" && !h.pol.samePrefixPolicy(o.key, sm.linked) {
+		sib.Close()
+		return representation{}, false
+	}
+	return representation{body: sib, size: sinfo.Size, etag: withSuffix(sm.etag, codingNames[c]), coding: c}, true
 }
 
 // withSuffix returns the entity-tag of an encoded representation:
@@ -281,14 +407,14 @@ func withSuffix(etag, coding string) string {
 
 // candidates lists the tags an If-None-Match or If-Match may name for the
 // current object: the selected representation first, then identity and the
-// on-the-fly codings the client accepts, so that a cache holding any of
+// encodings made here of the codings the client accepts, so that a cache holding any of
 // them gets its 304.
 func candidates(selected, identity string, q [numCodings]float64) []string {
 	c := []string{selected}
 	if identity != selected {
 		c = append(c, identity)
 	}
-	for _, coding := range []int{codingGzip, codingZstd} {
+	for _, coding := range []int{codingBr, codingZstd, codingGzip} {
 		if q[coding] > 0 {
 			if t := withSuffix(identity, codingNames[coding]); t != selected {
 				c = append(c, t)
@@ -325,80 +451,21 @@ func (h *Handler) open(ctx context.Context, key string) (io.ReadSeekCloser, Obje
 	return nil, ObjectInfo{}, 0, fs.ErrNotExist
 }
 
-// meta returns the validators of an object version, from the LRU or
-// computed (hashing the content unless the source gave a hash). Concurrent
-// first requests for one version (a cache-miss storm after a deploy) hash it
-// once: the others wait for that result instead of each reading the object.
-func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) (*meta, error) {
-	vk := versionKey{source: src, key: key, size: info.Size, hash: info.Hash}
-	if !info.ModTime.IsZero() {
-		vk.modNano = info.ModTime.UnixNano()
-	}
-	if m, ok := h.metas.Get(vk); ok {
-		h.stats.etagHits.Add(1)
-		return m, nil
-	}
-	h.stats.etagMisses.Add(1)
-	flightKey := fmt.Sprintf("%d\x00%s\x00%d\x00%d\x00%s", vk.source, vk.key, vk.size, vk.modNano, vk.hash)
-	v, err, shared := h.hashing.Do(flightKey, func() (any, error) { return h.computeMeta(vk, obj, info) })
-	if err != nil && shared {
-		// The computing request's read failed; this one reads its own copy.
-		v, err = h.computeMeta(vk, obj, info)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return v.(*meta), nil
-}
-
-// computeMeta computes the validators of an object version from obj (left
-// rewound) and adds them to the LRU.
-func (h *Handler) computeMeta(vk versionKey, obj io.ReadSeeker, info ObjectInfo) (*meta, error) {
-	m := &meta{contentType: info.ContentType}
-	if m.contentType == "" {
-		m.contentType = typeByExtension(vk.key)
-	}
-	var head []byte
-	var err error
-	if info.Hash != "" {
-		m.etag = etagFromHash(info.Hash)
-	} else if m.etag, head, err = hashContent(obj); err != nil {
-		return nil, err
-	}
-	if m.contentType == "" {
-		if head != nil || info.Size == 0 {
-			m.contentType = http.DetectContentType(head)
-		} else if m.contentType, err = sniff(obj); err != nil {
-			return nil, err
-		}
-	}
-	if t := info.ModTime; !t.IsZero() && !t.Equal(time.Unix(0, 0)) {
-		m.lastModified = t.UTC().Format(http.TimeFormat)
-	}
-	m.policy = h.pol.forObject(vk.key, m.contentType)
-	m.compressible = compressible(m.contentType)
-	h.metas.Add(vk, m)
-	return m, nil
-}
-
 // setCacheHeaders sets the headers shared by 200, 206 and 304.
 func (h *Handler) setCacheHeaders(hdr http.Header, m *meta, key, etag string) {
 	hp := m.policy
-	_, cookie := hdr["Set-Cookie"]
-	if cookie {
-		hp = headerPolicy{cc: ccPrivate, cdn: ccNoStore}
-	}
 	hdr["Cache-Control"] = []string{hp.cc}
 	if hp.cdn != "" {
 		hdr["Cdn-Cache-Control"] = []string{hp.cdn}
 	}
 	hdr["Etag"] = []string{etag}
 	hdr["X-Content-Type-Options"] = []string{"nosniff"}
-	if h.tags != nil && !h.pol.private && !cookie {
+	if h.tags != nil && !h.pol.private {
 		if v := joinTags(h.tags(key), h.tagSep); v != "" {
 			hdr[h.tagHeader] = []string{v}
 		}
 	}
+	nostore.IfCookie(hdr, h.tagHeader)
 }
 
 // joinTags joins purge tags, dropping the ones that would break the header.
@@ -432,6 +499,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	body := http.StatusText(status) + "\n"
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	nostore.IfCookie(hdr, h.tagHeader)
 	w.WriteHeader(status)
 	var n int
 	if r.Method != http.MethodHead {

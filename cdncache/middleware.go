@@ -3,7 +3,10 @@ package cdncache
 import (
 	"io"
 	"net/http"
+	"path"
 	"strings"
+
+	"github.com/dedw3n/hardening/internal/nostore"
 )
 
 // Middleware wraps next so that its responses follow the Handler's caching
@@ -15,8 +18,16 @@ import (
 //     other 3xx responses are left as they are;
 //   - an error status always gets the error policy ("no-store", or the short
 //     404 policy), replacing whatever the handler set;
-//   - in private mode every response is private, and a response that sets a
-//     cookie is never public, whatever the handler set ("no-store" kept).
+//   - in private mode every response is private;
+//   - a response that sets a cookie (next, or a middleware inside this one,
+//     when the response starts) is "private, no-store" with no
+//     CDN-Cache-Control, Surrogate-Control or purge tag, whatever was set.
+//
+// The policy is chosen by the cleaned path, the one http.FileServer serves:
+// "//private/x", "/./private/x" and "/public/../private/x" all take the
+// policy of "private/x". A symbolic link is the file server's business: the
+// policy follows the path requested, not the link's target, so a link from
+// a public prefix into a private one is served with the public policy.
 //
 // It does not add validators or compress; use the Handler itself (or
 // http.ServeContent in next) for those. Responses are counted in Stats.
@@ -85,7 +96,9 @@ func (pw *policyWriter) Flush() {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (pw *policyWriter) Unwrap() http.ResponseWriter { return pw.ResponseWriter }
 
-// applyPolicy sets the caching headers of a response from any handler.
+// applyPolicy sets the caching headers of a response from any handler,
+// when its status is known: a cookie set by next or by a middleware inside
+// this one is seen here.
 func (h *Handler) applyPolicy(hdr http.Header, r *http.Request, status int) {
 	addVary(hdr)
 	ps := h.pol
@@ -97,39 +110,54 @@ func (h *Handler) applyPolicy(hdr http.Header, r *http.Request, status int) {
 		if ps.private {
 			hdr.Set("Cdn-Cache-Control", ccNoStore)
 		}
-		return
 	case ps.private:
 		if !hasDirective(hdr.Get("Cache-Control"), "no-store") {
 			hdr.Set("Cache-Control", ccPrivate)
 		}
 		hdr.Set("Cdn-Cache-Control", ccNoStore)
 		delete(hdr, h.tagHeader)
+	default:
+		h.applyObjectPolicy(hdr, r, status)
+	}
+	nostore.IfCookie(hdr, h.tagHeader)
+}
+
+// applyObjectPolicy gives a 2xx or 304 without a Cache-Control of its own
+// the policy of its path and type.
+func (h *Handler) applyObjectPolicy(hdr http.Header, r *http.Request, status int) {
+	if _, ok := hdr["Cache-Control"]; ok || (status >= 300 && status != http.StatusNotModified) {
 		return
 	}
-	if _, ok := hdr["Cache-Control"]; !ok && (status < 300 || status == http.StatusNotModified) {
-		key := strings.TrimPrefix(r.URL.Path, "/")
-		ct := typeByExtension(key)
-		if ct == "" {
-			ct = hdr.Get("Content-Type")
-		}
-		hp := ps.forObject(key, ct)
-		hdr.Set("Cache-Control", hp.cc)
-		if hp.cdn != "" {
-			hdr.Set("Cdn-Cache-Control", hp.cdn)
-		}
-		if h.tags != nil {
-			if v := joinTags(h.tags(key), h.tagSep); v != "" {
-				hdr.Set(h.tagHeader, v)
-			}
+	key := policyKey(r.URL.Path)
+	ct := typeByExtension(key)
+	if ct == "" {
+		ct = hdr.Get("Content-Type")
+	}
+	hp := h.pol.forObject(key, ct)
+	hdr.Set("Cache-Control", hp.cc)
+	if hp.cdn != "" {
+		hdr.Set("Cdn-Cache-Control", hp.cdn)
+	}
+	if h.tags != nil {
+		if v := joinTags(h.tags(key), h.tagSep); v != "" {
+			hdr.Set(h.tagHeader, v)
 		}
 	}
-	if _, cookie := hdr["Set-Cookie"]; cookie {
-		if !hasDirective(hdr.Get("Cache-Control"), "no-store") {
-			hdr.Set("Cache-Control", ccPrivate)
-		}
-		hdr.Set("Cdn-Cache-Control", ccNoStore)
-		delete(hdr, h.tagHeader)
+}
+
+// policyKey is the object key a file server sees for a request path: the
+// path cleaned as http.FileServer cleans it ("//a", "/./a", "/b/../a" and
+// "/b/%2e%2e/a" are all "a"), without its leading slash; a directory keeps
+// its trailing slash.
+func policyKey(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
 	}
+	key := strings.TrimPrefix(path.Clean(p), "/")
+	if key != "" && strings.HasSuffix(p, "/") {
+		key += "/" // a directory: "private/" matches its prefix policy
+	}
+	return key
 }
 
 // hasDirective reports whether a Cache-Control value holds directive name.

@@ -1,6 +1,7 @@
 package cdncache
 
 import (
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -69,8 +70,10 @@ func TestMiddlewareRules(t *testing.T) {
 		{name: "500 with a public Cache-Control becomes no-store", status: 500, set: hdrs{"Cache-Control": "public, max-age=86400"}, path: "/x.css", wantCC: "no-store"},
 		{name: "403 is no-store", status: 403, path: "/x.png", wantCC: "no-store"},
 		{name: "404 short policy", cfg: Config{NotFoundMaxAge: time.Minute}, status: 404, path: "/x", wantCC: "max-age=60"},
-		{name: "cookie makes a public response private", status: 200, set: hdrs{"Set-Cookie": "a=b", "Cache-Control": "public, max-age=99"}, path: "/x.png", wantCC: "private, no-cache", wantCDN: "no-store"},
-		{name: "cookie keeps no-store", status: 200, set: hdrs{"Set-Cookie": "a=b", "Cache-Control": "no-store"}, path: "/x.png", wantCC: "no-store", wantCDN: "no-store"},
+		{name: "cookie makes a public response private", status: 200, set: hdrs{"Set-Cookie": "a=b", "Cache-Control": "public, max-age=99"}, path: "/x.png", wantCC: "private, no-store"},
+		{name: "cookie drops targeted fields", cfg: Config{BrowserMaxAge: time.Minute}, status: 200, set: hdrs{"Set-Cookie": "a=b", "Surrogate-Control": "max-age=60", "Cloudflare-CDN-Cache-Control": "max-age=60"}, path: "/x.png", wantCC: "private, no-store"},
+		{name: "cookie on an error", status: 500, set: hdrs{"Set-Cookie": "a=b"}, path: "/x.png", wantCC: "private, no-store"},
+		{name: "cookie in private mode", cfg: Config{Private: true}, status: 200, set: hdrs{"Set-Cookie": "a=b"}, path: "/x.png", wantCC: "private, no-store"},
 		{name: "private mode overrides public", cfg: Config{Private: true}, status: 200, set: hdrs{"Cache-Control": "public, max-age=99"}, path: "/x.png", wantCC: "private, no-cache", wantCDN: "no-store"},
 		{name: "private mode error", cfg: Config{Private: true}, status: 404, path: "/x.png", wantCC: "no-store", wantCDN: "no-store"},
 		{name: "redirect left alone", status: 302, set: hdrs{"Location": "/y"}, path: "/x", wantCC: ""},
@@ -100,6 +103,10 @@ func TestMiddlewareRules(t *testing.T) {
 			require.Equal(t, want, resp.StatusCode)
 			assert.Equal(t, tc.wantCC, resp.Header.Get("Cache-Control"))
 			assert.Equal(t, tc.wantCDN, resp.Header.Get("CDN-Cache-Control"))
+			if _, cookie := tc.set["Set-Cookie"]; cookie {
+				assert.Empty(t, resp.Header.Get("Surrogate-Control"))
+				assert.Empty(t, resp.Header.Get("Cloudflare-CDN-Cache-Control"))
+			}
 			vary := tc.wantVary
 			if vary == "" {
 				vary = "Accept-Encoding"
@@ -136,7 +143,7 @@ func TestMiddlewareFlush(t *testing.T) {
 
 // TestStats counts each kind of response.
 func TestStats(t *testing.T) {
-	h := New(Config{}, Dir(fixtureDir(t)))
+	h := settled(New(Config{}, Dir(fixtureDir(t))))
 	t.Cleanup(func() { h.Close() })
 	srv := serve(t, h)
 	c := client(t)
@@ -157,4 +164,59 @@ func TestStats(t *testing.T) {
 	assert.Equal(t, int64(100), st.BytesSaved)
 	assert.Equal(t, uint64(1), st.ETagMisses)
 	assert.Equal(t, uint64(4), st.ETagHits)
+}
+
+// TestMiddlewarePolicyFollowsTheCleanedPath is the regression test for
+// issue 12 item 7: spellings of a private path that http.FileServer cleans
+// into it were served with the public policy.
+func TestMiddlewarePolicyFollowsTheCleanedPath(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"private/report.txt": "secret figures", "public/note.txt": "hello"})
+	h := New(Config{Prefixes: map[string]Policy{"private/": {NoStore: true}}})
+	srv := serve(t, h.Middleware(http.FileServer(http.Dir(dir))))
+	c := client(t)
+	cases := []struct {
+		path     string
+		wantCC   string
+		wantBody string
+	}{
+		{"/private/report.txt", "no-store", "secret figures"},
+		{"//private/report.txt", "no-store", "secret figures"},
+		{"/./private/report.txt", "no-store", "secret figures"},
+		{"/public/../private/report.txt", "no-store", "secret figures"},
+		{"/public/%2e%2e/private/report.txt", "no-store", "secret figures"},
+		{"/public/%2E%2E/private/report.txt", "no-store", "secret figures"},
+		{"/public/..%2fprivate/report.txt", "no-store", "secret figures"},
+		{"/private//report.txt", "no-store", "secret figures"},
+		{"/%70rivate/report.txt", "no-store", "secret figures"},
+		{"/public/note.txt", "public, max-age=300", "hello"},
+		{"/private/../public/note.txt", "public, max-age=300", "hello"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			req, err := http.NewRequest("GET", srv.URL, nil)
+			require.NoError(t, err)
+			req.URL.Opaque = "//" + req.URL.Host + tc.path // absolute form, path sent as written
+			resp, err := c.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, tc.wantBody, string(body), "the file server serves this file")
+			assert.Equal(t, tc.wantCC, resp.Header.Get("Cache-Control"))
+		})
+	}
+	// A directory keeps its trailing slash: its listing takes the prefix's policy.
+	resp, _ := do(t, c, "GET", srv.URL+"/private/", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+}
+
+func TestPolicyKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"/": "", "": "", "/a": "a", "a": "a", "//a//b": "a/b", "/a/": "a/", "/a/../": "", "/../../a": "a", "/a/./b/": "a/b/",
+	} {
+		assert.Equal(t, want, policyKey(in), in)
+	}
 }

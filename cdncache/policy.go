@@ -123,10 +123,8 @@ func (ps *policies) forObject(key, contentType string) headerPolicy {
 	if ps.private {
 		return headerPolicy{cc: ccPrivate, cdn: ccNoStore}
 	}
-	for _, pp := range ps.prefixes {
-		if strings.HasPrefix(key, pp.prefix) {
-			return pp.hp
-		}
+	if i := ps.prefixIndex(key); i >= 0 {
+		return ps.prefixes[i].hp
 	}
 	if ps.isFP(key) {
 		return ps.fingerprint
@@ -141,6 +139,23 @@ func (ps *policies) forObject(key, contentType string) headerPolicy {
 		}
 	}
 	return ps.types["*/*"]
+}
+
+// samePrefixPolicy reports whether keys a and b fall under the same
+// Config.Prefixes entry (or both under none).
+func (ps *policies) samePrefixPolicy(a, b string) bool {
+	return ps.prefixIndex(a) == ps.prefixIndex(b)
+}
+
+// prefixIndex returns the index of the longest prefix policy matching key,
+// or -1.
+func (ps *policies) prefixIndex(key string) int {
+	for i, pp := range ps.prefixes {
+		if strings.HasPrefix(key, pp.prefix) {
+			return i
+		}
+	}
+	return -1
 }
 
 // forError returns the Cache-Control of an error status.

@@ -155,10 +155,53 @@ func TestCookieNeverPublic(t *testing.T) {
 	c := client(t)
 	for _, hdr := range []map[string]string{nil, {"Range": "bytes=0-1"}, {"If-None-Match": contentETag(fixtureText)}} {
 		resp, _ := do(t, c, "GET", srv.URL+"/a.txt", hdr)
-		assert.Equal(t, "private, no-cache", resp.Header.Get("Cache-Control"))
-		assert.Equal(t, "no-store", resp.Header.Get("CDN-Cache-Control"))
+		assert.Equal(t, "private, no-store", resp.Header.Get("Cache-Control"))
+		assert.Empty(t, resp.Header.Get("CDN-Cache-Control"))
 		assert.Empty(t, resp.Header.Get("Surrogate-Key"))
 		assert.NotEmpty(t, resp.Header.Get("Set-Cookie"))
+	}
+}
+
+// cookieAtWriteHeader is an outer middleware that adds its cookie when the
+// response header is written, as sessionstore does after a touch.
+type cookieAtWriteHeader struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (w *cookieAtWriteHeader) WriteHeader(code int) {
+	if !w.done {
+		w.done = true
+		http.SetCookie(w, &http.Cookie{Name: "sid", Value: "s3cr3t"})
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *cookieAtWriteHeader) Write(b []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// TestCookieSetAtWriteHeaderInsideMiddlewareNeverPublic is the regression
+// test for a cookie added when the response starts, by a middleware between
+// cdncache's Middleware and the file server: the policy is applied when the
+// header is written, so it sees the cookie.
+func TestCookieSetAtWriteHeaderInsideMiddlewareNeverPublic(t *testing.T) {
+	h := New(Config{BrowserMaxAge: time.Minute, Tags: func(string) []string { return []string{"static"} }})
+	fileServer := http.FileServer(http.Dir(fixtureDir(t)))
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fileServer.ServeHTTP(&cookieAtWriteHeader{ResponseWriter: w}, r)
+	})
+	srv := serve(t, h.Middleware(inner))
+	c := client(t)
+	for _, hdr := range []map[string]string{nil, {"Range": "bytes=0-1"}} {
+		resp, _ := do(t, c, "GET", srv.URL+"/a.txt", hdr)
+		assert.NotEmpty(t, resp.Header.Get("Set-Cookie"))
+		assert.Equal(t, "private, no-store", resp.Header.Get("Cache-Control"))
+		assert.Empty(t, resp.Header.Get("CDN-Cache-Control"))
+		assert.Empty(t, resp.Header.Get("Surrogate-Key"))
 	}
 }
 

@@ -193,15 +193,15 @@ func (m *multipartBody) partHeader(r byteRange) textproto.MIMEHeader {
 
 // length returns the exact body length, for Content-Length.
 func (m *multipartBody) length() int64 {
-	var cw countWriter
-	mw := multipart.NewWriter(&cw)
+	cw := &countingWriter{w: io.Discard}
+	mw := multipart.NewWriter(cw)
 	_ = mw.SetBoundary(m.boundary)
 	for _, r := range m.ranges {
 		_, _ = mw.CreatePart(m.partHeader(r))
-		cw += countWriter(r.length)
+		cw.n += r.length
 	}
 	_ = mw.Close()
-	return int64(cw)
+	return cw.n
 }
 
 // writeTo writes the body, reading the ranges from content.
@@ -227,10 +227,7 @@ func (m *multipartBody) writeTo(w io.Writer, content io.ReadSeeker) (int64, erro
 	return cw.n, err
 }
 
-type countWriter int64
-
-func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
-
+// countingWriter counts the bytes written through it.
 type countingWriter struct {
 	w io.Writer
 	n int64

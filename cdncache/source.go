@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -38,6 +39,8 @@ type ObjectInfo struct {
 	// object. "" means the Handler hashes the content itself, once per object
 	// version.
 	Hash string
+
+	id fileID // set by Dir and FS from the file's stat, when the system gives it
 }
 
 // FS returns a Source serving the regular files of fsys, such as an
@@ -66,7 +69,7 @@ func regularFile(f fs.File, key string) (io.ReadSeekCloser, ObjectInfo, error) {
 		f.Close()
 		return nil, ObjectInfo{}, &fs.PathError{Op: "open", Path: key, Err: fs.ErrNotExist}
 	}
-	info := ObjectInfo{Size: fi.Size(), ModTime: fi.ModTime()}
+	info := ObjectInfo{Size: fi.Size(), ModTime: fi.ModTime(), id: identityOf(fi)}
 	switch rf := f.(type) {
 	case io.ReadSeekCloser:
 		return rf, info, nil
@@ -84,15 +87,22 @@ type sectionFile struct {
 
 // Dir returns a Source serving the regular files under the directory dir,
 // opened with os.OpenRoot so that nothing outside it is reachable: symbolic
-// links may point within dir only, and ".." never escapes. The directory is
+// links may point within dir only, and ".." never escapes. On Linux a link
+// whose target lies under another Config.Prefixes policy than the link
+// itself (from "public/" into "private/") is refused as not found, so a
+// link never loosens a policy; links within one policy are served (also
+// when /proc cannot say where a link led). Elsewhere a link takes the
+// policy of the key it is requested by. The
+// directory is
 // opened on first use and kept open until the Handler's Close; if it is
 // missing, every key is not found until it appears.
 func Dir(dir string) Source { return &dirSource{dir: dir} }
 
 type dirSource struct {
-	dir  string
-	mu   sync.Mutex // guards root
-	root *os.Root
+	dir      string
+	mu       sync.Mutex // guards root and resolved
+	root     *os.Root
+	resolved string // dir with its symbolic links resolved; "" if unknown
 }
 
 func (d *dirSource) getRoot() (*os.Root, error) {
@@ -104,6 +114,10 @@ func (d *dirSource) getRoot() (*os.Root, error) {
 			return nil, err
 		}
 		d.root = r
+		d.resolved = ""
+		if abs, err := filepath.Abs(d.dir); err == nil {
+			d.resolved, _ = filepath.EvalSymlinks(abs)
+		}
 	}
 	return d.root, nil
 }
@@ -120,6 +134,19 @@ func (d *dirSource) Open(_ context.Context, key string) (io.ReadSeekCloser, Obje
 		return nil, ObjectInfo{}, notFound(key, err)
 	}
 	return regularFile(f, key)
+}
+
+// linkedKey returns the key of the file obj really is, when a symbolic
+// link led from key to another one; "" otherwise or when unknown.
+func (d *dirSource) linkedKey(obj io.ReadSeeker, key string) string {
+	f, ok := obj.(*os.File)
+	if !ok {
+		return ""
+	}
+	d.mu.Lock()
+	resolved := d.resolved
+	d.mu.Unlock()
+	return linkedKey(f, resolved, key)
 }
 
 // Close closes the directory; a later Open reopens it.

@@ -401,3 +401,40 @@ func TestMissStormHashesOnce(t *testing.T) {
 	size := int64(len(store.data))
 	assert.Equal(t, (n+1)*size, store.read.Load(), "one read to hash, one per response body")
 }
+
+// TestSymlinkIntoStricterPrefixRefused: a symbolic link whose target lies
+// under another prefix policy (a file or a directory from "public/" into
+// "private/") is not found, so it cannot serve a private file publicly;
+// links within one policy are served.
+func TestSymlinkIntoStricterPrefixRefused(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"private/report.txt": "secret figures", "public/note.txt": "hello"})
+	require.NoError(t, os.Symlink("../private/report.txt", filepath.Join(dir, "public", "link.txt")))
+	require.NoError(t, os.Symlink("../private", filepath.Join(dir, "public", "sub")))
+	require.NoError(t, os.Symlink("note.txt", filepath.Join(dir, "public", "alias.txt")))
+	prefixes := map[string]Policy{"private/": {NoStore: true}, "public/": {MaxAge: time.Hour}}
+	for _, tc := range []struct {
+		name     string
+		prefixes map[string]Policy
+		path     string
+		status   int
+		cc       string
+	}{
+		{"file link into private", prefixes, "/public/link.txt", 404, "no-store"},
+		{"directory link into private", prefixes, "/public/sub/report.txt", 404, "no-store"},
+		{"link within public", prefixes, "/public/alias.txt", 200, "public, max-age=3600"},
+		{"private file itself", prefixes, "/private/report.txt", 200, "no-store"},
+		{"no prefix policies: links are served", nil, "/public/link.txt", 200, "public, max-age=300"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := New(Config{Prefixes: tc.prefixes}, Dir(dir))
+			t.Cleanup(func() { h.Close() })
+			resp, body := do(t, client(t), "GET", serve(t, h).URL+tc.path, map[string]string{"Accept-Encoding": "gzip"})
+			assert.Equal(t, tc.status, resp.StatusCode)
+			assert.Equal(t, tc.cc, resp.Header.Get("Cache-Control"))
+			if tc.status == 404 {
+				assert.NotContains(t, body, "secret")
+			}
+		})
+	}
+}

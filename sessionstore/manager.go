@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/dedw3n/hardening/internal/nostore"
 )
 
 // maxReplays bounds how often a save is retried after version conflicts.
@@ -289,7 +291,8 @@ func (s *Session) rebase(fresh Record, found bool) error {
 }
 
 // setCookie sets the session cookie (or, with maxAge < 0, deletes it) and
-// the headers that keep shared caches from storing the response.
+// the headers that keep shared caches from storing the response, whatever
+// an inner handler (such as cdncache) already put there.
 func (m *Manager) setCookie(h http.Header, value string, maxAge time.Duration) {
 	ck := m.cfg.Cookie
 	c := &http.Cookie{
@@ -314,7 +317,7 @@ func (m *Manager) setCookie(h http.Header, value string, maxAge time.Duration) {
 	if v := c.String(); v != "" {
 		h.Add("Set-Cookie", v)
 	}
-	h.Set("Cache-Control", "private, no-store")
+	nostore.Apply(h)
 	addVary(h)
 }
 

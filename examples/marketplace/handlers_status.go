@@ -172,7 +172,9 @@ func verdict(prefix string, m map[string]*dto.MetricFamily) (string, bool) {
 	case "hardening_cdn_":
 		hits, _ := sum(m, "hardening_cdn_etag_lookups_total", "result", "hit")
 		lookups, _ := sum(m, "hardening_cdn_etag_lookups_total")
-		return fmt.Sprintf("ETag cache hit ratio %s", ratio(hits, lookups)), true
+		encHits, _ := sum(m, "hardening_cdn_encoded_lookups_total", "result", "hit")
+		encLookups, _ := sum(m, "hardening_cdn_encoded_lookups_total")
+		return fmt.Sprintf("ETag cache hit ratio %s, compressed-body cache hit ratio %s", ratio(hits, lookups), ratio(encHits, encLookups)), true
 	case "hardening_shutdown_":
 		draining, _ := sum(m, "hardening_shutdown_draining")
 		return map[bool]string{true: "DRAINING", false: "serving"}[draining == 1], draining == 0

@@ -44,7 +44,9 @@ func exposition(t *testing.T) string {
 			Served: cryptorates.Served{Fresh: 40, Static: 3}}
 	}))
 	reg.MustRegister(metrics.CDN("static", func() cdncache.Stats {
-		return cdncache.Stats{OK: 5, NotModified: 2, BytesSent: 2048, BytesSaved: 512, ETagHits: 6, ETagMisses: 1}
+		return cdncache.Stats{OK: 5, NotModified: 2, BytesSent: 2048, BytesSaved: 512, ETagHits: 6, ETagMisses: 1,
+			EncodedHits: 9, EncodedMisses: 2, EncodedBytes: 4096, EncodedEvictions: 1,
+			Br: cdncache.CodingStats{Encodes: 1, EncodeTime: 250 * time.Millisecond}, Gzip: cdncache.CodingStats{Encodes: 1}}
 	}))
 	reg.MustRegister(metrics.CDN("private", func() cdncache.Stats { return cdncache.Stats{ClientErrors: 1} }))
 
@@ -126,6 +128,13 @@ func TestExpositionValues(t *testing.T) {
 		`hardening_cdn_responses_total{handler="private",status="4xx"} 1`,
 		`hardening_cdn_sent_bytes_total{handler="static"} 2048`,
 		`hardening_cdn_etag_lookups_total{handler="static",result="hit"} 6`,
+		`hardening_cdn_encoded_lookups_total{handler="static",result="hit"} 9`,
+		`hardening_cdn_encoded_lookups_total{handler="static",result="miss"} 2`,
+		`hardening_cdn_encoded_bytes{handler="static"} 4096`,
+		`hardening_cdn_encoded_evictions_total{handler="static"} 1`,
+		`hardening_cdn_encodes_total{coding="br",handler="static"} 1`,
+		`hardening_cdn_encodes_total{coding="zstd",handler="static"} 0`,
+		`hardening_cdn_encode_seconds_total{coding="br",handler="static"} 0.25`,
 		`hardening_ready 0`,
 		`hardening_shutdown_shutdowns_total 1`,
 		`hardening_shutdown_hook_duration_seconds{hook="cache"} `,

@@ -163,6 +163,11 @@ func CDN(handler string, stats func() cdncache.Stats) prometheus.Collector {
 		sent      = counter(ns+"sent_bytes_total", "Body bytes written.", l)
 		saved     = counter(ns+"saved_bytes_total", "Representation bytes not sent thanks to 304s.", l)
 		etags     = counter(ns+"etag_lookups_total", "Validator lookups in the ETag cache, by result.", l, "result")
+		encoded   = counter(ns+"encoded_lookups_total", "Encoded-body lookups in the compressed-body cache, by result.", l, "result")
+		held      = gauge(ns+"encoded_bytes", "Bytes of encoded bodies held in the compressed-body cache.", l)
+		evicted   = counter(ns+"encoded_evictions_total", "Encoded bodies dropped to make room.", l)
+		encodes   = counter(ns+"encodes_total", "Encoded bodies made, by coding.", l, "coding")
+		encodeDur = counter(ns+"encode_seconds_total", "Time spent making encoded bodies, by coding.", l, "coding")
 	)
 	return collector(func(ch chan<- prometheus.Metric) {
 		s := stats()
@@ -175,6 +180,14 @@ func CDN(handler string, stats func() cdncache.Stats) prometheus.Collector {
 		saved.send(ch, float64(s.BytesSaved))
 		etags.send(ch, float64(s.ETagHits), "hit")
 		etags.send(ch, float64(s.ETagMisses), "miss")
+		encoded.send(ch, float64(s.EncodedHits), "hit")
+		encoded.send(ch, float64(s.EncodedMisses), "miss")
+		held.send(ch, float64(s.EncodedBytes))
+		evicted.send(ch, float64(s.EncodedEvictions))
+		for coding, c := range map[string]cdncache.CodingStats{"br": s.Br, "zstd": s.Zstd, "gzip": s.Gzip} {
+			encodes.send(ch, float64(c.Encodes), coding)
+			encodeDur.send(ch, c.EncodeTime.Seconds(), coding)
+		}
 	})
 }
 
