@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // State is the pool's health as the monitor last saw it.
@@ -197,7 +199,7 @@ func (p *Pool) record(at time.Time, latency time.Duration, err error, waiting bo
 	r := &p.report
 	r.CheckedAt, r.Checks, r.AcquiresWaiting, r.IdleSince = at, r.Checks+1, waiting, time.Time{}
 	if err != nil {
-		err = sanitize(err, p.s.secrets)
+		err = redact.Error(err, p.s.secrets)
 		r.State, r.ConsecutiveFailures, r.Failures, r.LastError = StateUnhealthy, r.ConsecutiveFailures+1, r.Failures+1, err.Error()
 	} else {
 		r.State, r.Latency, r.LastSuccess, r.ConsecutiveFailures = StateHealthy, latency, p.s.now(), 0

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dedw3n/hardening/internal/pooler"
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // Pool is a pgxpool.Pool with serverless defaults, a connect that retries,
@@ -168,7 +169,7 @@ func open(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 			"exec_mode", s.execMode.String(), "reason", s.execModeSource)
 	}
 	if p.pool, err = pgxpool.NewWithConfig(ctx, s.pool); err != nil {
-		return nil, fmt.Errorf("dbpool: create pool for %s: %w", s.target, sanitize(err, s.secrets))
+		return nil, fmt.Errorf("dbpool: create pool for %s: %w", s.target, redact.Error(err, s.secrets))
 	}
 	return p, nil
 }
@@ -187,7 +188,7 @@ func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) 
 		if err == nil {
 			return nil
 		}
-		lastErr = sanitize(err, p.s.secrets)
+		lastErr = redact.Error(err, p.s.secrets)
 		p.mu.Lock()
 		r := &p.report
 		r.CheckedAt, r.Checks, r.Failures, r.ConsecutiveFailures, r.LastError = at, r.Checks+1, r.Failures+1, r.ConsecutiveFailures+1, lastErr.Error()
@@ -210,7 +211,7 @@ func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) 
 // connectError says why New gave up.
 func (p *Pool) connectError(ctx context.Context, err error, attempts int, start time.Time) error {
 	elapsed := time.Since(start).Round(time.Millisecond)
-	err = sanitize(err, p.s.secrets)
+	err = redact.Error(err, p.s.secrets)
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("dbpool: connect to %s: %w after %d attempt(s) in %v (last error: %s)",
 			p.s.target, cerr, attempts, elapsed, err.Error())

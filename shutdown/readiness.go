@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // Readiness statuses, as found in the "status" field of the body.
@@ -174,7 +176,7 @@ func (c *Coordinator) execCheck(k *check, running chan struct{}) {
 	err := callHook(ctx, k.fn)
 	res := checkResult{Name: k.name, OK: err == nil, DurationMS: ms(c.cfg.Now().Sub(start))}
 	if err != nil {
-		res.Error = sanitize(err.Error())
+		res.Error = redact.Scrub(err.Error())
 	}
 	k.mu.Lock()
 	k.last, k.at, k.has = res, c.cfg.Now(), true
