@@ -140,10 +140,11 @@ type Config struct {
 	// boot budget). The default nil changes nothing.
 	Configure func(*pgxpool.Config)
 
-	// Now is the clock the health report's times (CheckedAt, LastSuccess,
-	// IdleSince) and the monitor's windows (QuietPeriod, WaitWindow) are
-	// read from. The default is time.Now. Latencies, timeouts and the
-	// connect budget are measured on real time whatever it says.
+	// Now is the clock the pool reads for the health report's times
+	// (CheckedAt, LastSuccess, IdleSince) and the monitor's windows
+	// (QuietPeriod, WaitWindow). Latencies, timeouts and the connect budget
+	// run on real time whatever it says. The default is time.Now; nil means
+	// the default.
 	Now func() time.Time
 
 	// Logger receives the pool's structured logs (field component=dbpool).

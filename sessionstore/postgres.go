@@ -78,8 +78,8 @@ type PostgresConfig struct {
 	// PruneStatementTimeout bounds each DELETE batch. The default is 10 s.
 	PruneStatementTimeout time.Duration
 
-	// Now is the clock pruning compares expiries with. The default is
-	// time.Now (the Manager's clock writes the expiries).
+	// Now is the clock pruning compares expiries with (the Manager's clock
+	// writes them). The default is time.Now; nil means the default.
 	Now func() time.Time
 	// Logger receives initialisation attempts, pruning counts and errors.
 	// It never receives tokens, cookies or passwords. nil means
