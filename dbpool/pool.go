@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dedw3n/hardening/internal/millis"
 	"github.com/dedw3n/hardening/internal/pooler"
 	"github.com/dedw3n/hardening/internal/redact"
 )
@@ -195,7 +196,7 @@ func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) 
 		p.mu.Unlock()
 		p.log.Warn("connect attempt failed",
 			"target", p.s.target, "attempt", attempts,
-			"elapsed_ms", msec(time.Since(start)), "err", lastErr.Error())
+			"elapsed_ms", millis.Of(time.Since(start)), "err", lastErr.Error())
 		if permanent(err) {
 			return backoff.Permanent(err)
 		}
@@ -230,7 +231,7 @@ func (p *Pool) connected(attempts int, start time.Time, latency time.Duration) *
 	p.mu.Unlock()
 	st := p.pool.Stat()
 	p.log.Info("connected",
-		append([]any{"target", p.s.target, "attempts", attempts, "elapsed_ms", msec(time.Since(start)),
+		append([]any{"target", p.s.target, "attempts", attempts, "elapsed_ms", millis.Of(time.Since(start)),
 			"exec_mode", p.s.execMode.String(), "exec_mode_reason", p.s.execModeSource, "max_conns", p.s.pool.MaxConns, "min_conns", p.s.pool.MinConns,
 			"scale_to_zero", p.s.scaleToZero}, statAttrs(st)...)...)
 	return st
@@ -298,5 +299,3 @@ func (p *Pool) Close(ctx context.Context) error {
 		return fmt.Errorf("dbpool: close: %d connection(s) still acquired: %w", n, ctx.Err())
 	}
 }
-
-func msec(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
