@@ -88,15 +88,20 @@ func (r Report) Ready() bool {
 	return r.State == StateHealthy || r.State == StateDegraded || r.State == StateIdle
 }
 
-// Health returns the monitor's latest report. It never touches the
+// Report returns the monitor's latest report. It never touches the
 // database, so readiness endpoints may call it as often as they like, and
-// it does not wake a suspended compute; ctx is accepted for the handler's
-// request context and not otherwise used.
-func (p *Pool) Health(ctx context.Context) Report {
+// it does not wake a suspended compute.
+func (p *Pool) Report() Report {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.report
 }
+
+// Health returns [Pool.Report]; the context is not used.
+//
+// Deprecated: Health never used its context (it reads the monitor's last
+// report and cannot block); call [Pool.Report].
+func (p *Pool) Health(context.Context) Report { return p.Report() }
 
 // monitorState is owned by the monitor goroutine.
 type monitorState struct {

@@ -23,8 +23,8 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	p := mustNew(t, dsn, cfg)
 	ctx := context.Background()
 
-	waitFor(t, 5*time.Second, "a periodic check", func() bool { return p.Health(ctx).Checks >= 2 })
-	require.Equal(t, StateHealthy, p.Health(ctx).State)
+	waitFor(t, 5*time.Second, "a periodic check", func() bool { return p.Report().Checks >= 2 })
+	require.Equal(t, StateHealthy, p.Report().State)
 
 	require.NoError(t, s.Stop())
 	stoppedAt := time.Now()
@@ -32,7 +32,7 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	var r Report
 	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 10*time.Second, "a check started after the stop", func() bool {
-		r = p.Health(ctx)
+		r = p.Report()
 		return r.CheckedAt.After(stoppedAt) && len(logs.Lines(`"msg":"database health check failed"`)) > 0
 	})
 	assert.Equal(t, StateUnhealthy, r.State, "report: %+v", r)
@@ -53,9 +53,9 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	require.NoError(t, s.Start())
 	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 15*time.Second, "recovery", func() bool {
-		return p.Health(ctx).State == StateHealthy && len(logs.Lines(`"msg":"database health recovered"`)) > 0
+		return p.Report().State == StateHealthy && len(logs.Lines(`"msg":"database health recovered"`)) > 0
 	})
-	r = p.Health(ctx)
+	r = p.Report()
 	assert.Equal(t, 0, r.ConsecutiveFailures)
 	assert.NotEmpty(t, r.LastError, "the last error is kept after recovery")
 	var one int
@@ -84,7 +84,7 @@ func testSlowChecksAreLogged(t *testing.T, target pgtest.Target) {
 			waitFor(t, 5*time.Second, "a slow check", func() bool {
 				return len(logs.Lines(`"level":"`+tt.level+`"`, `"msg":"`+tt.msg+`"`)) > 0
 			})
-			r := p.Health(context.Background())
+			r := p.Report()
 			assert.Equal(t, StateDegraded, r.State)
 			assert.True(t, r.Ready(), "slow is still ready")
 			assert.Positive(t, r.Latency)
@@ -115,7 +115,7 @@ func testWarnsWhenAcquiresKeepWaiting(t *testing.T, target pgtest.Target) {
 	}
 	waitFor(t, 10*time.Second, "the waiting warning", func() bool {
 		return len(logs.Lines(`"level":"WARN"`, `"msg":"acquires keep waiting`)) > 0 &&
-			p.Health(context.Background()).AcquiresWaiting
+			p.Report().AcquiresWaiting
 	})
 	cancel()
 	wg.Wait()
@@ -123,7 +123,7 @@ func testWarnsWhenAcquiresKeepWaiting(t *testing.T, target pgtest.Target) {
 	assert.Contains(t, w, `"waits_in_period":`)
 	assert.Contains(t, w, `"max_conns":1`)
 
-	waitFor(t, 10*time.Second, "the waiting to stop", func() bool { return !p.Health(context.Background()).AcquiresWaiting })
+	waitFor(t, 10*time.Second, "the waiting to stop", func() bool { return !p.Report().AcquiresWaiting })
 }
 
 func TestScaleToZeroReportsIdle(t *testing.T) { forTargets(t, testScaleToZeroReportsIdle) }
@@ -138,8 +138,8 @@ func testScaleToZeroReportsIdle(t *testing.T, target pgtest.Target) {
 	ctx := context.Background()
 	assert.Equal(t, int32(0), p.Pool().Config().MinConns)
 
-	waitFor(t, 10*time.Second, "idle", func() bool { return p.Health(ctx).State == StateIdle })
-	r := p.Health(ctx)
+	waitFor(t, 10*time.Second, "idle", func() bool { return p.Report().State == StateIdle })
+	r := p.Report()
 	assert.True(t, r.Ready(), "idle is ready, not unhealthy")
 	assert.False(t, r.IdleSince.IsZero())
 	checks := r.Checks
@@ -147,9 +147,9 @@ func testScaleToZeroReportsIdle(t *testing.T, target pgtest.Target) {
 	// No probes while idle, so the pool drains to zero connections.
 	waitFor(t, 10*time.Second, "the pool to drain", func() bool { return p.Stats().TotalConns == 0 })
 	waitFor(t, 10*time.Second, "three idle periods", func() bool {
-		return p.Health(ctx).CheckedAt.Sub(r.IdleSince) >= 3*cfg.HealthCheckPeriod
+		return p.Report().CheckedAt.Sub(r.IdleSince) >= 3*cfg.HealthCheckPeriod
 	})
-	r = p.Health(ctx)
+	r = p.Report()
 	assert.Equal(t, StateIdle, r.State)
 	assert.Equal(t, checks, r.Checks, "no synthetic probe while idle")
 	assert.Empty(t, logs.Lines(`"level":"ERROR"`))
@@ -160,7 +160,7 @@ func testScaleToZeroReportsIdle(t *testing.T, target pgtest.Target) {
 	require.NoError(t, err)
 	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 10*time.Second, "probes to resume", func() bool {
-		r := p.Health(ctx)
+		r := p.Report()
 		return r.State == StateHealthy && r.Checks > checks &&
 			len(logs.Lines(`"msg":"application traffic resumed: health checks resumed"`)) > 0
 	})
@@ -213,13 +213,13 @@ func testExhaustedPoolFailsTheCheck(t *testing.T, target pgtest.Target) {
 	require.NoError(t, err)
 
 	waitFor(t, 10*time.Second, "a failed check", func() bool {
-		return p.Health(ctx).State == StateUnhealthy && len(logs.Lines(`pool exhausted`)) > 0
+		return p.Report().State == StateUnhealthy && len(logs.Lines(`pool exhausted`)) > 0
 	})
-	assert.Contains(t, p.Health(ctx).LastError, "pool exhausted: all 1 connections acquired")
+	assert.Contains(t, p.Report().LastError, "pool exhausted: all 1 connections acquired")
 	assert.NotEmpty(t, logs.Lines(`"level":"ERROR"`, `pool exhausted`, `"acquired":1`))
 
 	conn.Release()
-	waitFor(t, 10*time.Second, "recovery", func() bool { return p.Health(ctx).State == StateHealthy })
+	waitFor(t, 10*time.Second, "recovery", func() bool { return p.Report().State == StateHealthy })
 }
 
 // testClock is a Config.Now that moves only when told.
@@ -241,14 +241,13 @@ func TestQuietPeriodFollowsTheClock(t *testing.T) {
 	cfg.ScaleToZero = true
 	cfg.QuietPeriod = time.Hour
 	p := mustNew(t, pgtest.DB(t), cfg)
-	ctx := context.Background()
 
-	waitFor(t, 10*time.Second, "periodic checks", func() bool { return p.Health(ctx).Checks >= 3 })
-	r := p.Health(ctx)
+	waitFor(t, 10*time.Second, "periodic checks", func() bool { return p.Report().Checks >= 3 })
+	r := p.Report()
 	assert.Equal(t, StateHealthy, r.State, "the clock has not moved: not quiet yet")
 	assert.Equal(t, clk.Now(), r.LastSuccess)
 
 	clk.Add(time.Hour)
-	waitFor(t, 10*time.Second, "idle", func() bool { return p.Health(ctx).State == StateIdle })
-	assert.Equal(t, clk.Now(), p.Health(ctx).IdleSince)
+	waitFor(t, 10*time.Second, "idle", func() bool { return p.Report().State == StateIdle })
+	assert.Equal(t, clk.Now(), p.Report().IdleSince)
 }

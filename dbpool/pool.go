@@ -94,7 +94,7 @@ func New(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 // configuration) and connects in the background, retrying with the same
 // backoff for as long as it takes, until it connects, meets an error that
 // retrying cannot fix, or Close is called. Until the first ping answers,
-// [Pool.Health] reports StateConnecting with the last attempt's error, so
+// [Pool.Report] reports StateConnecting with the last attempt's error, so
 // a readiness endpoint says 503; then the health monitor takes over.
 // Queries may be sent at once: pgxpool connects on demand, and they fail
 // while the database is down. ConnectBudget does not apply.
