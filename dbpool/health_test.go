@@ -94,12 +94,17 @@ func testSlowChecksAreLogged(t *testing.T, target pgtest.Target) {
 
 func TestWarnsWhenAcquiresKeepWaiting(t *testing.T) { forTargets(t, testWarnsWhenAcquiresKeepWaiting) }
 
+// The wait window is read from Config.Now: the warning comes on the first
+// check with too many waits after the clock has moved a whole window, not
+// after some real time that a slow machine may stretch.
 func testWarnsWhenAcquiresKeepWaiting(t *testing.T, target pgtest.Target) {
 	log, logs := testLogger()
+	clk := newTestClock()
 	cfg := targetConfig(target, log)
+	cfg.Now = clk.Now
 	cfg.MaxConns = 1
 	cfg.WaitThreshold = 2
-	cfg.WaitWindow = 250 * time.Millisecond
+	cfg.WaitWindow = time.Hour
 	p := mustNew(t, target.DB(t), cfg)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -113,7 +118,12 @@ func testWarnsWhenAcquiresKeepWaiting(t *testing.T, target pgtest.Target) {
 			}
 		}()
 	}
+	clk.tick(t, p, time.Minute) // a check during contention, within the window
+	assert.Empty(t, logs.Lines(`"msg":"acquires keep waiting`), "warned before a whole window")
 	waitFor(t, 10*time.Second, "the waiting warning", func() bool {
+		// Each check now spans a whole window of the clock, so the first
+		// one with too many waits warns, whatever the contention before.
+		clk.Add(time.Hour)
 		return len(logs.Lines(`"level":"WARN"`, `"msg":"acquires keep waiting`)) > 0 &&
 			p.Report().AcquiresWaiting
 	})
@@ -128,35 +138,46 @@ func testWarnsWhenAcquiresKeepWaiting(t *testing.T, target pgtest.Target) {
 
 func TestScaleToZeroReportsIdle(t *testing.T) { forTargets(t, testScaleToZeroReportsIdle) }
 
+// The quiet period is read from Config.Now: an hour of it passes without
+// waiting an hour, the report's times are the clock's, and "no probe while
+// idle" is counted over checks the test waits for one by one.
 func testScaleToZeroReportsIdle(t *testing.T, target pgtest.Target) {
 	log, logs := testLogger()
+	clk := newTestClock()
 	cfg := targetConfig(target, log)
+	cfg.Now = clk.Now
 	cfg.ScaleToZero = true
-	cfg.QuietPeriod = 300 * time.Millisecond
+	cfg.QuietPeriod = time.Hour
 	cfg.MaxConnIdleTime = 200 * time.Millisecond
 	p := mustNew(t, target.DB(t), cfg)
-	ctx := context.Background()
 	assert.Equal(t, int32(0), p.Pool().Config().MinConns)
 
-	waitFor(t, 10*time.Second, "idle", func() bool { return p.Report().State == StateIdle })
+	waitFor(t, 10*time.Second, "periodic checks", func() bool { return p.Report().Checks >= 3 })
 	r := p.Report()
+	assert.Equal(t, StateHealthy, r.State, "the clock has not moved: not quiet yet")
+	assert.Equal(t, clk.Now(), r.LastSuccess)
+
+	clk.Add(time.Hour)
+	waitFor(t, 10*time.Second, "idle", func() bool {
+		return p.Report().State == StateIdle && len(logs.Lines(`"level":"INFO"`, `idle/suspended`)) > 0
+	})
+	r = p.Report()
 	assert.True(t, r.Ready(), "idle is ready, not unhealthy")
-	assert.False(t, r.IdleSince.IsZero())
+	assert.Equal(t, clk.Now(), r.IdleSince)
 	checks := r.Checks
 
 	// No probes while idle, so the pool drains to zero connections.
 	waitFor(t, 10*time.Second, "the pool to drain", func() bool { return p.Stats().TotalConns == 0 })
-	waitFor(t, 10*time.Second, "three idle periods", func() bool {
-		return p.Report().CheckedAt.Sub(r.IdleSince) >= 3*cfg.HealthCheckPeriod
-	})
+	for range 3 {
+		clk.tick(t, p, time.Minute)
+	}
 	r = p.Report()
 	assert.Equal(t, StateIdle, r.State)
 	assert.Equal(t, checks, r.Checks, "no synthetic probe while idle")
 	assert.Empty(t, logs.Lines(`"level":"ERROR"`))
-	assert.NotEmpty(t, logs.Lines(`"level":"INFO"`, `idle/suspended`))
 
 	// Application traffic wakes the monitor up.
-	_, err := p.Pool().Exec(ctx, "SELECT 1")
+	_, err := p.Pool().Exec(context.Background(), "SELECT 1")
 	require.NoError(t, err)
 	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 10*time.Second, "probes to resume", func() bool {
@@ -228,26 +249,17 @@ type testClock struct {
 	t  time.Time
 }
 
+func newTestClock() *testClock { return &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
 func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// The quiet period is read from Config.Now: an hour of it passes without
-// waiting an hour, and the report's times are the clock's.
-func TestQuietPeriodFollowsTheClock(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	cfg := fastConfig(nil)
-	cfg.Now = clk.Now
-	cfg.ScaleToZero = true
-	cfg.QuietPeriod = time.Hour
-	p := mustNew(t, pgtest.DB(t), cfg)
-
-	waitFor(t, 10*time.Second, "periodic checks", func() bool { return p.Report().Checks >= 3 })
-	r := p.Report()
-	assert.Equal(t, StateHealthy, r.State, "the clock has not moved: not quiet yet")
-	assert.Equal(t, clk.Now(), r.LastSuccess)
-
-	clk.Add(time.Hour)
-	waitFor(t, 10*time.Second, "idle", func() bool { return p.Report().State == StateIdle })
-	assert.Equal(t, clk.Now(), p.Report().IdleSince)
+// tick moves the clock by d and waits for the monitor's report at the new
+// time: one check has run since.
+func (c *testClock) tick(t *testing.T, p *Pool, d time.Duration) {
+	t.Helper()
+	c.Add(d)
+	now := c.Now()
+	waitFor(t, 10*time.Second, "a check at "+now.String(), func() bool { return p.Report().CheckedAt.Equal(now) })
 }
