@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // HookResult is what happened to one hook during a shutdown sequence.
@@ -84,9 +86,9 @@ func (r Report) log(logger *slog.Logger) {
 		}
 		switch {
 		case h.TimedOut:
-			logger.Error("shutdown: hook timed out", append(attrs, slog.Bool("timed_out", true), slog.String("error", sanitize(h.Err.Error())))...)
+			logger.Error("shutdown: hook timed out", append(attrs, slog.Bool("timed_out", true), slog.String("error", redact.Scrub(h.Err.Error())))...)
 		case h.Err != nil:
-			logger.Error("shutdown: hook failed", append(attrs, slog.String("error", sanitize(h.Err.Error())))...)
+			logger.Error("shutdown: hook failed", append(attrs, slog.String("error", redact.Scrub(h.Err.Error())))...)
 		default:
 			logger.Info("shutdown: hook done", attrs...)
 		}
