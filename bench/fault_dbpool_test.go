@@ -92,7 +92,7 @@ func TestFaultDBPoolToxics(t *testing.T) {
 		addToxic(t, proxy, f.tx)
 		var seen []dbpool.State
 		for deadline := time.Now().Add(f.hold); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if st := pool.Health(ctx).State; st != dbpool.StateHealthy && !slices.Contains(seen, st) {
+			if st := pool.Report().State; st != dbpool.StateHealthy && !slices.Contains(seen, st) {
 				seen = append(seen, st)
 			}
 		}
@@ -107,7 +107,7 @@ func TestFaultDBPoolToxics(t *testing.T) {
 			qctx, cancel := context.WithTimeout(ctx, poolQueryTimeout)
 			err := pool.Pool().QueryRow(qctx, "SELECT 1").Scan(new(int))
 			cancel()
-			h := pool.Health(ctx)
+			h := pool.Report()
 			if err == nil && h.State == dbpool.StateHealthy && h.CheckedAt.After(removed) {
 				recovery = time.Since(removed)
 				break

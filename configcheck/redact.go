@@ -1,6 +1,6 @@
 package configcheck
 
-import "strings"
+import "github.com/dedw3n/hardening/internal/redact"
 
 // scrub is a safety net under the rules' own care: a problem text that
 // contains a secret value, or a piece of one longer than its documented
@@ -15,7 +15,7 @@ func (r *Report) scrub(states []*varState) {
 			targets = []string{st.res.value}
 		}
 		for _, t := range targets {
-			r.scrubOne(t, len(matchedPrefix(t, st.prefixes))+minLeak)
+			r.withhold(redact.NewPieces(t, len(matchedPrefix(t, st.prefixes))+minLeak))
 		}
 	}
 }
@@ -25,41 +25,16 @@ func (r *Report) scrub(states []*varState) {
 // ordinary words and example values by chance ("short", "postgres://a").
 const minLeak = 6
 
-// scrubOne withholds every message and hint that contains secret whole (when
-// it is at least 8 bytes long) or any n bytes of it. The n-byte pieces of the
-// (short) texts are indexed and the secret, which may be long, is scanned
-// once.
-func (r *Report) scrubOne(secret string, n int) {
-	type field struct {
-		problem int
-		hint    bool
-	}
-	pieces := map[string][]field{}
-	leaked := map[field]bool{}
-	for i, p := range r.Problems {
-		for _, f := range []field{{i, false}, {i, true}} {
-			text := p.Message
-			if f.hint {
-				text = p.Hint
-			}
-			if len(secret) >= 8 && strings.Contains(text, secret) {
-				leaked[f] = true
-			}
-			for j := 0; j+n <= len(text); j++ {
-				pieces[text[j:j+n]] = append(pieces[text[j:j+n]], f)
-			}
+// withhold replaces every message and hint that shows the secret, whole or
+// in pieces, by a fixed text.
+func (r *Report) withhold(secret redact.Pieces) {
+	for i := range r.Problems {
+		p := &r.Problems[i]
+		if secret.In(p.Message) {
+			p.Message = "(message withheld: it would have shown part of a secret value)"
 		}
-	}
-	for j := 0; j+n <= len(secret); j++ {
-		for _, f := range pieces[secret[j:j+n]] {
-			leaked[f] = true
-		}
-	}
-	for f := range leaked {
-		if f.hint {
-			r.Problems[f.problem].Hint = "(hint withheld: it would have shown part of a secret value)"
-		} else {
-			r.Problems[f.problem].Message = "(message withheld: it would have shown part of a secret value)"
+		if secret.In(p.Hint) {
+			p.Hint = "(hint withheld: it would have shown part of a secret value)"
 		}
 	}
 }

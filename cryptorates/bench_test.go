@@ -10,7 +10,7 @@ import (
 func benchClient(b *testing.B) *Client {
 	b.Helper()
 	clk, up := newClock(), newUpstream(b)
-	c, err := New(Config{BaseURL: up.URL, Clock: clk.Now, Logger: discardLogger(), Fresh: time.Hour, Acceptable: time.Hour, Fallback: time.Hour})
+	c, err := New(Config{BaseURL: up.URL, Now: clk.Now, Logger: discardLogger(), Fresh: time.Hour, Acceptable: time.Hour, Fallback: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}

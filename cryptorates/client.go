@@ -129,7 +129,7 @@ func (c *Client) Close() error {
 // waits up to ColdWait (or ctx) for the in-flight fetch, then falls to the
 // static tier.
 func (c *Client) Rate(ctx context.Context, coin, currency string) (Quote, error) {
-	now := c.cfg.Clock()
+	now := c.cfg.Now()
 	if q, ok := c.lookup(Pair{coin, currency}, now); ok {
 		return q, nil
 	}
@@ -175,7 +175,7 @@ func (c *Client) rateSlow(ctx context.Context, p Pair, now time.Time) (Quote, er
 	}
 	if _, ok := c.pairs[p]; ok {
 		c.await(ctx, now)
-		now = c.cfg.Clock()
+		now = c.cfg.Now()
 		if q, ok := c.lookup(p, now); ok {
 			return q, nil
 		}
@@ -191,12 +191,12 @@ func (c *Client) Rates(ctx context.Context, pairs ...Pair) ([]Quote, error) {
 	if len(pairs) == 0 {
 		pairs = c.all
 	}
-	now := c.cfg.Clock()
+	now := c.cfg.Now()
 	for _, p := range pairs {
 		p = normalize(p)
 		if _, ok := c.pairs[p]; ok && !c.servable(p, now) {
 			c.await(ctx, now)
-			now = c.cfg.Clock()
+			now = c.cfg.Now()
 			break
 		}
 	}

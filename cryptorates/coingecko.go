@@ -9,10 +9,11 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // failClass is the kind of a failed upstream call, as counted in Stats.
@@ -111,7 +112,7 @@ func (c *Client) call(ctx context.Context, url string, now time.Time) (rawPrices
 	}
 	res, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, &fetchError{class: classifyNetErr(err), err: stripURL(err)}
+		return nil, &fetchError{class: classifyNetErr(err), err: redact.WithoutURL(err)}
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
@@ -135,7 +136,7 @@ func (c *Client) call(ctx context.Context, url string, now time.Time) (rawPrices
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, c.cfg.MaxBodyBytes+1))
 	if err != nil {
-		return nil, &fetchError{class: classifyNetErr(err), status: res.StatusCode, err: stripURL(err)}
+		return nil, &fetchError{class: classifyNetErr(err), status: res.StatusCode, err: redact.WithoutURL(err)}
 	}
 	if int64(len(body)) > c.cfg.MaxBodyBytes {
 		return nil, &fetchError{class: failInvalid, status: res.StatusCode,
@@ -154,16 +155,6 @@ func classifyNetErr(err error) failClass {
 		return failTimeout
 	}
 	return failNetwork
-}
-
-// stripURL drops the request URL that net/http wraps around transport
-// errors: it is long, and logs already name the upstream once.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // rawPrices is a decoded response: coin -> currency -> value, with

@@ -76,7 +76,7 @@ type Config struct {
 	// Cooldown is how long the breaker stays open before one half-open
 	// probe. The default is 5 minutes; 0 means the default. It is
 	// gobreaker's own open timeout, so it runs on the monotonic clock, not
-	// Clock.
+	// Now.
 	Cooldown time.Duration
 	// MinInterval is the upstream budget: on average at most one call per
 	// MinInterval, whatever the concurrency; with a shared state it holds for
@@ -89,7 +89,7 @@ type Config struct {
 	HTTPTimeout time.Duration
 	// ColdWait is how long a caller with nothing cached for its pair waits
 	// for the in-flight fetch before it gets the static tier. The default is
-	// 2 seconds; 0 means the default; it is real time, not Clock time.
+	// 2 seconds; 0 means the default; it is real time, not Now time.
 	ColdWait time.Duration
 	// MaxMove bounds how far a pair's value may move within MoveWindow, as a
 	// fraction. Each pair keeps a baseline: its first accepted value, renewed
@@ -137,12 +137,12 @@ type Config struct {
 	// http.DefaultClient; nil means the default. HTTPTimeout applies either
 	// way, through the request's context.
 	HTTPClient *http.Client
-	// Clock tells the time for ages, tiers, pacing, MoveWindow and
-	// Retry-After (not the breaker's Cooldown). The default (nil) is the wall clock as of New advanced by
-	// the monotonic clock: a step of the system clock does not age or rejuvenate
-	// cached values, and a read costs one monotonic clock read rather than
-	// time.Now's two.
-	Clock func() time.Time
+	// Now is the clock the client reads for ages, tiers, pacing, MoveWindow
+	// and Retry-After. The breaker's Cooldown, HTTPTimeout and ColdWait run
+	// on real time whatever it says. The default is the wall clock as of New
+	// advanced by the monotonic clock (a step of the system clock does not
+	// age or rejuvenate cached values); nil means the default.
+	Now func() time.Time
 	// Logger receives failures, breaker transitions and changes of serving
 	// tier. The default is slog.Default(); nil means the default.
 	Logger *slog.Logger
@@ -188,8 +188,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.HTTPClient == nil {
 		c.HTTPClient = http.DefaultClient
 	}
-	if c.Clock == nil {
-		c.Clock = monotonicClock()
+	if c.Now == nil {
+		c.Now = monotonicClock()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

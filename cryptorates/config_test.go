@@ -36,7 +36,7 @@ func TestZeroConfigIsTheDefaults(t *testing.T) {
 	assert.Equal(t, builtinAsOf, got.Static.AsOf)
 	assert.Len(t, got.Static.Rates, 15)
 	assert.Same(t, http.DefaultClient, got.HTTPClient)
-	assert.NotNil(t, got.Clock)
+	assert.NotNil(t, got.Now)
 	assert.NotNil(t, got.Logger)
 
 	c, err := New(Config{})

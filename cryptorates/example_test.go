@@ -54,7 +54,7 @@ func Example_apiRates() {
 		BaseURL:    down.URL,
 		Coins:      []string{"bitcoin", "ethereum"},
 		Currencies: []string{"usd"},
-		Clock:      func() time.Time { return now },
+		Now:        func() time.Time { return now },
 		Logger:     slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

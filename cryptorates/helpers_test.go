@@ -131,7 +131,7 @@ func newTestClient(t *testing.T, cfg Config, clk *fakeClock, baseURL string) (*C
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = baseURL
 	}
-	cfg.Clock = clk.Now
+	cfg.Now = clk.Now
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.ColdWait == 0 {
 		cfg.ColdWait = 5 * time.Second

@@ -9,11 +9,11 @@ import (
 // health (that is the breaker's). No upstream call starts less than
 // MinInterval after the budget the previous calls spent, the fleet's
 // included (Snapshot.AttemptedAt), nor before a 429's Retry-After
-// (Snapshot.NotBefore). Times are Config.Clock times.
+// (Snapshot.NotBefore). Times are Config.Now times.
 type pacer struct {
 	interval time.Duration
 
-	// next is the Clock UnixNano before which no refresh round starts, so
+	// next is the Now UnixNano before which no refresh round starts, so
 	// that callers can skip asking for one without a lock.
 	next atomic.Int64
 

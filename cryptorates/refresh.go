@@ -48,7 +48,7 @@ func (c *Client) run() {
 // there and the pacer and the breaker allow, make the upstream calls, all
 // under the shared fetch lock.
 func (c *Client) refresh() {
-	now := c.cfg.Clock()
+	now := c.cfg.Now()
 	if c.pace.paced(now.UnixNano()) {
 		return
 	}
@@ -99,7 +99,7 @@ func (c *Client) localSnapshot() Snapshot {
 
 // fetchLocked runs under the fleet's fetch lock with the fleet's snapshot.
 func (c *Client) fetchLocked(cur Snapshot) (Snapshot, bool) {
-	now := c.cfg.Clock()
+	now := c.cfg.Now()
 	if c.adopt(cur) {
 		c.stats.sharedReads.Add(1)
 	}
@@ -175,10 +175,10 @@ func (c *Client) record(err error, probe bool, next *Snapshot) {
 	case err != nil && c.ctx.Err() != nil:
 		// A call aborted by Close: not the upstream's fault.
 	case err == nil:
-		c.stats.lastSuccess.Store(c.cfg.Clock().UnixNano())
+		c.stats.lastSuccess.Store(c.cfg.Now().UnixNano())
 	case !errors.As(err, &fe):
 	case fe.partial:
-		c.stats.lastSuccess.Store(c.cfg.Clock().UnixNano())
+		c.stats.lastSuccess.Store(c.cfg.Now().UnixNano())
 		c.stats.failures[failInvalid].Add(1)
 		c.stats.lastFailure.Store(int32(failInvalid) + 1)
 		c.cfg.Logger.Warn("cryptorates: upstream values rejected, last good values kept",

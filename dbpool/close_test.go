@@ -51,13 +51,13 @@ func testCloseIsIdempotentAndStopsTheMonitor(t *testing.T, target pgtest.Target)
 	require.NoError(t, err)
 	require.NoError(t, p.Close(context.Background()))
 	require.NoError(t, p.Close(context.Background()))
-	checks := p.Health(context.Background()).Checks
+	checks := p.Report().Checks
 	select {
 	case <-p.monitorDone:
 	default:
 		t.Fatal("the monitor goroutine still runs after Close")
 	}
-	assert.Equal(t, checks, p.Health(context.Background()).Checks)
+	assert.Equal(t, checks, p.Report().Checks)
 	_, err = p.Pool().Exec(context.Background(), "SELECT 1")
 	assert.Error(t, err, "a closed pool refuses queries")
 }

@@ -1,6 +1,7 @@
 package dbpool
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dedw3n/hardening/internal/pooler"
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // Config tunes a [Pool]. The zero value is ready to use and gives the
@@ -138,10 +140,11 @@ type Config struct {
 	// boot budget). The default nil changes nothing.
 	Configure func(*pgxpool.Config)
 
-	// Now is the clock the health report's times (CheckedAt, LastSuccess,
-	// IdleSince) and the monitor's windows (QuietPeriod, WaitWindow) are
-	// read from. The default is time.Now. Latencies, timeouts and the
-	// connect budget are measured on real time whatever it says.
+	// Now is the clock the pool reads for the health report's times
+	// (CheckedAt, LastSuccess, IdleSince) and the monitor's windows
+	// (QuietPeriod, WaitWindow). Latencies, timeouts and the connect budget
+	// run on real time whatever it says. The default is time.Now; nil means
+	// the default.
 	Now func() time.Time
 
 	// Logger receives the pool's structured logs (field component=dbpool).
@@ -217,14 +220,15 @@ type settings struct {
 
 // resolve applies the precedence rules to dsn and c.
 func resolve(dsn string, c Config) (*settings, error) {
-	secrets := dsnSecrets(dsn)
+	// pgconn's parse errors quote the DSN: keep only their reason.
+	secrets := redact.DSNSecrets(dsn)
 	present, err := pgconn.ParseConfig(dsn)
 	if err != nil {
-		return nil, parseError(err, secrets)
+		return nil, errors.New("dbpool: cannot parse DSN: " + redact.ParseError(err, secrets))
 	}
 	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, parseError(err, secrets)
+		return nil, errors.New("dbpool: cannot parse DSN: " + redact.ParseError(err, secrets))
 	}
 	inDSN := func(key string) bool { _, ok := present.RuntimeParams[key]; return ok }
 
@@ -235,7 +239,7 @@ func resolve(dsn string, c Config) (*settings, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.secrets = append(secrets, passwords(pc.ConnConfig)...)
+	s.secrets = append(secrets, pc.ConnConfig.Password) // fallbacks share the primary's password
 	s.target = describeTarget(pc.ConnConfig)
 
 	if err := s.size(c, inDSN); err != nil {

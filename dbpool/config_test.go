@@ -37,11 +37,12 @@ func TestDefaultsFromZeroConfig(t *testing.T) {
 	assert.Equal(t, time.Minute, p.s.quietPeriod, "QuietPeriod")
 	assert.False(t, p.s.scaleToZero)
 
-	h := p.Health(context.Background())
+	h := p.Report()
 	assert.Equal(t, StateHealthy, h.State)
 	assert.True(t, h.Ready())
 	assert.Equal(t, int64(1), h.Checks, "New's ping counts as the first check")
 	assert.False(t, h.LastSuccess.IsZero())
+	assert.Equal(t, h, p.Health(context.Background()), "the deprecated Health is Report")
 
 	// MinConns is real: the pool opens two connections by itself.
 	waitFor(t, 10*time.Second, "MinConns connections", func() bool { return p.Stats().TotalConns >= 2 })

@@ -29,7 +29,7 @@ func TestNewRetriesUntilServerStarts(t *testing.T) {
 	p := mustNew(t, s.URL(), cfg)
 	require.NoError(t, <-started)
 
-	assert.Equal(t, StateHealthy, p.Health(context.Background()).State)
+	assert.Equal(t, StateHealthy, p.Report().State)
 	var one int
 	require.NoError(t, p.Pool().QueryRow(context.Background(), "SELECT 1").Scan(&one))
 

@@ -31,7 +31,7 @@
 // logs through log/slog with the fields component, latency_ms, total, idle,
 // acquired, constructing and empty_acquire_waits: Debug when fine, Warn
 // above 100ms, Error above 1s or on failure, Warn while acquires keep
-// waiting for connections. [Pool.Health] returns the latest [Report] for
+// waiting for connections. [Pool.Report] returns the latest [Report] for
 // readiness endpoints and [Pool.Stats] the pool's counters for metrics;
 // both have a deliberate JSON form (snake_case, seconds, the state as a
 // word) for a status endpoint to return as they are.

@@ -48,7 +48,7 @@ func ExampleStart() {
 		return
 	}
 	defer db.Close(context.Background())
-	h := db.Health(context.Background())
+	h := db.Report()
 	fmt.Println(h.State, h.Ready())
 	fmt.Println(db.Pool().Config().ConnConfig.DefaultQueryExecMode)
 	// Output:
@@ -83,8 +83,8 @@ func Example() {
 	var n int
 	_ = db.Pool().QueryRow(ctx, "SELECT count(*) FROM products").Scan(&n)
 
-	report := db.Health(ctx) // for /readyz: report.Ready()
-	stats := db.Stats()      // for metrics
+	report := db.Report() // for /readyz: report.Ready()
+	stats := db.Stats()   // for metrics
 	fmt.Println(report.State, stats.TotalConns)
 
 	shutdownCtx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dedw3n/hardening/internal/millis"
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // State is the pool's health as the monitor last saw it.
@@ -104,15 +107,20 @@ func (r Report) Ready() bool {
 	return r.State == StateHealthy || r.State == StateDegraded || r.State == StateIdle
 }
 
-// Health returns the monitor's latest report. It never touches the
+// Report returns the monitor's latest report. It never touches the
 // database, so readiness endpoints may call it as often as they like, and
-// it does not wake a suspended compute; ctx is accepted for the handler's
-// request context and not otherwise used.
-func (p *Pool) Health(ctx context.Context) Report {
+// it does not wake a suspended compute.
+func (p *Pool) Report() Report {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.report
 }
+
+// Health returns [Pool.Report]; the context is not used.
+//
+// Deprecated: Health never used its context (it reads the monitor's last
+// report and cannot block); call [Pool.Report].
+func (p *Pool) Health(context.Context) Report { return p.Report() }
 
 // monitorState is owned by the monitor goroutine.
 type monitorState struct {
@@ -165,7 +173,7 @@ func (p *Pool) check(ctx context.Context, m *monitorState, now time.Time) {
 	}
 	if waiting {
 		p.log.Warn("acquires keep waiting for a connection: pool too small or connections held too long",
-			append([]any{"waits_in_period", waits, "waiting_for_ms", msec(now.Sub(m.waitingSince)),
+			append([]any{"waits_in_period", waits, "waiting_for_ms", millis.Of(now.Sub(m.waitingSince)),
 				"max_conns", st.MaxConns()}, statAttrs(st)...)...)
 	}
 
@@ -216,7 +224,7 @@ func (p *Pool) record(at time.Time, latency time.Duration, err error, waiting bo
 	r := &p.report
 	r.CheckedAt, r.Checks, r.AcquiresWaiting, r.IdleSince = at, r.Checks+1, waiting, time.Time{}
 	if err != nil {
-		err = sanitize(err, p.s.secrets)
+		err = redact.Error(err, p.s.secrets)
 		r.State, r.ConsecutiveFailures, r.Failures, r.LastError = StateUnhealthy, r.ConsecutiveFailures+1, r.Failures+1, err.Error()
 	} else {
 		r.State, r.Latency, r.LastSuccess, r.ConsecutiveFailures = StateHealthy, latency, p.s.now(), 0
@@ -227,7 +235,7 @@ func (p *Pool) record(at time.Time, latency time.Duration, err error, waiting bo
 	failures := r.ConsecutiveFailures
 	p.mu.Unlock()
 
-	attrs := append([]any{"latency_ms", msec(latency)}, statAttrs(st)...)
+	attrs := append([]any{"latency_ms", millis.Of(latency)}, statAttrs(st)...)
 	switch {
 	case err != nil:
 		p.log.Error("database health check failed",
@@ -257,7 +265,7 @@ func (p *Pool) idle(at time.Time, waiting bool, st *pgxpool.Stat) {
 	p.mu.Unlock()
 	if prev != StateIdle {
 		p.log.Info("no application traffic: health checks paused, the pool may drain to zero (idle/suspended)",
-			append([]any{"quiet_period_ms", msec(p.s.quietPeriod)}, statAttrs(st)...)...)
+			append([]any{"quiet_period_ms", millis.Of(p.s.quietPeriod)}, statAttrs(st)...)...)
 	}
 }
 

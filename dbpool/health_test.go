@@ -23,8 +23,8 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	p := mustNew(t, dsn, cfg)
 	ctx := context.Background()
 
-	waitFor(t, 5*time.Second, "a periodic check", func() bool { return p.Health(ctx).Checks >= 2 })
-	require.Equal(t, StateHealthy, p.Health(ctx).State)
+	waitFor(t, 5*time.Second, "a periodic check", func() bool { return p.Report().Checks >= 2 })
+	require.Equal(t, StateHealthy, p.Report().State)
 
 	require.NoError(t, s.Stop())
 	stoppedAt := time.Now()
@@ -32,7 +32,7 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	var r Report
 	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 10*time.Second, "a check started after the stop", func() bool {
-		r = p.Health(ctx)
+		r = p.Report()
 		return r.CheckedAt.After(stoppedAt) && len(logs.Lines(`"msg":"database health check failed"`)) > 0
 	})
 	assert.Equal(t, StateUnhealthy, r.State, "report: %+v", r)
@@ -53,9 +53,9 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	require.NoError(t, s.Start())
 	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 15*time.Second, "recovery", func() bool {
-		return p.Health(ctx).State == StateHealthy && len(logs.Lines(`"msg":"database health recovered"`)) > 0
+		return p.Report().State == StateHealthy && len(logs.Lines(`"msg":"database health recovered"`)) > 0
 	})
-	r = p.Health(ctx)
+	r = p.Report()
 	assert.Equal(t, 0, r.ConsecutiveFailures)
 	assert.NotEmpty(t, r.LastError, "the last error is kept after recovery")
 	var one int
@@ -84,7 +84,7 @@ func testSlowChecksAreLogged(t *testing.T, target pgtest.Target) {
 			waitFor(t, 5*time.Second, "a slow check", func() bool {
 				return len(logs.Lines(`"level":"`+tt.level+`"`, `"msg":"`+tt.msg+`"`)) > 0
 			})
-			r := p.Health(context.Background())
+			r := p.Report()
 			assert.Equal(t, StateDegraded, r.State)
 			assert.True(t, r.Ready(), "slow is still ready")
 			assert.Positive(t, r.Latency)
@@ -94,12 +94,17 @@ func testSlowChecksAreLogged(t *testing.T, target pgtest.Target) {
 
 func TestWarnsWhenAcquiresKeepWaiting(t *testing.T) { forTargets(t, testWarnsWhenAcquiresKeepWaiting) }
 
+// The wait window is read from Config.Now: the warning comes on the first
+// check with too many waits after the clock has moved a whole window, not
+// after some real time that a slow machine may stretch.
 func testWarnsWhenAcquiresKeepWaiting(t *testing.T, target pgtest.Target) {
 	log, logs := testLogger()
+	clk := newTestClock()
 	cfg := targetConfig(target, log)
+	cfg.Now = clk.Now
 	cfg.MaxConns = 1
 	cfg.WaitThreshold = 2
-	cfg.WaitWindow = 250 * time.Millisecond
+	cfg.WaitWindow = time.Hour
 	p := mustNew(t, target.DB(t), cfg)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -113,9 +118,14 @@ func testWarnsWhenAcquiresKeepWaiting(t *testing.T, target pgtest.Target) {
 			}
 		}()
 	}
+	clk.tick(t, p, time.Minute) // a check during contention, within the window
+	assert.Empty(t, logs.Lines(`"msg":"acquires keep waiting`), "warned before a whole window")
 	waitFor(t, 10*time.Second, "the waiting warning", func() bool {
+		// Each check now spans a whole window of the clock, so the first
+		// one with too many waits warns, whatever the contention before.
+		clk.Add(time.Hour)
 		return len(logs.Lines(`"level":"WARN"`, `"msg":"acquires keep waiting`)) > 0 &&
-			p.Health(context.Background()).AcquiresWaiting
+			p.Report().AcquiresWaiting
 	})
 	cancel()
 	wg.Wait()
@@ -123,44 +133,55 @@ func testWarnsWhenAcquiresKeepWaiting(t *testing.T, target pgtest.Target) {
 	assert.Contains(t, w, `"waits_in_period":`)
 	assert.Contains(t, w, `"max_conns":1`)
 
-	waitFor(t, 10*time.Second, "the waiting to stop", func() bool { return !p.Health(context.Background()).AcquiresWaiting })
+	waitFor(t, 10*time.Second, "the waiting to stop", func() bool { return !p.Report().AcquiresWaiting })
 }
 
 func TestScaleToZeroReportsIdle(t *testing.T) { forTargets(t, testScaleToZeroReportsIdle) }
 
+// The quiet period is read from Config.Now: an hour of it passes without
+// waiting an hour, the report's times are the clock's, and "no probe while
+// idle" is counted over checks the test waits for one by one.
 func testScaleToZeroReportsIdle(t *testing.T, target pgtest.Target) {
 	log, logs := testLogger()
+	clk := newTestClock()
 	cfg := targetConfig(target, log)
+	cfg.Now = clk.Now
 	cfg.ScaleToZero = true
-	cfg.QuietPeriod = 300 * time.Millisecond
+	cfg.QuietPeriod = time.Hour
 	cfg.MaxConnIdleTime = 200 * time.Millisecond
 	p := mustNew(t, target.DB(t), cfg)
-	ctx := context.Background()
 	assert.Equal(t, int32(0), p.Pool().Config().MinConns)
 
-	waitFor(t, 10*time.Second, "idle", func() bool { return p.Health(ctx).State == StateIdle })
-	r := p.Health(ctx)
+	waitFor(t, 10*time.Second, "periodic checks", func() bool { return p.Report().Checks >= 3 })
+	r := p.Report()
+	assert.Equal(t, StateHealthy, r.State, "the clock has not moved: not quiet yet")
+	assert.Equal(t, clk.Now(), r.LastSuccess)
+
+	clk.Add(time.Hour)
+	waitFor(t, 10*time.Second, "idle", func() bool {
+		return p.Report().State == StateIdle && len(logs.Lines(`"level":"INFO"`, `idle/suspended`)) > 0
+	})
+	r = p.Report()
 	assert.True(t, r.Ready(), "idle is ready, not unhealthy")
-	assert.False(t, r.IdleSince.IsZero())
+	assert.Equal(t, clk.Now(), r.IdleSince)
 	checks := r.Checks
 
 	// No probes while idle, so the pool drains to zero connections.
 	waitFor(t, 10*time.Second, "the pool to drain", func() bool { return p.Stats().TotalConns == 0 })
-	waitFor(t, 10*time.Second, "three idle periods", func() bool {
-		return p.Health(ctx).CheckedAt.Sub(r.IdleSince) >= 3*cfg.HealthCheckPeriod
-	})
-	r = p.Health(ctx)
+	for range 3 {
+		clk.tick(t, p, time.Minute)
+	}
+	r = p.Report()
 	assert.Equal(t, StateIdle, r.State)
 	assert.Equal(t, checks, r.Checks, "no synthetic probe while idle")
 	assert.Empty(t, logs.Lines(`"level":"ERROR"`))
-	assert.NotEmpty(t, logs.Lines(`"level":"INFO"`, `idle/suspended`))
 
 	// Application traffic wakes the monitor up.
-	_, err := p.Pool().Exec(ctx, "SELECT 1")
+	_, err := p.Pool().Exec(context.Background(), "SELECT 1")
 	require.NoError(t, err)
 	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 10*time.Second, "probes to resume", func() bool {
-		r := p.Health(ctx)
+		r := p.Report()
 		return r.State == StateHealthy && r.Checks > checks &&
 			len(logs.Lines(`"msg":"application traffic resumed: health checks resumed"`)) > 0
 	})
@@ -213,13 +234,13 @@ func testExhaustedPoolFailsTheCheck(t *testing.T, target pgtest.Target) {
 	require.NoError(t, err)
 
 	waitFor(t, 10*time.Second, "a failed check", func() bool {
-		return p.Health(ctx).State == StateUnhealthy && len(logs.Lines(`pool exhausted`)) > 0
+		return p.Report().State == StateUnhealthy && len(logs.Lines(`pool exhausted`)) > 0
 	})
-	assert.Contains(t, p.Health(ctx).LastError, "pool exhausted: all 1 connections acquired")
+	assert.Contains(t, p.Report().LastError, "pool exhausted: all 1 connections acquired")
 	assert.NotEmpty(t, logs.Lines(`"level":"ERROR"`, `pool exhausted`, `"acquired":1`))
 
 	conn.Release()
-	waitFor(t, 10*time.Second, "recovery", func() bool { return p.Health(ctx).State == StateHealthy })
+	waitFor(t, 10*time.Second, "recovery", func() bool { return p.Report().State == StateHealthy })
 }
 
 // testClock is a Config.Now that moves only when told.
@@ -228,27 +249,17 @@ type testClock struct {
 	t  time.Time
 }
 
+func newTestClock() *testClock { return &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
 func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// The quiet period is read from Config.Now: an hour of it passes without
-// waiting an hour, and the report's times are the clock's.
-func TestQuietPeriodFollowsTheClock(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	cfg := fastConfig(nil)
-	cfg.Now = clk.Now
-	cfg.ScaleToZero = true
-	cfg.QuietPeriod = time.Hour
-	p := mustNew(t, pgtest.DB(t), cfg)
-	ctx := context.Background()
-
-	waitFor(t, 10*time.Second, "periodic checks", func() bool { return p.Health(ctx).Checks >= 3 })
-	r := p.Health(ctx)
-	assert.Equal(t, StateHealthy, r.State, "the clock has not moved: not quiet yet")
-	assert.Equal(t, clk.Now(), r.LastSuccess)
-
-	clk.Add(time.Hour)
-	waitFor(t, 10*time.Second, "idle", func() bool { return p.Health(ctx).State == StateIdle })
-	assert.Equal(t, clk.Now(), p.Health(ctx).IdleSince)
+// tick moves the clock by d and waits for the monitor's report at the new
+// time: one check has run since.
+func (c *testClock) tick(t *testing.T, p *Pool, d time.Duration) {
+	t.Helper()
+	c.Add(d)
+	now := c.Now()
+	waitFor(t, 10*time.Second, "a check at "+now.String(), func() bool { return p.Report().CheckedAt.Equal(now) })
 }

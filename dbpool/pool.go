@@ -14,7 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dedw3n/hardening/internal/millis"
 	"github.com/dedw3n/hardening/internal/pooler"
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // Pool is a pgxpool.Pool with serverless defaults, a connect that retries,
@@ -92,7 +94,7 @@ func New(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 // configuration) and connects in the background, retrying with the same
 // backoff for as long as it takes, until it connects, meets an error that
 // retrying cannot fix, or Close is called. Until the first ping answers,
-// [Pool.Health] reports StateConnecting with the last attempt's error, so
+// [Pool.Report] reports StateConnecting with the last attempt's error, so
 // a readiness endpoint says 503; then the health monitor takes over.
 // Queries may be sent at once: pgxpool connects on demand, and they fail
 // while the database is down. ConnectBudget does not apply.
@@ -168,7 +170,7 @@ func open(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 			"exec_mode", s.execMode.String(), "reason", s.execModeSource)
 	}
 	if p.pool, err = pgxpool.NewWithConfig(ctx, s.pool); err != nil {
-		return nil, fmt.Errorf("dbpool: create pool for %s: %w", s.target, sanitize(err, s.secrets))
+		return nil, fmt.Errorf("dbpool: create pool for %s: %w", s.target, redact.Error(err, s.secrets))
 	}
 	return p, nil
 }
@@ -187,14 +189,14 @@ func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) 
 		if err == nil {
 			return nil
 		}
-		lastErr = sanitize(err, p.s.secrets)
+		lastErr = redact.Error(err, p.s.secrets)
 		p.mu.Lock()
 		r := &p.report
 		r.CheckedAt, r.Checks, r.Failures, r.ConsecutiveFailures, r.LastError = at, r.Checks+1, r.Failures+1, r.ConsecutiveFailures+1, lastErr.Error()
 		p.mu.Unlock()
 		p.log.Warn("connect attempt failed",
 			"target", p.s.target, "attempt", attempts,
-			"elapsed_ms", msec(time.Since(start)), "err", lastErr.Error())
+			"elapsed_ms", millis.Of(time.Since(start)), "err", lastErr.Error())
 		if permanent(err) {
 			return backoff.Permanent(err)
 		}
@@ -210,7 +212,7 @@ func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) 
 // connectError says why New gave up.
 func (p *Pool) connectError(ctx context.Context, err error, attempts int, start time.Time) error {
 	elapsed := time.Since(start).Round(time.Millisecond)
-	err = sanitize(err, p.s.secrets)
+	err = redact.Error(err, p.s.secrets)
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("dbpool: connect to %s: %w after %d attempt(s) in %v (last error: %s)",
 			p.s.target, cerr, attempts, elapsed, err.Error())
@@ -229,7 +231,7 @@ func (p *Pool) connected(attempts int, start time.Time, latency time.Duration) *
 	p.mu.Unlock()
 	st := p.pool.Stat()
 	p.log.Info("connected",
-		append([]any{"target", p.s.target, "attempts", attempts, "elapsed_ms", msec(time.Since(start)),
+		append([]any{"target", p.s.target, "attempts", attempts, "elapsed_ms", millis.Of(time.Since(start)),
 			"exec_mode", p.s.execMode.String(), "exec_mode_reason", p.s.execModeSource, "max_conns", p.s.pool.MaxConns, "min_conns", p.s.pool.MinConns,
 			"scale_to_zero", p.s.scaleToZero}, statAttrs(st)...)...)
 	return st
@@ -297,5 +299,3 @@ func (p *Pool) Close(ctx context.Context) error {
 		return fmt.Errorf("dbpool: close: %d connection(s) still acquired: %w", n, ctx.Err())
 	}
 }
-
-func msec(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -25,29 +25,29 @@ func TestStartConnectsInTheBackground(t *testing.T) {
 	defer p.Close(context.Background())
 	require.NotNil(t, p.Pool(), "the pgxpool exists before it connects")
 
-	waitFor(t, 10*time.Second, "a failed attempt reported", func() bool { return p.Health(t.Context()).Failures > 0 })
-	h := p.Health(t.Context())
+	waitFor(t, 10*time.Second, "a failed attempt reported", func() bool { return p.Report().Failures > 0 })
+	h := p.Report()
 	assert.Equal(t, StateConnecting, h.State)
 	assert.False(t, h.Ready())
 	assert.NotEmpty(t, h.LastError)
 
 	require.NoError(t, srv.Start())
-	waitFor(t, 20*time.Second, "connected", func() bool { return p.Health(t.Context()).Ready() })
+	waitFor(t, 20*time.Second, "connected", func() bool { return p.Report().Ready() })
 	var one int
 	require.NoError(t, p.Pool().QueryRow(t.Context(), "SELECT 1").Scan(&one))
 	assert.NotEmpty(t, logs.Lines(`"msg":"connected"`))
-	waitFor(t, 10*time.Second, "the monitor checks", func() bool { return p.Health(t.Context()).Checks > h.Checks+1 })
+	waitFor(t, 10*time.Second, "the monitor checks", func() bool { return p.Report().Checks > h.Checks+1 })
 }
 
 // Close while Start is still connecting stops the background attempts.
 func TestStartClosedWhileConnecting(t *testing.T) {
 	p, err := Start("postgres://u@"+closedPort(t)+"/db?sslmode=disable", fastConfig(nil))
 	require.NoError(t, err)
-	waitFor(t, 10*time.Second, "a failed attempt", func() bool { return p.Health(t.Context()).Failures > 0 })
+	waitFor(t, 10*time.Second, "a failed attempt", func() bool { return p.Report().Failures > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, p.Close(ctx))
-	assert.Equal(t, StateConnecting, p.Health(ctx).State)
+	assert.Equal(t, StateConnecting, p.Report().State)
 }
 
 // The pool works through PgBouncer in transaction mode with Pooler set:
@@ -87,7 +87,7 @@ func TestPoolThroughPgBouncer(t *testing.T) {
 			var n int
 			require.NoError(t, p.Pool().QueryRow(ctx, "SELECT count(*) FROM t WHERE v = $1", "y").Scan(&n))
 			assert.Equal(t, 200, n)
-			assert.True(t, p.Health(ctx).Ready())
+			assert.True(t, p.Report().Ready())
 		})
 	}
 }

@@ -50,7 +50,9 @@ type Config struct {
 	// no retry of the same request fixes.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
-	// Now is the clock. The default is time.Now.
+	// Now is the clock the Manager reads for idle and absolute expiry,
+	// renewal and the cookie's Expires. The default is time.Now; nil means
+	// the default.
 	Now func() time.Time
 	// Logger receives store errors and rejected cookies (never a token or
 	// cookie value). nil means slog.Default().

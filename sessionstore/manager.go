@@ -21,7 +21,8 @@ type Manager struct {
 	store Store
 	codec *codec
 
-	loads, hits, misses, writes, touches, rejected, errors, conflicts atomic.Uint64
+	// counters for Stats; storeErrors is Stats.Errors
+	loads, hits, misses, writes, touches, rejected, storeErrors, conflicts atomic.Uint64
 }
 
 // NewManager returns a Manager keeping sessions in store, or an error for a
@@ -118,7 +119,7 @@ func (m *Manager) load(r *http.Request) (s *Session, sawCookie bool, err error) 
 		m.loads.Add(1)
 		rec, found, err := m.store.Load(r.Context(), id)
 		if err != nil {
-			m.errors.Add(1)
+			m.storeErrors.Add(1)
 			return nil, true, err
 		}
 		if found && rec.alive(m.now()) {
@@ -154,7 +155,7 @@ func (m *Manager) commitSession(ctx context.Context, h http.Header, s *Session) 
 	now := m.now()
 	if !s.destroy.IsZero() {
 		if err := m.store.Delete(ctx, s.destroy); err != nil {
-			m.errors.Add(1)
+			m.storeErrors.Add(1)
 			return err
 		}
 		m.writes.Add(1)
@@ -173,7 +174,7 @@ func (m *Manager) commitSession(ctx context.Context, h http.Header, s *Session) 
 		if err != nil {
 			// Nothing the handler did is lost: the session keeps its old
 			// expiry, and a later request touches it.
-			m.errors.Add(1)
+			m.storeErrors.Add(1)
 			m.cfg.Logger.Warn("sessionstore: cannot touch session", "err", err)
 			return nil
 		}
@@ -198,7 +199,7 @@ func (m *Manager) expiry(now, deadline time.Time) time.Time {
 func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 	for replay := 0; ; replay++ {
 		if err := s.parse(); err != nil {
-			m.errors.Add(1)
+			m.storeErrors.Add(1)
 			return err
 		}
 		rec, token, replace := m.record(s, now)
@@ -210,16 +211,16 @@ func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 			return nil
 		}
 		if !errors.Is(err, ErrConflict) {
-			m.errors.Add(1)
+			m.storeErrors.Add(1)
 			return err
 		}
 		m.conflicts.Add(1)
 		if replay >= maxReplays {
-			m.errors.Add(1)
+			m.storeErrors.Add(1)
 			return wrapf("save: still conflicting after %d replays: %w", replay, err)
 		}
 		if err := m.reload(ctx, s, now); err != nil {
-			m.errors.Add(1)
+			m.storeErrors.Add(1)
 			return err
 		}
 	}
@@ -348,7 +349,7 @@ func (m *Manager) ListUser(ctx context.Context, userID string) ([]Record, error)
 	}
 	recs, err := m.store.ListUser(ctx, userID)
 	if err != nil {
-		m.errors.Add(1)
+		m.storeErrors.Add(1)
 		return nil, err
 	}
 	now := m.now()
@@ -364,7 +365,7 @@ func (m *Manager) ListUser(ctx context.Context, userID string) ([]Record, error)
 // Revoke ends one session by its ID, at once.
 func (m *Manager) Revoke(ctx context.Context, id ID) error {
 	if err := m.store.Delete(ctx, id); err != nil {
-		m.errors.Add(1)
+		m.storeErrors.Add(1)
 		return err
 	}
 	m.writes.Add(1)
@@ -380,7 +381,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string, keep ID) (int, 
 	}
 	n, err := m.store.DeleteUser(ctx, userID, keep)
 	if err != nil {
-		m.errors.Add(1)
+		m.storeErrors.Add(1)
 		return 0, err
 	}
 	if n > 0 {

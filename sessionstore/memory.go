@@ -14,8 +14,8 @@ type MemoryConfig struct {
 	// ±10%. The default is 1 minute; a negative value turns pruning off
 	// (call [MemoryStore.Prune] yourself).
 	PruneInterval time.Duration
-	// Now is the clock pruning compares expiries with. The default is
-	// time.Now.
+	// Now is the clock pruning compares expiries with (the Manager's clock
+	// writes them). The default is time.Now; nil means the default.
 	Now func() time.Time
 	// Logger receives a line per pruning that removed something. nil means
 	// slog.Default().

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dedw3n/hardening/internal/pglock"
 	"github.com/dedw3n/hardening/internal/pooler"
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // PostgresConfig configures a [PostgresStore]. Every zero field means its
@@ -77,8 +78,8 @@ type PostgresConfig struct {
 	// PruneStatementTimeout bounds each DELETE batch. The default is 10 s.
 	PruneStatementTimeout time.Duration
 
-	// Now is the clock pruning compares expiries with. The default is
-	// time.Now (the Manager's clock writes the expiries).
+	// Now is the clock pruning compares expiries with (the Manager's clock
+	// writes them). The default is time.Now; nil means the default.
 	Now func() time.Time
 	// Logger receives initialisation attempts, pruning counts and errors.
 	// It never receives tokens, cookies or passwords. nil means
@@ -255,8 +256,8 @@ func openPool(cfg PostgresConfig) (pool *pgxpool.Pool, own bool, err error) {
 	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		// pgx's parse errors may quote the connection string: say only that it failed.
-		return nil, false, errors.New("sessionstore: invalid PostgreSQL connection string")
+		// pgx's parse errors quote the connection string: keep only their reason.
+		return nil, false, errors.New("sessionstore: invalid PostgreSQL connection string: " + redact.ParseError(err, redact.DSNSecrets(cfg.URL)))
 	}
 	pc.MaxConns = cfg.MaxConns
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout

@@ -41,7 +41,7 @@ func (m *Manager) Stats() Stats {
 		Writes:          m.writes.Load(),
 		Touches:         m.touches.Load(),
 		RejectedCookies: m.rejected.Load(),
-		Errors:          m.errors.Load(),
+		Errors:          m.storeErrors.Load(),
 		Conflicts:       m.conflicts.Load(),
 	}
 	if s, ok := m.store.(statser); ok {

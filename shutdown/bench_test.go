@@ -2,7 +2,6 @@ package shutdown
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -21,14 +20,6 @@ func BenchmarkReadinessCached(b *testing.B) {
 		if rec.Code != http.StatusOK {
 			b.Fatal(rec.Code)
 		}
-	}
-}
-
-func BenchmarkSanitize(b *testing.B) {
-	msg := errors.New(`failed to connect to postgres://app:pw@db:5432/market (host=db user=app password=hunter2): dial tcp 10.0.0.1:5432: connect: connection refused`).Error()
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = sanitize(msg)
 	}
 }
 

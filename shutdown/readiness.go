@@ -2,11 +2,14 @@ package shutdown
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/dedw3n/hardening/internal/httpjson"
+	"github.com/dedw3n/hardening/internal/millis"
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // Readiness statuses, as found in the "status" field of the body.
@@ -86,7 +89,7 @@ func (c *Coordinator) Liveness() http.Handler {
 		if !allowProbe(w, r) {
 			return
 		}
-		writeBody(w, http.StatusOK, readinessBody{Status: statusAlive})
+		httpjson.Write(w, http.StatusOK, readinessBody{Status: statusAlive})
 	})
 }
 
@@ -97,7 +100,7 @@ func (c *Coordinator) serveReadiness(w http.ResponseWriter, r *http.Request) {
 	c.probes.Add(1)
 	if c.draining.Load() {
 		c.probeFailures.Add(1)
-		writeBody(w, http.StatusServiceUnavailable, readinessBody{Status: statusDraining})
+		httpjson.Write(w, http.StatusServiceUnavailable, readinessBody{Status: statusDraining})
 		return
 	}
 	c.mu.Lock()
@@ -125,7 +128,7 @@ func (c *Coordinator) serveReadiness(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusServiceUnavailable
 		c.probeFailures.Add(1)
 	}
-	writeBody(w, code, body)
+	httpjson.Write(w, code, body)
 }
 
 // runCheck returns k's cached result, or waits (at most the check timeout)
@@ -159,7 +162,7 @@ func (c *Coordinator) runCheck(ctx context.Context, k *check) checkResult {
 		defer k.mu.Unlock()
 		return k.last
 	case <-t.C:
-		return checkResult{Name: k.name, Error: fmt.Sprintf("timed out after %v", c.cfg.CheckTimeout), DurationMS: ms(c.cfg.CheckTimeout)}
+		return checkResult{Name: k.name, Error: fmt.Sprintf("timed out after %v", c.cfg.CheckTimeout), DurationMS: millis.Of(c.cfg.CheckTimeout)}
 	case <-ctx.Done():
 		return checkResult{Name: k.name, Error: "probe canceled"}
 	}
@@ -172,9 +175,9 @@ func (c *Coordinator) execCheck(k *check, running chan struct{}) {
 	defer cancel()
 	start := c.cfg.Now()
 	err := callHook(ctx, k.fn)
-	res := checkResult{Name: k.name, OK: err == nil, DurationMS: ms(c.cfg.Now().Sub(start))}
+	res := checkResult{Name: k.name, OK: err == nil, DurationMS: millis.Of(c.cfg.Now().Sub(start))}
 	if err != nil {
-		res.Error = sanitize(err.Error())
+		res.Error = redact.Scrub(err.Error())
 	}
 	k.mu.Lock()
 	k.last, k.at, k.has = res, c.cfg.Now(), true
@@ -182,8 +185,6 @@ func (c *Coordinator) execCheck(k *check, running chan struct{}) {
 	k.mu.Unlock()
 	close(running)
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // allowProbe answers 405 to methods other than GET and HEAD.
 func allowProbe(w http.ResponseWriter, r *http.Request) bool {
@@ -193,13 +194,4 @@ func allowProbe(w http.ResponseWriter, r *http.Request) bool {
 	w.Header().Set("Allow", "GET, HEAD")
 	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	return false
-}
-
-func writeBody(w http.ResponseWriter, code int, body readinessBody) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(body)
 }

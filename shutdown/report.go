@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // HookResult is what happened to one hook during a shutdown sequence.
@@ -39,7 +41,7 @@ func (h HookResult) MarshalJSON() ([]byte, error) {
 		Err      string  `json:"error,omitempty"`
 	}{plain: plain(h), Share: h.Share.Seconds(), Duration: h.Duration.Seconds()}
 	if h.Err != nil {
-		j.Err = sanitize(h.Err.Error())
+		j.Err = redact.Scrub(h.Err.Error())
 	}
 	return json.Marshal(j)
 }
@@ -121,9 +123,9 @@ func (r Report) log(logger *slog.Logger) {
 		}
 		switch {
 		case h.TimedOut:
-			logger.Error("shutdown: hook timed out", append(attrs, slog.Bool("timed_out", true), slog.String("error", sanitize(h.Err.Error())))...)
+			logger.Error("shutdown: hook timed out", append(attrs, slog.Bool("timed_out", true), slog.String("error", redact.Scrub(h.Err.Error())))...)
 		case h.Err != nil:
-			logger.Error("shutdown: hook failed", append(attrs, slog.String("error", sanitize(h.Err.Error())))...)
+			logger.Error("shutdown: hook failed", append(attrs, slog.String("error", redact.Scrub(h.Err.Error())))...)
 		default:
 			logger.Info("shutdown: hook done", attrs...)
 		}

@@ -41,8 +41,9 @@ type app struct {
 	registry *prometheus.Registry
 }
 
-// newApp wires every package. Shutdown hooks run newest first, so each part
-// is registered before the parts that use it: the pool closes last.
+// newApp wires every package, in the order below: database, sessions,
+// rates, objects, metrics. Shutdown hooks run newest first, so each part is
+// registered before the parts that use it: the pool closes last.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	a.coord = shutdown.New(shutdown.Config{
@@ -52,72 +53,112 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	})
 	_ = a.coord.CheckGrace(0) // warns when drain delay + budget exceed Kubernetes' 30 s
 
-	var store sessionstore.Store
+	store, err := a.openStore()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.startSessions(store); err != nil {
+		return nil, err
+	}
+	if err := a.startRates(); err != nil {
+		return nil, err
+	}
+	if err := a.openObjects(); err != nil {
+		return nil, err
+	}
+	if a.page, err = template.ParseFS(assets, "assets/templates/index.html"); err != nil {
+		return nil, err
+	}
+	a.registry.MustRegister(
+		metrics.Shutdown(a.coord.Stats, a.coord.Readiness()),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return a, nil
+}
+
+// openStore opens the database pool and the session store on it, or, without
+// DATABASE_URL, a memory store and no pool.
+func (a *app) openStore() (sessionstore.Store, error) {
+	cfg, log := a.cfg, a.log
 	if cfg.DatabaseURL == "" {
 		log.Warn("DATABASE_URL is not set: sessions are kept in memory and lost at restart; no database pool")
 		mem := sessionstore.NewMemoryStore(sessionstore.MemoryConfig{PruneInterval: cfg.SessionPruneInterval, Logger: log})
 		a.coord.Register("session store", func(context.Context) error { return mem.Close() })
-		store = mem
-	} else {
-		db, err := openDatabase(cfg, log.With("component", "dbpool"), metrics.PoolTracer(a.registry))
-		if err != nil {
-			return nil, err
-		}
-		a.db = db
-		a.coord.Register("database pool", a.db.close)
-		a.coord.AddCheck("database", a.db.check)
-		a.coord.AddCheck("rates table", a.db.checkRates)
-		a.registry.MustRegister(metrics.DBPool(a.db.stats))
-
-		// The session store has its own small pool (the seed's fix): a busy
-		// application pool never starves logins, and the reverse.
-		pg, err := sessionstore.NewPostgresStore(sessionstore.PostgresConfig{
-			URL:            cfg.DatabaseURL,
-			Pooler:         cfg.DBPooler,
-			Table:          cfg.SessionTable,
-			MaxConns:       cfg.SessionPoolMaxConns,
-			ConnectTimeout: cfg.SessionConnectTimeout,
-			PruneInterval:  cfg.SessionPruneInterval,
-			Logger:         log.With("component", "sessionstore"),
-		})
-		if err != nil {
-			return nil, err
-		}
-		a.coord.Register("session store", func(context.Context) error { return pg.Close() })
-		store = pg
+		return mem, nil
 	}
-
-	secrets, err := sessionSecrets(cfg, log)
+	db, err := openDatabase(cfg, log.With("component", "dbpool"), metrics.PoolTracer(a.registry))
 	if err != nil {
 		return nil, err
+	}
+	a.db = db
+	a.coord.Register("database pool", a.db.close)
+	a.coord.AddCheck("database", a.db.check)
+	a.coord.AddCheck("rates table", a.db.checkRates)
+	a.registry.MustRegister(metrics.DBPool(a.db.stats))
+
+	// The session store has its own small pool: a busy application pool
+	// never starves logins, and the reverse.
+	pg, err := sessionstore.NewPostgresStore(sessionstore.PostgresConfig{
+		URL:            cfg.DatabaseURL,
+		Pooler:         cfg.DBPooler,
+		Table:          cfg.SessionTable,
+		MaxConns:       cfg.SessionPoolMaxConns,
+		ConnectTimeout: cfg.SessionConnectTimeout,
+		PruneInterval:  cfg.SessionPruneInterval,
+		Logger:         log.With("component", "sessionstore"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.coord.Register("session store", func(context.Context) error { return pg.Close() })
+	return pg, nil
+}
+
+// startSessions makes the session manager on store, with its readiness
+// check and metrics.
+func (a *app) startSessions(store sessionstore.Store) error {
+	secrets, err := sessionSecrets(a.cfg, a.log)
+	if err != nil {
+		return err
 	}
 	store = metrics.SessionStore(a.registry, store)
 	a.sessions, err = sessionstore.NewManager(store, sessionstore.Config{
 		Secrets:     secrets,
-		IdleTimeout: cfg.SessionTTL,
-		TouchAfter:  cfg.SessionTouchAfter,
-		Cookie:      sessionstore.CookieConfig{Insecure: !cfg.Production},
-		Logger:      log.With("component", "sessions"),
+		IdleTimeout: a.cfg.SessionTTL,
+		TouchAfter:  a.cfg.SessionTouchAfter,
+		Cookie:      sessionstore.CookieConfig{Insecure: !a.cfg.Production},
+		Logger:      a.log.With("component", "sessions"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sessions: %w", err)
+		return fmt.Errorf("sessions: %w", err)
 	}
-	a.coord.AddCheck("sessions", func(ctx context.Context) error {
-		// The readiness body is public: say what is wrong, not where the
-		// database lives (driver errors name its host and user).
-		if err := a.sessions.Ready(ctx); err != nil {
-			if errors.Is(err, sessionstore.ErrTableShape) {
-				return fmt.Errorf("session table %q exists with other columns (another library's, such as scs or connect-pg-simple): set SESSION_TABLE to another name", cfg.SessionTable)
-			}
-			if errors.Is(err, sessionstore.ErrNotReady) {
-				return errors.New("session store not initialised: database unreachable")
-			}
-			return errors.New("session store unavailable")
-		}
-		return nil
-	})
+	a.coord.AddCheck("sessions", a.sessionsReady)
 	a.registry.MustRegister(metrics.Sessions(a.sessions, store))
+	return nil
+}
 
+// sessionsReady is the sessions' readiness check. The readiness body is
+// public: it says what is wrong, not where the database lives (driver
+// errors name its host and user).
+func (a *app) sessionsReady(ctx context.Context) error {
+	err := a.sessions.Ready(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sessionstore.ErrTableShape):
+		return fmt.Errorf("session table %q exists with other columns (another library's, such as scs or connect-pg-simple): set SESSION_TABLE to another name", a.cfg.SessionTable)
+	case errors.Is(err, sessionstore.ErrNotReady):
+		return errors.New("session store not initialised: database unreachable")
+	}
+	return errors.New("session store unavailable")
+}
+
+// startRates makes the rates client; with a database, a fleet shares one
+// upstream budget through it, and a restart starts from the last snapshot
+// instead of static rates.
+func (a *app) startRates() error {
+	cfg := a.cfg
 	rcfg := cryptorates.Config{
 		BaseURL:          cfg.CoinGeckoBaseURL,
 		APIKey:           cfg.CoinGeckoAPIKey,
@@ -130,44 +171,39 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		Cooldown:         cfg.RatesCooldown,
 		MinInterval:      cfg.RatesMinInterval,
 		HTTPClient:       &http.Client{Transport: metrics.Upstream(a.registry, nil)},
-		Logger:           log.With("component", "cryptorates"),
+		Logger:           a.log.With("component", "cryptorates"),
 	}
 	if a.db != nil {
-		// A fleet shares one upstream budget through the database, and a
-		// restart starts from the last snapshot instead of static rates.
 		rcfg.Shared = a.db.rates
 	}
+	var err error
 	if a.rates, err = cryptorates.New(rcfg); err != nil {
-		return nil, fmt.Errorf("rates: %w", err)
+		return fmt.Errorf("rates: %w", err)
 	}
 	a.coord.Register("rates client", func(context.Context) error { return a.rates.Close() })
 	a.registry.MustRegister(metrics.Rates(a.rates.Stats))
+	return nil
+}
 
+// openObjects makes the object handlers: the embedded static assets, and
+// the public and private object directories when configured.
+func (a *app) openObjects() error {
 	staticFS, err := fs.Sub(assets, "assets/static")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	a.static = a.cdn("static", cdncache.Config{Logger: log}, cdncache.FS(staticFS))
-	if len(cfg.PublicObjectPaths) > 0 {
-		srcs := make([]cdncache.Source, len(cfg.PublicObjectPaths))
-		for i, dir := range cfg.PublicObjectPaths {
+	a.static = a.cdn("static", cdncache.Config{Logger: a.log}, cdncache.FS(staticFS))
+	if len(a.cfg.PublicObjectPaths) > 0 {
+		srcs := make([]cdncache.Source, len(a.cfg.PublicObjectPaths))
+		for i, dir := range a.cfg.PublicObjectPaths {
 			srcs[i] = cdncache.Dir(dir)
 		}
-		a.public = a.cdn("public", cdncache.Config{Logger: log}, srcs...)
+		a.public = a.cdn("public", cdncache.Config{Logger: a.log}, srcs...)
 	}
-	if cfg.PrivateObjectDir != "" {
-		a.private = a.cdn("private", cdncache.Config{Private: true, Logger: log}, cdncache.Dir(cfg.PrivateObjectDir))
+	if a.cfg.PrivateObjectDir != "" {
+		a.private = a.cdn("private", cdncache.Config{Private: true, Logger: a.log}, cdncache.Dir(a.cfg.PrivateObjectDir))
 	}
-
-	if a.page, err = template.ParseFS(assets, "assets/templates/index.html"); err != nil {
-		return nil, err
-	}
-	a.registry.MustRegister(
-		metrics.Shutdown(a.coord.Stats, a.coord.Readiness()),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-	return a, nil
+	return nil
 }
 
 // cdn makes an object handler, closed at shutdown and exported to metrics.

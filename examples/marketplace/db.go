@@ -43,7 +43,7 @@ func openDatabase(cfg config, log *slog.Logger, configure func(*pgxpool.Config))
 // check is the readiness check: the monitor's verdict plus a live ping, so
 // an outage shows within the readiness cache's second.
 func (d *database) check(ctx context.Context) error {
-	if h := d.pool.Health(ctx); !h.Ready() {
+	if h := d.pool.Report(); !h.Ready() {
 		return errors.New("database: " + h.State.String())
 	}
 	// The readiness body is public: driver errors name the host and user.

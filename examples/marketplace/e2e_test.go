@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,18 +70,50 @@ func quantity(c cartJSON, id string) int {
 	return n
 }
 
+// hangingUpstream is a rates upstream that takes every request and never
+// answers (until the test ends): the app's fetch stays in flight for its
+// whole 10 s HTTP timeout. It returns the base URL and a channel that gets a
+// value for each request taken.
+func hangingUpstream(t *testing.T) (string, <-chan struct{}) {
+	taken, release := make(chan struct{}, 64), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case taken <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first: Close waits for the handlers
+	return srv.URL + "/api/v3", taken
+}
+
 func TestStartsWithNoDatabaseAndNoNetwork(t *testing.T) {
 	start := time.Now()
-	a := startApp(t, "COINGECKO_BASE_URL="+closedURL(t))
+	upstream, taken := hangingUpstream(t)
+	a := startApp(t, "COINGECKO_BASE_URL="+upstream)
 
 	code, _, body := a.do("GET", "/", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, string(body), "Brass desk lamp")
 	require.Contains(t, string(body), "reference prices from 1 Jan 2025, live prices unavailable")
 
+	// A fetch is in flight (the upstream took it and holds it): a caller
+	// with nothing cached waits the 2 s cold wait, then gets the static
+	// tier. Were it held by the fetch instead, it would wait for the app's
+	// 10 s HTTP timeout. The bound sits between the two, 4 s above the cold
+	// wait for a loaded machine and a subprocess.
+	select {
+	case <-taken:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the app made no upstream call")
+	}
 	asked := time.Now()
 	r := a.rates()
-	require.Less(t, time.Since(asked), 2500*time.Millisecond, "static rates within the 2 s cold wait")
+	require.Less(t, time.Since(asked), 6*time.Second, "static rates after the 2 s cold wait, not the 10 s fetch")
 	require.NotEmpty(t, r.Rates)
 	for _, q := range r.Rates {
 		assert.Equal(t, "static", q.Tier, "%s/%s", q.Coin, q.Currency)

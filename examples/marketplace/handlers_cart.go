@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/dedw3n/hardening/internal/httpjson"
 	"github.com/dedw3n/hardening/sessionstore"
 )
 
@@ -82,7 +83,7 @@ func writeCart(w http.ResponseWriter, s *sessionstore.Session) {
 	if u := s.UserID(); u != "" {
 		user = &u
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": c, "user": user})
+	httpjson.Write(w, http.StatusOK, map[string]any{"items": c, "user": user})
 }
 
 func (a *app) getCart(w http.ResponseWriter, r *http.Request) {
@@ -217,7 +218,7 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": cart{}, "user": nil})
+	httpjson.Write(w, http.StatusOK, map[string]any{"items": cart{}, "user": nil})
 }
 
 // requireUser lets only logged-in sessions through (private objects);
@@ -225,7 +226,6 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 func requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sessionstore.FromContext(r.Context()).UserID() == "" {
-			w.Header().Set("Cache-Control", "no-store")
 			jsonError(w, http.StatusUnauthorized, "log in to see private objects")
 			return
 		}

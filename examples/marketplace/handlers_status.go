@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/dedw3n/hardening/internal/httpjson"
 )
 
 // statusSection is one component of the operator page: a verdict at a
@@ -89,7 +91,7 @@ func (a *app) statusJSON(w http.ResponseWriter, _ *http.Request) {
 	if a.private != nil {
 		body["private_objects"] = a.private.Stats()
 	}
-	writeJSON(w, http.StatusOK, body)
+	httpjson.Write(w, http.StatusOK, body)
 }
 
 // seriesRows is one row per series of a counter or gauge family.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dedw3n/hardening/cryptorates"
+	"github.com/dedw3n/hardening/internal/httpjson"
 	"github.com/dedw3n/hardening/sessionstore"
 )
 
@@ -47,7 +48,7 @@ func (a *app) pricedCatalog(quotes []cryptorates.Quote) []productJSON {
 }
 
 func (a *app) products(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"products": a.pricedCatalog(a.usdQuotes(r.Context()))})
+	httpjson.Write(w, http.StatusOK, map[string]any{"products": a.pricedCatalog(a.usdQuotes(r.Context()))})
 }
 
 // ratesJSON answers every configured pair, each in cryptorates.Quote's own
@@ -60,7 +61,7 @@ func (a *app) ratesJSON(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusServiceUnavailable, "no exchange rates available")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rates": quotes, "breaker": a.rates.Stats().Breaker})
+	httpjson.Write(w, http.StatusOK, map[string]any{"rates": quotes, "breaker": a.rates.Stats().Breaker})
 }
 
 // ratesNote says in a shopper's words where the crypto prices come from,

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dedw3n/hardening/examples/marketplace/metrics"
+	"github.com/dedw3n/hardening/internal/httpjson"
 )
 
 // routes is the server's HTTP surface. Session routes sit behind the session
@@ -55,15 +55,7 @@ func crossOriginProtection() *http.CrossOriginProtection {
 	return p
 }
 
-// writeJSON answers v as JSON with status code.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 // jsonError answers {"error": msg}.
 func jsonError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+	httpjson.Write(w, code, map[string]string{"error": msg})
 }

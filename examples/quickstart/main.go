@@ -20,7 +20,7 @@ import (
 var rules = &configcheck.RuleSet{EnvVar: "APP_ENV", Vars: []configcheck.Var{
 	{Name: "APP_ENV", Default: "development", Rules: []configcheck.Rule{configcheck.OneOf("development", "production")}},
 	{Name: "PORT", Default: "8080", Rules: []configcheck.Rule{configcheck.IntBetween(0, 65535)}},
-	{Name: "STATIC_DIR", Default: ".", Rules: []configcheck.Rule{configcheck.Path()}},
+	{Name: "STATIC_DIR", Default: ".", Rules: []configcheck.Rule{configcheck.NonEmpty()}},
 	{Name: "SESSION_SECRET", Secret: true, Rules: []configcheck.Rule{ // random per process in development
 		configcheck.Required().In(configcheck.Production), configcheck.MinLen(32), configcheck.Strong()}},
 	{Name: "COINGECKO_API_KEY", Secret: true},

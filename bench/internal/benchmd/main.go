@@ -107,10 +107,25 @@ func main() {
 		b.Write(statText)
 		b.WriteString("```\n")
 	}
-	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+	if err := write(*out, b.String()); err != nil {
 		fmt.Fprintln(os.Stderr, "benchmd:", err)
 		os.Exit(1)
 	}
+}
+
+// handWritten starts the part of BENCHMARKS.md written by hand (figures
+// from tests rather than benchmarks); a run rewrites only what precedes it.
+const handWritten = "<!-- Sections below are written by hand from the tests they name; bench/run.sh keeps them. -->"
+
+// write replaces the generated part of the file at path with generated.
+func write(path, generated string) error {
+	kept := handWritten + "\n"
+	if old, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(old), handWritten); i >= 0 {
+			kept = string(old[i:])
+		}
+	}
+	return os.WriteFile(path, []byte(generated+"\n"+kept), 0o644)
 }
 
 // parse reads lines like

@@ -1,4 +1,4 @@
-package shutdown
+package redact
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestSanitize(t *testing.T) {
+func TestScrub(t *testing.T) {
 	for _, tc := range []struct {
 		in, want string
 	}{
@@ -27,20 +27,20 @@ func TestSanitize(t *testing.T) {
 		{"token expired", "token expired"},
 		{"password authentication failed for user \"app\"", "password authentication failed for user \"app\""},
 	} {
-		assert.Equal(t, tc.want, sanitize(tc.in), "sanitize(%q)", tc.in)
+		assert.Equal(t, tc.want, Scrub(tc.in), "Scrub(%q)", tc.in)
 	}
 }
 
-func TestSanitizeBoundsLength(t *testing.T) {
-	got := sanitize(strings.Repeat("é", 1000))
+func TestScrubBoundsLength(t *testing.T) {
+	got := Scrub(strings.Repeat("é", 1000))
 	assert.True(t, utf8.ValidString(got))
-	assert.LessOrEqual(t, len(got), maxErrorLen)
+	assert.LessOrEqual(t, len(got), MaxScrubbed)
 	assert.True(t, strings.HasSuffix(got, "…"))
 }
 
-// FuzzSanitize checks that sanitize never panics, stays valid UTF-8 and
+// FuzzScrub checks that Scrub never panics, stays valid UTF-8 and
 // bounded, is idempotent, and never lets a planted password through.
-func FuzzSanitize(f *testing.F) {
+func FuzzScrub(f *testing.F) {
 	for _, s := range []struct{ prefix, secret string }{
 		{"failed to connect to host=db user=app", "hunter2hunter2"},
 		{"dial postgres://a:b@c/d", "Zq9s8d7f6g"},
@@ -53,27 +53,27 @@ func FuzzSanitize(f *testing.F) {
 		f.Add(s.prefix, s.secret)
 	}
 	f.Fuzz(func(t *testing.T, prefix, secret string) {
-		out := sanitize(prefix)
+		out := Scrub(prefix)
 		if !utf8.ValidString(out) {
-			t.Fatalf("sanitize(%q) = %q: invalid UTF-8", prefix, out)
+			t.Fatalf("Scrub(%q) = %q: invalid UTF-8", prefix, out)
 		}
-		if len(out) > maxErrorLen {
-			t.Fatalf("sanitize(%q) is %d bytes long", prefix, len(out))
+		if len(out) > MaxScrubbed {
+			t.Fatalf("Scrub(%q) is %d bytes long", prefix, len(out))
 		}
 		// Idempotent while no cut happens (a cut may split a URL, which a
 		// second pass then redacts whole). A redaction at most triples a
 		// text's length.
-		if again := sanitize(out); len(prefix)*3 < maxErrorLen && again != out {
+		if again := Scrub(out); len(prefix)*3 < MaxScrubbed && again != out {
 			t.Fatalf("not idempotent: %q then %q", out, again)
 		}
 
 		if len(secret) < 8 || !isAlnum(secret) || strings.Contains(strings.ToLower(prefix), strings.ToLower(secret)) ||
-			strings.Contains(strings.ToLower(redacted+"password"), strings.ToLower(secret)) {
+			strings.Contains(strings.ToLower(Redacted+"password"), strings.ToLower(secret)) {
 			return
 		}
 		in := prefix + " password=" + secret + " tail"
-		if got := sanitize(in); strings.Contains(strings.ToLower(got), strings.ToLower(secret)) {
-			t.Fatalf("sanitize(%q) = %q: the password leaked", in, got)
+		if got := Scrub(in); strings.Contains(strings.ToLower(got), strings.ToLower(secret)) {
+			t.Fatalf("Scrub(%q) = %q: the password leaked", in, got)
 		}
 	})
 }
@@ -85,4 +85,12 @@ func isAlnum(s string) bool {
 		}
 	}
 	return true
+}
+
+func BenchmarkScrub(b *testing.B) {
+	msg := `failed to connect to postgres://app:pw@db:5432/market (host=db user=app password=hunter2): dial tcp 10.0.0.1:5432: connect: connection refused`
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = Scrub(msg)
+	}
 }

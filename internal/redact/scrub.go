@@ -1,4 +1,4 @@
-package shutdown
+package redact
 
 import (
 	"regexp"
@@ -6,15 +6,14 @@ import (
 	"unicode/utf8"
 )
 
-// redacted replaces whatever sanitize removes.
-const redacted = "[redacted]"
+// Redacted replaces whatever Scrub removes.
+const Redacted = "[redacted]"
 
-// maxErrorLen bounds, in bytes, an error text in a readiness body or a log;
-// a longer one is cut and ends with ellipsis.
-const (
-	maxErrorLen = 256
-	ellipsis    = "…"
-)
+// MaxScrubbed bounds, in bytes, a text Scrub returns; a longer one is cut
+// and ends with "…".
+const MaxScrubbed = 256
+
+const ellipsis = "…"
 
 var (
 	// urlPattern matches a URL of any scheme: a DSN such as
@@ -32,19 +31,20 @@ var (
 	schemePattern = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)[a-z0-9._~+/=\-]+`)
 )
 
-// sanitize removes from an error text anything that may be a secret or a
-// DSN (URLs, secret-named key/value pairs, bearer credentials) and bounds its
-// length, so the text can be shown to anyone who can reach a probe or read a
-// log.
-func sanitize(s string) string {
-	s = urlPattern.ReplaceAllString(s, "${1}"+redacted)
+// Scrub removes from a text anything that may be a secret or a DSN (URLs,
+// secret-named key/value pairs, bearer credentials), makes it valid UTF-8
+// and bounds its length to MaxScrubbed, so the text can be shown to anyone
+// who can reach a probe or read a log. Use it when the secrets are not
+// known; String masks known ones exactly.
+func Scrub(s string) string {
+	s = urlPattern.ReplaceAllString(s, "${1}"+Redacted)
 	// Scheme credentials first: "Authorization: Bearer x" must lose x, not
 	// only the word Bearer.
-	s = schemePattern.ReplaceAllString(s, "${1}${2}"+redacted)
-	s = secretPattern.ReplaceAllString(s, "${1}${2}"+redacted)
+	s = schemePattern.ReplaceAllString(s, "${1}${2}"+Redacted)
+	s = secretPattern.ReplaceAllString(s, "${1}${2}"+Redacted)
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) > maxErrorLen {
-		cut := maxErrorLen - len(ellipsis)
+	if len(s) > MaxScrubbed {
+		cut := MaxScrubbed - len(ellipsis)
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
