@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dedw3n/hardening/internal/pooler"
-	"github.com/dedw3n/hardening/internal/redact"
+	"github.com/dedw3n/hardening/internal/redact/pgdsn"
 )
 
 // Config tunes a [Pool]. The zero value is ready to use and gives the
@@ -221,14 +221,14 @@ type settings struct {
 // resolve applies the precedence rules to dsn and c.
 func resolve(dsn string, c Config) (*settings, error) {
 	// pgconn's parse errors quote the DSN: keep only their reason.
-	secrets := redact.DSNSecrets(dsn)
+	secrets := pgdsn.Secrets(dsn)
 	present, err := pgconn.ParseConfig(dsn)
 	if err != nil {
-		return nil, errors.New("dbpool: cannot parse DSN: " + redact.ParseError(err, secrets))
+		return nil, errors.New("dbpool: cannot parse DSN: " + pgdsn.ParseError(err, secrets))
 	}
 	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, errors.New("dbpool: cannot parse DSN: " + redact.ParseError(err, secrets))
+		return nil, errors.New("dbpool: cannot parse DSN: " + pgdsn.ParseError(err, secrets))
 	}
 	inDSN := func(key string) bool { _, ok := present.RuntimeParams[key]; return ok }
 

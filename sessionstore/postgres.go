@@ -16,7 +16,7 @@ import (
 
 	"github.com/dedw3n/hardening/internal/pglock"
 	"github.com/dedw3n/hardening/internal/pooler"
-	"github.com/dedw3n/hardening/internal/redact"
+	"github.com/dedw3n/hardening/internal/redact/pgdsn"
 )
 
 // PostgresConfig configures a [PostgresStore]. Every zero field means its
@@ -257,7 +257,7 @@ func openPool(cfg PostgresConfig) (pool *pgxpool.Pool, own bool, err error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		// pgx's parse errors quote the connection string: keep only their reason.
-		return nil, false, errors.New("sessionstore: invalid PostgreSQL connection string: " + redact.ParseError(err, redact.DSNSecrets(cfg.URL)))
+		return nil, false, errors.New("sessionstore: invalid PostgreSQL connection string: " + pgdsn.ParseError(err, pgdsn.Secrets(cfg.URL)))
 	}
 	pc.MaxConns = cfg.MaxConns
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout

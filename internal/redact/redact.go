@@ -8,8 +8,9 @@
 //     check): Scrub removes URLs, secret-named key=value pairs and bearer
 //     credentials, and bounds the length.
 //
-// DSNSecrets and ParseError cover what pgx leaves behind: a parse error that
-// quotes the connection string; WithoutURL drops the URL net/http wraps
+// Package pgdsn (apart, so that redacting never links pgx) covers what pgx
+// leaves behind: a parse error that quotes the connection string; WithoutURL
+// drops the URL net/http wraps
 // around a transport error; Leaks finds a piece of a secret in a text.
 // dbpool, sessionstore, cryptorates, configcheck and shutdown share it, so
 // that "redacted" means one thing throughout the module.

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,16 +48,6 @@ func TestWithoutURL(t *testing.T) {
 	err := &url.Error{Op: "Get", URL: "https://h/v1?key=k-123", Err: inner}
 	assert.Equal(t, inner, WithoutURL(fmt.Errorf("wrapped: %w", err)))
 	assert.Equal(t, inner, WithoutURL(inner))
-}
-
-func TestParseError(t *testing.T) {
-	dsn := "postgres://u:hidden-pw@h/db?sslmode=bogus"
-	_, err := pgconn.ParseConfig(dsn)
-	require.Error(t, err)
-	got := ParseError(err, DSNSecrets(dsn))
-	assert.NotContains(t, got, "hidden-pw")
-	assert.NotContains(t, got, "postgres://")
-	assert.Contains(t, got, "sslmode")
 }
 
 // FuzzString: whatever the text and secrets, no secret survives String.

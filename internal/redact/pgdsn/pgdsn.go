@@ -1,4 +1,7 @@
-package redact
+// Package pgdsn finds the secrets of a PostgreSQL connection string and
+// states a pgx parse error without them. It is apart from package redact so
+// that redacting text never links pgx into a package that has no database.
+package pgdsn
 
 import (
 	"errors"
@@ -8,20 +11,22 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dedw3n/hardening/internal/redact"
 )
 
 // pgx is careful with passwords, but not everywhere: a
 // pgconn.ParseConfigError keeps the raw connection string and redacts its
 // text only "on a best-effort basis", and a url.Error quotes the URL it
-// failed on. DSNSecrets and ParseError close those gaps.
+// failed on. Secrets and ParseError close those gaps.
 
 var kvPassword = regexp.MustCompile(`(?i)password\s*=\s*(?:'((?:\\.|[^'])*)'|([^\s&]*))`)
 
-// DSNSecrets finds what may be a password in a connection string, even a
+// Secrets finds what may be a password in a connection string, even a
 // malformed one: the URL's user info, password= parameters, and the
 // PGPASSWORD environment variable that pgconn also reads. Each comes in
 // its escaped and unescaped forms.
-func DSNSecrets(dsn string) []string {
+func Secrets(dsn string) []string {
 	var out []string
 	add := func(s string) {
 		if s == "" {
@@ -91,9 +96,9 @@ func ParseError(err error, secrets []string) string {
 		} else {
 			text = "invalid connection string"
 		}
-		if inner = WithoutURL(inner); inner != nil {
+		if inner = redact.WithoutURL(inner); inner != nil {
 			text += " (" + inner.Error() + ")"
 		}
 	}
-	return String(text, secrets)
+	return redact.String(text, secrets)
 }
