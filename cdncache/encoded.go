@@ -107,6 +107,11 @@ func (h *Handler) cachedEncoding(o *object, c int) []byte {
 		return nil
 	}
 	v, err, _ := h.encoding.Do(k.etag+"\x00"+codingNames[c], func() (any, error) {
+		// A request that missed the cache just before the previous flight
+		// kept its result must not encode again.
+		if b, ok := h.encoded.get(k); ok {
+			return b, nil
+		}
 		raw, err := readIdentity(o)
 		if err != nil {
 			return nil, err

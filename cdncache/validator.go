@@ -112,12 +112,26 @@ func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) 
 	}
 	h.stats.etagMisses.Add(1)
 	flightKey := fmt.Sprintf("%d\x00%s\x00%d\x00%d\x00%v\x00%s", vk.source, vk.key, vk.size, vk.modNano, vk.id, vk.hash)
+	// The flight keeps its result before it ends, and looks first: a request
+	// that missed the cache just before the previous flight kept its result
+	// must not read the object again.
 	read := func() (any, error) {
+		if m, ok := h.metas.Get(vk); ok && !racy {
+			return m, nil
+		}
 		v, err := readValidator(obj, info, vk.key)
-		if lr, ok := h.sources[src].(linkResolver); ok && err == nil {
+		if err != nil {
+			return nil, err
+		}
+		if lr, ok := h.sources[src].(linkResolver); ok {
 			v.linked = lr.linkedKey(obj, vk.key)
 		}
-		return v, err
+		m := h.newMeta(vk, info, v, !racy)
+		if !racy {
+			h.validators.Add(vk, v)
+			h.metas.Add(vk, m)
+		}
+		return m, nil
 	}
 	res, err, shared := h.reading.Do(flightKey, read)
 	if err != nil && shared {
@@ -127,13 +141,7 @@ func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) 
 	if err != nil {
 		return nil, err
 	}
-	v := res.(validator)
-	m := h.newMeta(vk, info, v, !racy)
-	if !racy {
-		h.validators.Add(vk, v)
-		h.metas.Add(vk, m)
-	}
-	return m, nil
+	return res.(*meta), nil
 }
 
 // readValidator computes the validator of an object version from obj (left
