@@ -6,17 +6,17 @@
 package nginxtest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 // Bin is where Debian installs nginx.
@@ -93,7 +93,7 @@ func (s *Server) Start(httpBlock string, ports ...int) {
 	if err := os.WriteFile(conf, fmt.Appendf(nil, prelude, user, s.Prefix, httpBlock), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &testlog.Buffer{}
 	cmd := exec.Command(Bin, "-p", s.Prefix, "-c", conf, "-e", "stderr", "-g", "daemon off;")
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -118,7 +118,7 @@ func (s *Server) Start(httpBlock string, ports ...int) {
 
 // waitListening waits until port accepts connections, or fails when nginx
 // exits first.
-func waitListening(t testing.TB, port int, exited chan error, stderr *syncBuffer) {
+func waitListening(t testing.TB, port int, exited chan error, stderr *testlog.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -137,23 +137,4 @@ func waitListening(t testing.TB, port int, exited chan error, stderr *syncBuffer
 			t.Fatalf("nginx does not listen on %d: %s", port, stderr.String())
 		}
 	}
-}
-
-// syncBuffer is nginx's stderr, written by exec's copier and read by the
-// test.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

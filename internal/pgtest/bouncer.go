@@ -230,34 +230,12 @@ func (b *Bouncer) startLocked() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, filepath.Join(b.dir, "pgbouncer.ini"))
-	out, err := os.OpenFile(filepath.Join(b.dir, "stderr.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	cmd, done, err := startChild("pgbouncer", exec.Command(bin, filepath.Join(b.dir, "pgbouncer.ini")),
+		filepath.Join(b.dir, "stderr.log"), b.waitListening)
 	if err != nil {
-		return fmt.Errorf("pgtest: open bouncer log: %w", err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: serverCredential(), // PgBouncer refuses to run as root
-		Pdeathsig:  syscall.SIGKILL,
-		Setpgid:    true,
-	}
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		return fmt.Errorf("pgtest: start pgbouncer: %w", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		out.Close()
-		close(done)
-	}()
-	b.cmd, b.done = cmd, done
-	if err := b.waitListening(done); err != nil {
-		_ = cmd.Process.Kill()
-		<-done
-		b.cmd, b.done = nil, nil
 		return err
 	}
+	b.cmd, b.done = cmd, done
 	return nil
 }
 

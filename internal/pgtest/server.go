@@ -136,19 +136,33 @@ func (s *Server) startLocked() error {
 		"-c", "shared_buffers=64MB",
 		"-c", "log_min_messages=warning",
 	)
-	logf, err := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	cmd, done, err := startChild("postgres", cmd, filepath.Join(s.dir, "postgres.log"), s.waitReady)
 	if err != nil {
-		return fmt.Errorf("pgtest: open server log: %w", err)
+		return err
+	}
+	s.cmd, s.done = cmd, done
+	return nil
+}
+
+// startChild starts cmd (the program name) as the server OS user with its
+// output appended to logPath, killed if the test binary dies, and waits for
+// ready (which gets a channel closed when the process exits), whose error
+// it returns as it is. done is closed once the process has exited; on a
+// failed start nothing is left running.
+func startChild(name string, cmd *exec.Cmd, logPath string, ready func(exited <-chan struct{}) error) (*exec.Cmd, chan struct{}, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgtest: open %s log: %w", name, err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: serverCredential(),
-		Pdeathsig:  syscall.SIGKILL, // no orphaned server if the test binary dies
-		Setpgid:    true,            // the terminal's ^C reaches the test binary, which stops us itself
+		Credential: serverCredential(), // PostgreSQL and PgBouncer refuse to run as root
+		Pdeathsig:  syscall.SIGKILL,    // no orphaned server if the test binary dies
+		Setpgid:    true,               // the terminal's ^C reaches the test binary, which stops us itself
 	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return fmt.Errorf("pgtest: start postgres: %w", err)
+		return nil, nil, fmt.Errorf("pgtest: start %s: %w", name, err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -156,14 +170,12 @@ func (s *Server) startLocked() error {
 		logf.Close()
 		close(done)
 	}()
-	s.cmd, s.done = cmd, done
-	if err := s.waitReady(done); err != nil {
+	if err := ready(done); err != nil {
 		_ = cmd.Process.Kill()
 		<-done
-		s.cmd, s.done = nil, nil
-		return err
+		return nil, nil, err
 	}
-	return nil
+	return cmd, done, nil
 }
 
 func (s *Server) waitReady(exited <-chan struct{}) error {
