@@ -87,7 +87,7 @@ func (m *Manager) load(r *http.Request) (s *Session, sawCookie bool, err error) 
 		return s, true, nil
 	}
 	m.loads.Add(1)
-	rec, found, err := m.store.Load(r.Context(), idOf(token[:]))
+	rec, found, err := m.store.Load(withMinVersion(r.Context(), m.clientVersion(r)), idOf(token[:]))
 	if err != nil {
 		m.errors.Add(1)
 		return nil, true, err
@@ -127,8 +127,10 @@ func (m *Manager) commitSession(ctx context.Context, h http.Header, s *Session) 
 			return err
 		}
 		m.setCookie(h, m.codec.encode(s.token[:]), s.rec.Expires.Sub(now))
+		m.setVersionCookie(h, s.rec.Version, s.rec.Expires.Sub(now))
 	case s.cleared:
 		m.setCookie(h, "", -1)
+		m.setVersionCookie(h, 0, -1)
 	case s.found && s.rec.Touched.Before(now.Add(-m.cfg.TouchAfter)):
 		expires := m.expiry(now, s.rec.Deadline)
 		moved, err := m.store.Touch(ctx, s.rec.ID, now, expires, now.Add(-m.cfg.TouchAfter))
@@ -208,7 +210,8 @@ func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 		found := false
 		if s.found {
 			m.loads.Add(1)
-			if fresh, found, err = m.store.Load(ctx, s.rec.ID); err != nil {
+			// Newer than the copy that conflicted: never a cached one.
+			if fresh, found, err = m.store.Load(withMinVersion(ctx, s.rec.Version+1), s.rec.ID); err != nil {
 				m.errors.Add(1)
 				return err
 			}

@@ -63,7 +63,11 @@ type PostgresConfig struct {
 	// PruneStatementTimeout bounds each DELETE batch. The default is 10 s.
 	PruneStatementTimeout time.Duration
 
-	// Now is the clock pruning compares expiries with. The default is
+	// Cache turns on a read cache in front of the table, invalidated across
+	// the fleet by LISTEN/NOTIFY: see [CacheConfig]. The default is off.
+	Cache CacheConfig
+
+	// Now is the clock pruning (and the cache) compares expiries with. The default is
 	// time.Now (the Manager's clock writes the expiries).
 	Now func() time.Time
 	// Logger receives initialisation attempts, pruning counts and errors.
@@ -98,6 +102,9 @@ type PostgresStore struct {
 	initDone  chan struct{}
 	loop      *loop
 	closeOnce sync.Once
+
+	cache    *cache    // nil when the read cache is off
+	listener *listener // nil when the read cache is off
 }
 
 type queries struct {
@@ -204,6 +211,13 @@ func NewPostgresStore(cfg PostgresConfig) (*PostgresStore, error) {
 	s.initKey = lockKey("sessionstore init " + name)
 	s.pruneKey = lockKey("sessionstore prune " + name)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.startCache(); err != nil {
+		s.cancel()
+		if s.ownPool {
+			s.pool.Close()
+		}
+		return nil, err
+	}
 	s.retrying.Store(true)
 	go s.initLoop()
 	s.loop = startLoop(cfg.PruneInterval, func(ctx context.Context) {
@@ -230,6 +244,9 @@ func (s *PostgresStore) Close() error {
 		s.cancel()
 		<-s.initDone
 		s.loop.stop()
+		if s.listener != nil {
+			s.listener.done.Wait()
+		}
 		if s.ownPool {
 			s.pool.Close()
 		}
@@ -402,6 +419,14 @@ func data(b []byte) []byte {
 
 // Load implements [Store].
 func (s *PostgresStore) Load(ctx context.Context, id ID) (Record, bool, error) {
+	var t ticket
+	if s.cache != nil {
+		rec, hit, tk := s.cache.lookup(id, minVersion(ctx), s.cfg.Now())
+		if hit {
+			return rec, true, nil
+		}
+		t = tk
+	}
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return Record{}, false, err
@@ -419,11 +444,15 @@ func (s *PostgresStore) Load(ctx context.Context, id ID) (Record, bool, error) {
 	if uid != nil {
 		r.UserID = *uid
 	}
+	if s.cache != nil {
+		s.cache.put(t, r)
+	}
 	return r, true, nil
 }
 
 // Save implements [Store].
 func (s *PostgresStore) Save(ctx context.Context, rec Record, replace ID) (int64, error) {
+	defer s.forget(rec.ID, replace)
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return 0, err
@@ -491,6 +520,7 @@ func (s *PostgresStore) Save(ctx context.Context, rec Record, replace ID) (int64
 
 // Touch implements [Store].
 func (s *PostgresStore) Touch(ctx context.Context, id ID, now, expires, touchedBefore time.Time) (bool, error) {
+	defer s.forget(id, ID{})
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return false, err
@@ -505,6 +535,7 @@ func (s *PostgresStore) Touch(ctx context.Context, id ID, now, expires, touchedB
 
 // Delete implements [Store].
 func (s *PostgresStore) Delete(ctx context.Context, id ID) error {
+	defer s.forget(id, ID{})
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return err
@@ -550,6 +581,7 @@ func (s *PostgresStore) ListUser(ctx context.Context, userID string) ([]Record, 
 
 // DeleteUser implements [Store].
 func (s *PostgresStore) DeleteUser(ctx context.Context, userID string, keep ID) (int, error) {
+	defer s.forgetUser(userID)
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return 0, err
@@ -564,5 +596,9 @@ func (s *PostgresStore) DeleteUser(ctx context.Context, userID string, keep ID) 
 
 // Stats returns the store's counters.
 func (s *PostgresStore) Stats() StoreStats {
-	return StoreStats{InitAttempts: s.attempts.Load(), Pruned: s.pruned.Load(), PruneRuns: s.pruneRuns.Load()}
+	st := StoreStats{InitAttempts: s.attempts.Load(), Pruned: s.pruned.Load(), PruneRuns: s.pruneRuns.Load()}
+	if s.cache != nil {
+		st.Cache = s.cache.stats()
+	}
+	return st
 }

@@ -26,6 +26,9 @@ type Stats struct {
 	InitAttempts uint64
 	// Pruned counts expired sessions deleted by pruning.
 	Pruned uint64
+	// Cache counts the work of the store's read cache (PostgreSQL with
+	// PostgresConfig.Cache.Enabled); zero otherwise.
+	Cache CacheStats
 }
 
 // Stats returns a snapshot of the counters.
@@ -42,7 +45,7 @@ func (m *Manager) Stats() Stats {
 	}
 	if s, ok := m.store.(statser); ok {
 		ss := s.Stats()
-		st.InitAttempts, st.Pruned = ss.InitAttempts, ss.Pruned
+		st.InitAttempts, st.Pruned, st.Cache = ss.InitAttempts, ss.Pruned, ss.Cache
 	}
 	return st
 }
