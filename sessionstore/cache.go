@@ -33,6 +33,8 @@ type CacheConfig struct {
 	// while reads use the cache; while it cannot, reads bypass the cache.
 	// The default is 100 ms.
 	MaxLag time.Duration
+
+	idle time.Duration // how long the listener waits before it pings; tests shorten or lengthen it
 }
 
 // CacheStats are the counters of a [PostgresStore]'s read cache, all zero

@@ -36,6 +36,7 @@ type listener struct {
 	channel string          // invalidations, shared by the fleet
 	beat    string          // this instance's heartbeats
 	timeout time.Duration   // bounds connecting and each heartbeat
+	idle    time.Duration   // a quiet connection is pinged after this, with this timeout
 	log     *slog.Logger
 	done    sync.WaitGroup
 
@@ -101,6 +102,9 @@ func (s *PostgresStore) startCache() error {
 	if cfg.MaxLag <= 0 {
 		cfg.MaxLag = 100 * time.Millisecond
 	}
+	if cfg.idle <= 0 {
+		cfg.idle = listenIdle
+	}
 	var cc *pgx.ConnConfig
 	if cfg.ListenURL != "" {
 		var err error
@@ -128,7 +132,7 @@ func (s *PostgresStore) startCache() error {
 	l := &listener{
 		c: newCache(*cfg), cc: cc, pool: s.pool, channel: channel,
 		beat:    "sessionstore_beat_" + hex.EncodeToString(nonce[:]),
-		timeout: s.cfg.ConnectTimeout + s.cfg.QueryTimeout, log: s.cfg.Logger,
+		timeout: s.cfg.ConnectTimeout + s.cfg.QueryTimeout, idle: cfg.idle, log: s.cfg.Logger,
 		sent: make(map[uint64]time.Time),
 	}
 	s.cache, s.listener = l.c, l
@@ -202,7 +206,7 @@ func (l *listener) session(ctx context.Context, reconnect bool) (up bool, err er
 // serve handles notifications, pinging the connection when it is quiet.
 func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
 	for {
-		wctx, cancel := context.WithTimeout(ctx, listenIdle)
+		wctx, cancel := context.WithTimeout(ctx, l.idle)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		if n != nil {
@@ -213,7 +217,7 @@ func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case pgconn.Timeout(err):
-			pctx, cancel := context.WithTimeout(ctx, listenIdle)
+			pctx, cancel := context.WithTimeout(ctx, l.idle)
 			err = conn.Ping(pctx)
 			cancel()
 			if err != nil {
