@@ -59,7 +59,12 @@
 // with the fetched and attempted times checked in the same transaction, while
 // the others read the snapshot. A restarted instance starts from the stored
 // snapshot instead of the static tier. When the shared state fails, a client
-// keeps working alone, still paced.
+// keeps working alone, still paced. PostgresState needs no pooler setting:
+// its lock is transaction-scoped and its statements run in pgx's
+// QueryExecModeExec, so it works through a transaction-mode pooler
+// (PgBouncer, Neon's "-pooler" hosts, Supabase's port 6543) on any pool. A
+// table of its name with other columns is reported with [ErrTableShape];
+// [PostgresStateConfig] chooses another.
 //
 // # Logging and stats
 //

@@ -5,56 +5,83 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dedw3n/hardening/internal/pglock"
 )
 
 // PostgresState is a SharedState in a PostgreSQL table, for a fleet of
 // clients behind one upstream budget. The latest snapshot is one row of
-// cryptorates_snapshot (created on first use). Exclusive runs in a
-// transaction that takes pg_try_advisory_xact_lock: one instance at a time
-// reads the row, decides from its fetched and attempted times whether the
-// upstream is due, calls it, and writes the row back; an instance that does
-// not get the lock reads the row instead. A restarted instance starts from
-// the row rather than from the static tier.
+// the table (cryptorates_snapshot unless configured, created on first use).
+// Exclusive runs in a transaction that takes pg_try_advisory_xact_lock: one
+// instance at a time reads the row, decides from its fetched and attempted
+// times whether the upstream is due, calls it, and writes the row back; an
+// instance that does not get the lock reads the row instead. A restarted
+// instance starts from the row rather than from the static tier.
+//
+// It works behind a transaction-mode pooler (PgBouncer, Neon's "-pooler"
+// endpoints, Supabase's port 6543) whatever the pool's settings: its lock is
+// transaction-scoped, and its statements run in pgx's QueryExecModeExec,
+// which leaves no prepared statement on the server connection.
 type PostgresState struct {
 	pool    *pgxpool.Pool
 	name    string
 	lockKey int64
+	table   pglock.Table
 
 	mu    sync.Mutex // protects ready
 	ready bool       // the table exists
 }
 
+// PostgresStateConfig configures a [PostgresState]. The zero value is
+// ready to use.
+type PostgresStateConfig struct {
+	// Name keys the row (and the advisory lock), so that clients with
+	// different coin lists can share a table. The default is "default".
+	Name string
+	// Schema holds the table; "" (the default) means the connection's
+	// search_path, usually public.
+	Schema string
+	// Table is the table's name. The default is "cryptorates_snapshot".
+	// A table of that name with other columns is reported with
+	// [ErrTableShape]: choose another name (or Schema).
+	Table string
+}
+
+// ErrTableShape is matched (errors.Is) by the error of a [PostgresState]
+// whose table already exists with other columns. Retrying cannot fix it:
+// give the state another Table or Schema.
+var ErrTableShape = pglock.ErrShape
+
 // NewPostgresState returns a shared state in the database pool connects to.
-// name keys the row (and the advisory lock), so that clients with different
-// coin lists can share a table; "" means "default". The pool stays the
-// caller's to close.
-func NewPostgresState(pool *pgxpool.Pool, name string) *PostgresState {
-	if name == "" {
-		name = "default"
+// The pool stays the caller's to close.
+func NewPostgresState(pool *pgxpool.Pool, cfg PostgresStateConfig) *PostgresState {
+	if cfg.Name == "" {
+		cfg.Name = "default"
 	}
-	return &PostgresState{pool: pool, name: name, lockKey: advisoryKey("cryptorates:" + name)}
-}
-
-func advisoryKey(s string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return int64(h.Sum64())
-}
-
-var schemaKey = advisoryKey("cryptorates:schema")
-
-const schema = `CREATE TABLE IF NOT EXISTS cryptorates_snapshot (
+	if cfg.Table == "" {
+		cfg.Table = "cryptorates_snapshot"
+	}
+	t := pglock.Table{Schema: cfg.Schema, Name: cfg.Table, Columns: []string{"name", "fetched_at", "data", "updated_at"}}
+	if cfg.Schema != "" {
+		t.DDL = append(t.DDL, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{cfg.Schema}.Sanitize())
+	}
+	t.DDL = append(t.DDL, `CREATE TABLE IF NOT EXISTS `+t.Qualified()+` (
 	name       text PRIMARY KEY,
 	fetched_at timestamptz,
 	data       jsonb NOT NULL,
 	updated_at timestamptz NOT NULL DEFAULT now()
-)`
+)`)
+	return &PostgresState{pool: pool, name: cfg.Name, table: t,
+		lockKey: pglock.Key("cryptorates:" + cfg.Schema + "." + cfg.Table + ":" + cfg.Name)}
+}
+
+// Table returns the name of the state's table, as configured.
+func (s *PostgresState) Table() string { return s.table.Name }
 
 // ensure creates the table once, serialized across the fleet.
 func (s *PostgresState) ensure(ctx context.Context) error {
@@ -63,13 +90,10 @@ func (s *PostgresState) ensure(ctx context.Context) error {
 	if s.ready {
 		return nil
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", schemaKey); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, schema)
-		return err
-	})
+	err := pglock.Create(ctx, s.pool, s.table)
+	if errors.Is(err, pglock.ErrShape) {
+		return fmt.Errorf("cryptorates: %w; the shared state needs a table of its own: set PostgresStateConfig.Table or Schema to another name", err)
+	}
 	if err != nil {
 		return fmt.Errorf("cryptorates: create table: %w", err)
 	}
@@ -91,7 +115,7 @@ type querier interface {
 
 func (s *PostgresState) read(ctx context.Context, q querier) (Snapshot, error) {
 	var data []byte
-	err := q.QueryRow(ctx, "SELECT data FROM cryptorates_snapshot WHERE name = $1", s.name).Scan(&data)
+	err := q.QueryRow(ctx, "SELECT data FROM "+s.table.Qualified()+" WHERE name = $1", pgx.QueryExecModeExec, s.name).Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Snapshot{}, nil
 	}
@@ -127,9 +151,9 @@ func (s *PostgresState) Exclusive(ctx context.Context, fn func(Snapshot) (Snapsh
 		defer cancel()
 		_ = tx.Rollback(rctx)
 	}()
-	var got bool
-	if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", s.lockKey).Scan(&got); err != nil {
-		return false, fmt.Errorf("cryptorates: advisory lock: %w", err)
+	got, err := pglock.TryXact(ctx, tx, s.lockKey)
+	if err != nil {
+		return false, fmt.Errorf("cryptorates: %w", err)
 	}
 	if !got {
 		return false, nil
@@ -146,10 +170,12 @@ func (s *PostgresState) Exclusive(ctx context.Context, fn func(Snapshot) (Snapsh
 	if err != nil {
 		return true, err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO cryptorates_snapshot (name, fetched_at, data, updated_at)
+	// Exec mode (see PostgresState): the jsonb goes as a string, since an
+	// untyped []byte parameter would be bytea.
+	_, err = tx.Exec(ctx, `INSERT INTO `+s.table.Qualified()+` (name, fetched_at, data, updated_at)
 		VALUES ($1, $2, $3, now())
 		ON CONFLICT (name) DO UPDATE SET fetched_at = $2, data = $3, updated_at = now()`,
-		s.name, newest, data)
+		pgx.QueryExecModeExec, s.name, newest, string(data))
 	if err == nil {
 		err = tx.Commit(ctx)
 	}

@@ -1,18 +1,30 @@
 package cryptorates
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dedw3n/hardening/internal/pgtest"
 )
+
+// forTargets runs test on a fresh database reached directly, then through
+// PgBouncer in transaction mode: the shared state needs no setting there,
+// even on a pool that caches prepared statements (pgx's default, as here).
+func forTargets(t *testing.T, test func(t *testing.T, url string)) {
+	for _, target := range pgtest.Targets() {
+		t.Run(target.Name, func(t *testing.T) { test(t, target.DB(t)) })
+	}
+}
 
 func newPool(t *testing.T, url string) *pgxpool.Pool {
 	t.Helper()
@@ -23,11 +35,14 @@ func newPool(t *testing.T, url string) *pgxpool.Pool {
 }
 
 func TestPostgresFleetMakesOneCallPerInterval(t *testing.T) {
-	url := pgtest.DB(t)
+	forTargets(t, testPostgresFleetMakesOneCallPerInterval)
+}
+
+func testPostgresFleetMakesOneCallPerInterval(t *testing.T, url string) {
 	clk, up := newClock(), newUpstream(t)
 	// Two instances: their own pools, one table, one clock, one upstream.
-	a, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), "")}, clk, up.URL)
-	b, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), "")}, clk, up.URL)
+	a, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), PostgresStateConfig{})}, clk, up.URL)
+	b, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), PostgresStateConfig{})}, clk, up.URL)
 
 	qa := rate(t, a, "bitcoin", "usd")
 	require.Equal(t, TierFresh, qa.Tier)
@@ -71,21 +86,24 @@ func TestPostgresFleetMakesOneCallPerInterval(t *testing.T) {
 	// A restart with no upstream starts from the stored snapshot, not static.
 	require.NoError(t, a.Close())
 	clk.Add(7 * time.Minute)
-	c, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), ""), ColdWait: time.Second}, clk, refusedURL(t))
+	c, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), PostgresStateConfig{}), ColdWait: time.Second}, clk, refusedURL(t))
 	q := rate(t, c, "ethereum", "gbp")
 	require.Equal(t, TierAcceptable, q.Tier)
 	require.InDelta(t, 3000*0.8*1.04, q.Value, 1e-6)
 }
 
 func TestPostgresSharesRetryAfterAcrossTheFleet(t *testing.T) {
-	url := pgtest.DB(t)
+	forTargets(t, testPostgresSharesRetryAfterAcrossTheFleet)
+}
+
+func testPostgresSharesRetryAfterAcrossTheFleet(t *testing.T, url string) {
 	clk, up := newClock(), newUpstream(t)
 	up.set(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "60")
 		w.WriteHeader(http.StatusTooManyRequests)
 	})
-	a, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), "x")}, clk, up.URL)
-	b, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), "x")}, clk, up.URL)
+	a, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), PostgresStateConfig{Name: "x"})}, clk, up.URL)
+	b, _ := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, url), PostgresStateConfig{Name: "x"})}, clk, up.URL)
 	rate(t, a, "bitcoin", "usd")
 	require.EqualValues(t, 1, up.calls.Load())
 	up.set(nil)
@@ -105,7 +123,7 @@ func TestPostgresDownClientWorksAloneAndLeaksNoPassword(t *testing.T) {
 	require.Contains(t, dsn, password)
 
 	clk, up := newClock(), newUpstream(t)
-	c, logs := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, dsn), "")}, clk, up.URL)
+	c, logs := newTestClient(t, Config{Shared: NewPostgresState(newPool(t, dsn), PostgresStateConfig{})}, clk, up.URL)
 	require.Equal(t, TierFresh, rate(t, c, "bitcoin", "usd").Tier)
 
 	require.NoError(t, srv.Stop())
@@ -133,12 +151,15 @@ func TestPostgresDownClientWorksAloneAndLeaksNoPassword(t *testing.T) {
 }
 
 func TestPostgresCorruptRowIsOverwritten(t *testing.T) {
-	url := pgtest.DB(t)
+	forTargets(t, testPostgresCorruptRowIsOverwritten)
+}
+
+func testPostgresCorruptRowIsOverwritten(t *testing.T, url string) {
 	pool := newPool(t, url)
-	st := NewPostgresState(pool, "")
+	st := NewPostgresState(pool, PostgresStateConfig{})
 	_, err := st.Load(t.Context()) // creates the table
 	require.NoError(t, err)
-	_, err = pool.Exec(t.Context(), `INSERT INTO cryptorates_snapshot (name, data) VALUES ('default', '{"prices": 5}')`)
+	_, err = pool.Exec(t.Context(), `INSERT INTO cryptorates_snapshot (name, data) VALUES ('default', '{"prices": 5}')`, pgx.QueryExecModeExec)
 	require.NoError(t, err)
 	_, err = st.Load(t.Context())
 	require.ErrorIs(t, err, errCorruptSnapshot)
@@ -150,4 +171,27 @@ func TestPostgresCorruptRowIsOverwritten(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 60000.0, snap.Prices[Pair{"bitcoin", "usd"}].Value)
 	require.Equal(t, t0, snap.AttemptedAt.UTC())
+}
+
+// Load on a database whose table of that name has other columns: a clear
+// error naming the fix; the other table is left alone.
+func TestPostgresTableOfAnotherShape(t *testing.T) {
+	url := pgtest.DB(t)
+	pool := newPool(t, url)
+	_, err := pool.Exec(t.Context(), "CREATE TABLE cryptorates_snapshot (id serial PRIMARY KEY, payload text)")
+	require.NoError(t, err)
+	st := NewPostgresState(pool, PostgresStateConfig{})
+	_, err = st.Load(t.Context())
+	require.ErrorIs(t, err, ErrTableShape)
+	for _, want := range []string{"cryptorates_snapshot", "(id, payload)", "PostgresStateConfig.Table"} {
+		require.Contains(t, err.Error(), want)
+	}
+	got, err := st.Exclusive(t.Context(), func(Snapshot) (Snapshot, bool) { return Snapshot{}, true })
+	require.False(t, got)
+	require.True(t, errors.Is(err, ErrTableShape))
+
+	// Another table name works beside it.
+	other := NewPostgresState(pool, PostgresStateConfig{Table: "rates_state"})
+	_, err = other.Load(context.Background())
+	require.NoError(t, err)
 }

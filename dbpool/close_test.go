@@ -12,8 +12,12 @@ import (
 )
 
 func TestCloseWithHeldConnectionReturnsAtDeadline(t *testing.T) {
+	forTargets(t, testCloseWithHeldConnectionReturnsAtDeadline)
+}
+
+func testCloseWithHeldConnectionReturnsAtDeadline(t *testing.T, target pgtest.Target) {
 	log, logs := testLogger()
-	p, err := New(context.Background(), pgtest.DB(t), fastConfig(log))
+	p, err := New(context.Background(), target.DB(t), targetConfig(target, log))
 	require.NoError(t, err)
 	conn, err := p.Pool().Acquire(context.Background())
 	require.NoError(t, err)
@@ -39,7 +43,11 @@ func TestCloseWithHeldConnectionReturnsAtDeadline(t *testing.T) {
 }
 
 func TestCloseIsIdempotentAndStopsTheMonitor(t *testing.T) {
-	p, err := New(context.Background(), pgtest.DB(t), fastConfig(nil))
+	forTargets(t, testCloseIsIdempotentAndStopsTheMonitor)
+}
+
+func testCloseIsIdempotentAndStopsTheMonitor(t *testing.T, target pgtest.Target) {
+	p, err := New(context.Background(), target.DB(t), targetConfig(target, nil))
 	require.NoError(t, err)
 	require.NoError(t, p.Close(context.Background()))
 	require.NoError(t, p.Close(context.Background()))

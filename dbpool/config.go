@@ -228,21 +228,39 @@ func resolve(dsn string, c Config) (*settings, error) {
 	s.secrets = append(secrets, passwords(pc.ConnConfig)...)
 	s.target = describeTarget(pc.ConnConfig)
 
+	if err := s.size(c, inDSN); err != nil {
+		return nil, err
+	}
+	if err := s.timeouts(c, inDSN); err != nil {
+		return nil, err
+	}
+	// Query exec mode: the DSN's default_query_exec_mode is the most
+	// explicit statement and wins; otherwise a pooler, declared or
+	// detected, gets pooler.ExecMode.
+	d := pooler.Decide(c.Pooler, &pc.ConnConfig.Config)
+	s.pooler = d.Transaction
+	s.execMode, s.execModeSource = pooler.Configure(pc.ConnConfig, d)
+	return s, nil
+}
+
+// size applies the pool sizing and connection lifetime settings.
+func (s *settings) size(c Config, inDSN func(string) bool) error {
+	pc := s.pool
 	// Pool sizing.
 	if c.MaxConns < 0 {
-		return nil, fmt.Errorf("dbpool: MaxConns %d is negative", c.MaxConns)
+		return fmt.Errorf("dbpool: MaxConns %d is negative", c.MaxConns)
 	}
 	pc.MaxConns = pick(c.MaxConns, inDSN("pool_max_conns"), pc.MaxConns, defaultMaxConns)
 	minExplicit := c.MinConns != 0 || inDSN("pool_min_conns")
 	pc.MinConns = max(pick(c.MinConns, inDSN("pool_min_conns"), pc.MinConns, defaultMinConns), 0)
 	if pc.MinConns > pc.MaxConns {
 		if minExplicit {
-			return nil, fmt.Errorf("dbpool: MinConns %d exceeds MaxConns %d", pc.MinConns, pc.MaxConns)
+			return fmt.Errorf("dbpool: MinConns %d exceeds MaxConns %d", pc.MinConns, pc.MaxConns)
 		}
 		pc.MinConns = pc.MaxConns
 	}
 	if pc.MinIdleConns > pc.MaxConns {
-		return nil, fmt.Errorf("dbpool: pool_min_idle_conns %d exceeds MaxConns %d", pc.MinIdleConns, pc.MaxConns)
+		return fmt.Errorf("dbpool: pool_min_idle_conns %d exceeds MaxConns %d", pc.MinIdleConns, pc.MaxConns)
 	}
 	s.scaleToZero = c.ScaleToZero
 	if s.scaleToZero {
@@ -254,12 +272,18 @@ func resolve(dsn string, c Config) (*settings, error) {
 	pc.MaxConnLifetime = max(pick(c.MaxConnLifetime, inDSN("pool_max_conn_lifetime"), pc.MaxConnLifetime, defaultMaxConnLifetime), 0)
 	pc.MaxConnLifetimeJitter = max(pick(c.MaxConnLifetimeJitter, inDSN("pool_max_conn_lifetime_jitter"), pc.MaxConnLifetimeJitter, pc.MaxConnLifetime/10), 0)
 
+	return nil
+}
+
+// timeouts applies the connect and health monitor settings.
+func (s *settings) timeouts(c Config, inDSN func(string) bool) error {
+	pc := s.pool
 	// Connecting. pgconn reads connect_timeout (and PGCONNECT_TIMEOUT) into
 	// ConnectTimeout, leaving it 0 when neither is set.
 	dsnTimeout := pc.ConnConfig.ConnectTimeout
 	s.connectTimeout = pick(c.ConnectTimeout, dsnTimeout > 0, dsnTimeout, defaultConnectTimeout)
 	if s.connectTimeout < 0 {
-		return nil, fmt.Errorf("dbpool: ConnectTimeout %v is negative", s.connectTimeout)
+		return fmt.Errorf("dbpool: ConnectTimeout %v is negative", s.connectTimeout)
 	}
 	pc.ConnConfig.ConnectTimeout = s.connectTimeout
 	s.connectBudget = pick(c.ConnectBudget, false, 0, defaultConnectBudget)
@@ -271,12 +295,12 @@ func resolve(dsn string, c Config) (*settings, error) {
 	// MinConns top-up) runs on the same period.
 	s.healthPeriod = pick(c.HealthCheckPeriod, inDSN("pool_health_check_period"), pc.HealthCheckPeriod, defaultHealthCheckPeriod)
 	if s.healthPeriod <= 0 {
-		return nil, fmt.Errorf("dbpool: HealthCheckPeriod %v is not positive", s.healthPeriod)
+		return fmt.Errorf("dbpool: HealthCheckPeriod %v is not positive", s.healthPeriod)
 	}
 	pc.HealthCheckPeriod = s.healthPeriod
 	s.healthTimeout = pick(c.HealthCheckTimeout, false, 0, min(defaultHealthCheckTimeout, s.healthPeriod))
 	if s.healthTimeout < 0 {
-		return nil, fmt.Errorf("dbpool: HealthCheckTimeout %v is negative", s.healthTimeout)
+		return fmt.Errorf("dbpool: HealthCheckTimeout %v is negative", s.healthTimeout)
 	}
 	s.warnLatency = pick(c.WarnLatency, false, 0, defaultWarnLatency)
 	s.errorLatency = pick(c.ErrorLatency, false, 0, defaultErrorLatency)
@@ -284,13 +308,7 @@ func resolve(dsn string, c Config) (*settings, error) {
 	s.waitWindow = pick(c.WaitWindow, false, 0, defaultWaitWindow)
 	s.quietPeriod = pick(c.QuietPeriod, false, 0, defaultQuietPeriod)
 
-	// Query exec mode: the DSN's default_query_exec_mode is the most
-	// explicit statement and wins; otherwise a pooler, declared or
-	// detected, gets pooler.ExecMode.
-	d := pooler.Decide(c.Pooler, &pc.ConnConfig.Config)
-	s.pooler = d.Transaction
-	s.execMode, s.execModeSource = pooler.Configure(pc.ConnConfig, d)
-	return s, nil
+	return nil
 }
 
 // pick applies the precedence: a non-zero field, else the DSN's value when

@@ -20,7 +20,10 @@
 // [New] retries a ping with jittered exponential backoff (cenkalti/backoff)
 // until the connect budget runs out, so that a compute waking up, or a
 // database that starts a little after the service, does not fail boot. Its
-// error names the host and never the password.
+// error names the host and never the password. A service that must boot
+// and serve while its database is down uses [Start]: it returns at once,
+// connects in the background for as long as it takes, and reports
+// [StateConnecting] (not ready, with the last error) until then.
 //
 // # Health
 //
@@ -40,10 +43,25 @@
 //
 // # Transaction poolers
 //
-// PgBouncer in transaction mode, and Neon's "-pooler" endpoints, break
-// pgx's prepared-statement cache. dbpool detects Neon's pooled host names
-// (or takes [PoolerTransaction]) and then uses pgx.QueryExecModeExec, which
-// needs no named prepared statement; it logs the mode chosen.
+// Behind a transaction-mode pooler (PgBouncer with pool_mode=transaction,
+// Neon's "-pooler" endpoints, Supabase's port 6543, RDS Proxy) consecutive
+// transactions may run on different server connections, which breaks
+// pgx's prepared-statement cache. [Config.Pooler] says which case applies:
+//
+//   - [PoolerAuto] (the default) detects Neon's "-pooler" host names and
+//     Supabase's pooler on port 6543; any other host is treated as direct.
+//   - [PoolerTransaction] is a transaction pooler whatever its host (say so
+//     for a self-hosted PgBouncer).
+//   - [PoolerNone] is a direct connection (or a session-mode pooler).
+//
+// Behind a transaction pooler the pool runs pgx.QueryExecModeExec: no named
+// prepared statement, parameters still bound by the server, one round trip
+// (a default_query_exec_mode in the DSN wins); the mode is logged. Anything
+// session-level is the application's to avoid there: SET (use SET LOCAL in
+// a transaction), temporary tables, session advisory locks (use
+// pg_advisory_xact_lock), LISTEN. For those, open a second pool on the
+// direct URL (Neon: the host without "-pooler"; Supabase: port 5432) with
+// PoolerNone. The same Pooler type configures sessionstore.
 //
 // # Closing
 //

@@ -25,9 +25,13 @@ const (
 	// probes are paused and the pool may have drained to zero connections,
 	// letting the compute suspend. Idle is ready, not unhealthy.
 	StateIdle
+	// StateConnecting: a Pool from [Start] has not connected yet; the
+	// report's LastError says why. Not ready.
+	StateConnecting
 )
 
-// String returns "unknown", "healthy", "degraded", "unhealthy" or "idle".
+// String returns "unknown", "healthy", "degraded", "unhealthy", "idle" or
+// "connecting".
 func (s State) String() string {
 	switch s {
 	case StateHealthy:
@@ -38,6 +42,8 @@ func (s State) String() string {
 		return "unhealthy"
 	case StateIdle:
 		return "idle"
+	case StateConnecting:
+		return "connecting"
 	default:
 		return "unknown"
 	}
@@ -100,7 +106,6 @@ type monitorState struct {
 
 // monitor runs a check every health period until ctx ends.
 func (p *Pool) monitor(ctx context.Context, st *pgxpool.Stat) {
-	defer close(p.monitorDone)
 	now := time.Now()
 	m := monitorState{
 		lastAcquires: st.AcquireCount(),

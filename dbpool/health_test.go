@@ -60,8 +60,10 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	assert.NotContains(t, logs.String(), pw)
 }
 
-func TestSlowChecksAreLogged(t *testing.T) {
-	dsn := pgtest.DB(t)
+func TestSlowChecksAreLogged(t *testing.T) { forTargets(t, testSlowChecksAreLogged) }
+
+func testSlowChecksAreLogged(t *testing.T, target pgtest.Target) {
+	dsn := target.DB(t)
 	tests := []struct {
 		name       string
 		warn, err  time.Duration
@@ -73,7 +75,7 @@ func TestSlowChecksAreLogged(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			log, logs := testLogger()
-			cfg := fastConfig(log)
+			cfg := targetConfig(target, log)
 			cfg.WarnLatency, cfg.ErrorLatency = tt.warn, tt.err
 			p := mustNew(t, dsn, cfg)
 			waitFor(t, 5*time.Second, "a slow check", func() bool {
@@ -87,13 +89,15 @@ func TestSlowChecksAreLogged(t *testing.T) {
 	}
 }
 
-func TestWarnsWhenAcquiresKeepWaiting(t *testing.T) {
+func TestWarnsWhenAcquiresKeepWaiting(t *testing.T) { forTargets(t, testWarnsWhenAcquiresKeepWaiting) }
+
+func testWarnsWhenAcquiresKeepWaiting(t *testing.T, target pgtest.Target) {
 	log, logs := testLogger()
-	cfg := fastConfig(log)
+	cfg := targetConfig(target, log)
 	cfg.MaxConns = 1
 	cfg.WaitThreshold = 2
 	cfg.WaitWindow = 250 * time.Millisecond
-	p := mustNew(t, pgtest.DB(t), cfg)
+	p := mustNew(t, target.DB(t), cfg)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -119,13 +123,15 @@ func TestWarnsWhenAcquiresKeepWaiting(t *testing.T) {
 	waitFor(t, 10*time.Second, "the waiting to stop", func() bool { return !p.Health(context.Background()).AcquiresWaiting })
 }
 
-func TestScaleToZeroReportsIdle(t *testing.T) {
+func TestScaleToZeroReportsIdle(t *testing.T) { forTargets(t, testScaleToZeroReportsIdle) }
+
+func testScaleToZeroReportsIdle(t *testing.T, target pgtest.Target) {
 	log, logs := testLogger()
-	cfg := fastConfig(log)
+	cfg := targetConfig(target, log)
 	cfg.ScaleToZero = true
 	cfg.QuietPeriod = 300 * time.Millisecond
 	cfg.MaxConnIdleTime = 200 * time.Millisecond
-	p := mustNew(t, pgtest.DB(t), cfg)
+	p := mustNew(t, target.DB(t), cfg)
 	ctx := context.Background()
 	assert.Equal(t, int32(0), p.Pool().Config().MinConns)
 
@@ -156,8 +162,12 @@ func TestScaleToZeroReportsIdle(t *testing.T) {
 	assert.NotEmpty(t, logs.Lines(`"msg":"application traffic resumed: health checks resumed"`))
 }
 
-func TestStatsSnapshot(t *testing.T) {
-	p := mustNew(t, pgtest.DB(t), fastConfig(nil))
+func TestStatsSnapshot(t *testing.T) { forTargets(t, testStatsSnapshot) }
+
+func testStatsSnapshot(t *testing.T, target pgtest.Target) {
+	cfg := targetConfig(target, nil)
+	cfg.HealthCheckPeriod = time.Hour // no probe holds a connection between the snapshots
+	p := mustNew(t, target.DB(t), cfg)
 	ctx := context.Background()
 	before := p.Stats()
 	conn, err := p.Pool().Acquire(ctx)
@@ -186,12 +196,14 @@ func TestReportJSON(t *testing.T) {
 	assert.False(t, Report{}.Ready())
 }
 
-func TestExhaustedPoolFailsTheCheck(t *testing.T) {
+func TestExhaustedPoolFailsTheCheck(t *testing.T) { forTargets(t, testExhaustedPoolFailsTheCheck) }
+
+func testExhaustedPoolFailsTheCheck(t *testing.T, target pgtest.Target) {
 	log, logs := testLogger()
-	cfg := fastConfig(log)
+	cfg := targetConfig(target, log)
 	cfg.MaxConns = 1
 	cfg.HealthCheckTimeout = 100 * time.Millisecond
-	p := mustNew(t, pgtest.DB(t), cfg)
+	p := mustNew(t, target.DB(t), cfg)
 	ctx := context.Background()
 	conn, err := p.Pool().Acquire(ctx)
 	require.NoError(t, err)

@@ -32,6 +32,23 @@ func fastConfig(log *slog.Logger) Config {
 	}
 }
 
+// forTargets runs test once per way of reaching PostgreSQL: directly, and
+// through PgBouncer in transaction mode.
+func forTargets(t *testing.T, test func(t *testing.T, target pgtest.Target)) {
+	for _, target := range pgtest.Targets() {
+		t.Run(target.Name, func(t *testing.T) { test(t, target) })
+	}
+}
+
+// targetConfig is fastConfig told whether target is behind the pooler.
+func targetConfig(target pgtest.Target, log *slog.Logger) Config {
+	cfg := fastConfig(log)
+	if target.Pooled {
+		cfg.Pooler = PoolerTransaction
+	}
+	return cfg
+}
+
 // mustNew opens a pool and closes it when the test ends.
 func mustNew(t *testing.T, dsn string, cfg Config) *Pool {
 	t.Helper()

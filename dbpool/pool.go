@@ -49,8 +49,93 @@ type Pool struct {
 // user and never contains a password; it wraps the last attempt's error,
 // so errors.As finds a *pgconn.PgError.
 //
-// On success it starts the health monitor: call Close to stop it.
+// On success it starts the health monitor: call Close to stop it. A
+// service that must boot while its database is down uses [Start] instead.
 func New(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
+	p, err := open(ctx, dsn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	budget := p.s.connectBudget
+	if budget <= 0 {
+		budget = p.s.connectTimeout
+	}
+	deadline := start.Add(budget)
+	p.connectDeadline.Store(deadline.UnixNano())
+	defer p.connectDeadline.Store(0)
+	cctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+
+	var b backoff.BackOff = &backoff.StopBackOff{}
+	if p.s.connectBudget > 0 {
+		b = connectBackOff(p.s.connectBudget)
+	}
+	attempts, latency, err := p.connect(cctx, start, b)
+	if err != nil {
+		// No connection is held, so Close returns once the attempts in
+		// flight end, which capConnectTimeout keeps within the budget.
+		p.pool.Close()
+		return nil, p.connectError(ctx, err, attempts, start)
+	}
+	st := p.connected(attempts, start, latency)
+	mctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	p.stopMonitor = stop
+	go func() {
+		defer close(p.monitorDone)
+		p.monitor(mctx, st)
+	}()
+	return p, nil
+}
+
+// Start is New without the wait: it returns at once (failing only on a bad
+// configuration) and connects in the background, retrying with the same
+// backoff for as long as it takes, until it connects, meets an error that
+// retrying cannot fix, or Close is called. Until the first ping answers,
+// [Pool.Health] reports StateConnecting with the last attempt's error, so
+// a readiness endpoint says 503; then the health monitor takes over.
+// Queries may be sent at once: pgxpool connects on demand, and they fail
+// while the database is down. ConnectBudget does not apply.
+func Start(dsn string, cfg Config) (*Pool, error) {
+	p, err := open(context.Background(), dsn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.report.State = StateConnecting
+	mctx, stop := context.WithCancel(context.Background())
+	p.stopMonitor = stop
+	go func() {
+		defer close(p.monitorDone)
+		start := time.Now()
+		attempts, latency, err := p.connect(mctx, start, connectBackOff(0))
+		if err != nil {
+			if mctx.Err() == nil { // refused for good (authentication, no such database)
+				p.mu.Lock()
+				p.report.State = StateUnhealthy
+				p.mu.Unlock()
+			}
+			return
+		}
+		p.monitor(mctx, p.connected(attempts, start, latency))
+	}()
+	return p, nil
+}
+
+// connectBackOff is the retry schedule of a connect: 250ms doubling up to
+// 4s, ±50%, for up to budget (0: no limit).
+func connectBackOff(budget time.Duration) backoff.BackOff {
+	return backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(250*time.Millisecond),
+		backoff.WithMultiplier(2),
+		backoff.WithMaxInterval(4*time.Second),
+		backoff.WithRandomizationFactor(0.5),
+		backoff.WithMaxElapsedTime(budget),
+	)
+}
+
+// open resolves the configuration and creates the pgxpool, which does no
+// I/O until it is used.
+func open(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 	s, err := resolve(dsn, cfg)
 	if err != nil {
 		return nil, err
@@ -82,88 +167,72 @@ func New(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 		p.log.Log(ctx, level, "query exec mode chosen for a transaction pooler",
 			"exec_mode", s.execMode.String(), "reason", s.execModeSource)
 	}
-
-	start := time.Now()
-	budget := s.connectBudget
-	if budget <= 0 {
-		budget = s.connectTimeout
-	}
-	deadline := start.Add(budget)
-	p.connectDeadline.Store(deadline.UnixNano())
-	defer p.connectDeadline.Store(0)
-	cctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-
-	// NewWithConfig only starts the pool (MinConns connect in the
-	// background); the retried Ping is what proves a connection works.
-	pool, err := pgxpool.NewWithConfig(cctx, s.pool)
-	if err != nil {
+	if p.pool, err = pgxpool.NewWithConfig(ctx, s.pool); err != nil {
 		return nil, fmt.Errorf("dbpool: create pool for %s: %w", s.target, sanitize(err, s.secrets))
 	}
-	p.pool = pool
+	return p, nil
+}
 
-	var (
-		attempts int
-		lastErr  error
-		latency  time.Duration
-	)
+// connect pings until a connection answers, retrying on b, and records
+// each failure in the health report.
+func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) (attempts int, latency time.Duration, err error) {
+	var lastErr error
 	op := func() error {
 		attempts++
-		actx, acancel := context.WithTimeout(cctx, s.connectTimeout)
-		defer acancel()
+		actx, cancel := context.WithTimeout(ctx, p.s.connectTimeout)
+		defer cancel()
 		t0 := time.Now()
-		err := pool.Ping(actx)
+		err := p.pool.Ping(actx)
 		latency = time.Since(t0)
 		if err == nil {
 			return nil
 		}
-		lastErr = sanitize(err, s.secrets)
+		lastErr = sanitize(err, p.s.secrets)
+		p.mu.Lock()
+		r := &p.report
+		r.CheckedAt, r.Checks, r.Failures, r.ConsecutiveFailures, r.LastError = t0, r.Checks+1, r.Failures+1, r.ConsecutiveFailures+1, lastErr.Error()
+		p.mu.Unlock()
 		p.log.Warn("connect attempt failed",
-			"target", s.target, "attempt", attempts,
+			"target", p.s.target, "attempt", attempts,
 			"elapsed_ms", msec(time.Since(start)), "err", lastErr.Error())
 		if permanent(err) {
 			return backoff.Permanent(err)
 		}
 		return err
 	}
-	var b backoff.BackOff = &backoff.StopBackOff{}
-	if s.connectBudget > 0 {
-		b = backoff.NewExponentialBackOff(
-			backoff.WithInitialInterval(250*time.Millisecond),
-			backoff.WithMultiplier(2),
-			backoff.WithMaxInterval(4*time.Second),
-			backoff.WithRandomizationFactor(0.5),
-			backoff.WithMaxElapsedTime(s.connectBudget),
-		)
+	err = backoff.Retry(op, backoff.WithContext(b, ctx))
+	if err != nil && lastErr != nil {
+		err = lastErr
 	}
-	if err := backoff.Retry(op, backoff.WithContext(b, cctx)); err != nil {
-		// No connection is held, so Close returns once the attempts in
-		// flight end, which capConnectTimeout keeps within the budget.
-		pool.Close()
-		elapsed := time.Since(start).Round(time.Millisecond)
-		if lastErr == nil { // ctx ended before any attempt finished
-			lastErr = sanitize(err, s.secrets)
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, fmt.Errorf("dbpool: connect to %s: %w after %d attempt(s) in %v (last error: %s)",
-				s.target, cerr, attempts, elapsed, lastErr.Error())
-		}
-		return nil, fmt.Errorf("dbpool: cannot connect to %s: gave up after %d attempt(s) in %v: %w",
-			s.target, attempts, elapsed, lastErr)
-	}
+	return attempts, latency, err
+}
 
+// connectError says why New gave up.
+func (p *Pool) connectError(ctx context.Context, err error, attempts int, start time.Time) error {
+	elapsed := time.Since(start).Round(time.Millisecond)
+	err = sanitize(err, p.s.secrets)
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("dbpool: connect to %s: %w after %d attempt(s) in %v (last error: %s)",
+			p.s.target, cerr, attempts, elapsed, err.Error())
+	}
+	return fmt.Errorf("dbpool: cannot connect to %s: gave up after %d attempt(s) in %v: %w",
+		p.s.target, attempts, elapsed, err)
+}
+
+// connected records the first successful ping and logs it.
+func (p *Pool) connected(attempts int, start time.Time, latency time.Duration) *pgxpool.Stat {
 	now := time.Now()
-	p.report = Report{State: StateHealthy, CheckedAt: now.Add(-latency), Latency: latency, LastSuccess: now, Checks: 1}
-	st := pool.Stat()
+	p.mu.Lock()
+	r := &p.report
+	r.State, r.CheckedAt, r.Latency, r.LastSuccess = StateHealthy, now.Add(-latency), latency, now
+	r.Checks, r.ConsecutiveFailures = r.Checks+1, 0
+	p.mu.Unlock()
+	st := p.pool.Stat()
 	p.log.Info("connected",
-		append([]any{"target", s.target, "attempts", attempts, "elapsed_ms", msec(time.Since(start)),
-			"exec_mode", s.execMode.String(), "exec_mode_reason", s.execModeSource, "max_conns", s.pool.MaxConns, "min_conns", s.pool.MinConns,
-			"scale_to_zero", s.scaleToZero}, statAttrs(st)...)...)
-
-	mctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	p.stopMonitor = stop
-	go p.monitor(mctx, st)
-	return p, nil
+		append([]any{"target", p.s.target, "attempts", attempts, "elapsed_ms", msec(time.Since(start)),
+			"exec_mode", p.s.execMode.String(), "exec_mode_reason", p.s.execModeSource, "max_conns", p.s.pool.MaxConns, "min_conns", p.s.pool.MinConns,
+			"scale_to_zero", p.s.scaleToZero}, statAttrs(st)...)...)
+	return st
 }
 
 // capConnectTimeout is pgxpool's BeforeConnect hook: while New is retrying,

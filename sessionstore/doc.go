@@ -56,12 +56,27 @@
 //
 // [PostgresStore] uses its own small pool (5 connections, 20 s connect
 // timeout) or the caller's. It creates its table and indexes with
-// CREATE … IF NOT EXISTS under an advisory lock, retrying in the
-// background with jittered exponential backoff; until that succeeds
-// operations fail with [ErrNotReady], and [Manager.Ready] says so. A
-// failure is never cached: once the background budget is spent, each
-// operation tries again. Expired rows are pruned every 6 h by one
-// instance of the fleet at a time, in bounded batches. The table:
+// CREATE … IF NOT EXISTS under a transaction-scoped advisory lock,
+// retrying in the background with jittered exponential backoff; until
+// that succeeds operations fail with [ErrNotReady], and [Manager.Ready]
+// says so. A failure is never cached: once the background budget is
+// spent, each operation tries again. The exception is a table of that name
+// with other columns, such as scs's (token, data, expiry) or
+// connect-pg-simple's (sid, sess, expire): [ErrTableShape] names the
+// columns found and the library they look like, and the store stops
+// trying; give it another Table or Schema. Expired rows are pruned every
+// 6 h by one instance of the fleet at a time (a transaction holding
+// pg_try_advisory_xact_lock while the batches commit), in bounded batches.
+//
+// Behind a transaction-mode pooler (PgBouncer with pool_mode=transaction,
+// Neon's "-pooler" hosts, Supabase's port 6543), [PostgresConfig].Pooler
+// (default [PoolerAuto], which detects the Neon and Supabase hosts) makes
+// the store's own pool run pgx.QueryExecModeExec, with no named prepared
+// statement; a caller's Pool that caches them is refused. Locks behave the
+// same in every mode, since all are transaction-scoped, and the store
+// relies on no SET, temporary table or prepared statement surviving a
+// transaction. It uses no LISTEN; a feature that needs one needs a direct
+// URL (Neon: the host without "-pooler"; Supabase: port 5432). The table:
 //
 //	id       bytea PRIMARY KEY   -- sha256(token)
 //	data     jsonb               -- the session's values by key

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dedw3n/hardening/internal/pglock"
+	"github.com/dedw3n/hardening/internal/pooler"
 )
 
 // PostgresConfig configures a [PostgresStore]. Every zero field means its
@@ -26,6 +28,16 @@ type PostgresConfig struct {
 	// not closed by [PostgresStore.Close]. MaxConns and ConnectTimeout do
 	// not apply to it.
 	Pool *pgxpool.Pool
+
+	// Pooler says whether URL (or Pool) goes through a transaction-mode
+	// pooler (PgBouncer with pool_mode=transaction, Neon's "-pooler"
+	// endpoints, Supabase's port 6543). Behind one, the store's own pool
+	// runs pgx with QueryExecModeExec (no named prepared statements),
+	// unless the URL sets default_query_exec_mode; a Pool given with a
+	// statement-caching exec mode is refused. The default, PoolerAuto,
+	// detects Neon's and Supabase's pooled host names. Locks need no
+	// setting: every lock the store takes is transaction-scoped.
+	Pooler Pooler
 
 	// MaxConns bounds the store's own pool. The default is 5: sessions
 	// need few connections, and an own pool keeps them from starving (or
@@ -50,13 +62,15 @@ type PostgresConfig struct {
 	// at 1 s. The default is 1 minute. Whatever it is, at least 3 attempts
 	// are made (at about 0 s, 1 s and 3 s). After that, each operation
 	// that finds the store uninitialised makes one attempt itself: a
-	// failure is never cached.
+	// failure is never cached, except one retrying cannot fix: a table
+	// of that name with other columns (another library's), reported
+	// with [ErrTableShape] until the store is recreated.
 	InitTimeout time.Duration
 
 	// PruneInterval is how often expired sessions are deleted, jittered by
 	// ±10%. The default is 6 h; a negative value turns pruning off (call
 	// [PostgresStore.Prune] yourself). Across instances sharing the table
-	// one prunes at a time (pg_try_advisory_lock); the others skip.
+	// one prunes at a time (pg_try_advisory_xact_lock); the others skip.
 	PruneInterval time.Duration
 	// PruneBatch is the most rows one DELETE removes. The default is 1000.
 	PruneBatch int
@@ -76,6 +90,23 @@ type PostgresConfig struct {
 	Logger *slog.Logger
 }
 
+// Pooler says whether a [PostgresStore]'s connection goes through a
+// transaction-mode pooler. It is the same type as dbpool.Pooler, so one
+// setting configures both; [Pooler.UnmarshalText] reads "auto", "none" and
+// "transaction".
+type Pooler = pooler.Mode
+
+const (
+	// PoolerAuto detects Neon's "-pooler" hosts and Supabase's pooler
+	// (port 6543); anything else is treated as direct.
+	PoolerAuto = pooler.Auto
+	// PoolerNone: a direct connection (or a session-mode pooler).
+	PoolerNone = pooler.None
+	// PoolerTransaction: a transaction-mode pooler (PgBouncer with
+	// pool_mode=transaction, RDS Proxy, Supavisor…), whatever its host.
+	PoolerTransaction = pooler.Transaction
+)
+
 // PostgresStore keeps sessions in a PostgreSQL table. It connects lazily:
 // [NewPostgresStore] returns at once and initialises in the background,
 // and until that succeeds operations fail with an error wrapping
@@ -86,13 +117,14 @@ type PostgresStore struct {
 	ownPool bool
 
 	q         queries
-	initKey   int64 // advisory lock around the DDL
-	pruneKey  int64 // advisory lock held while pruning
+	table     pglock.Table // created, under its lock, by the initialisation
+	pruneKey  int64        // advisory lock held by a transaction while pruning
 	ready     atomic.Bool
 	retrying  atomic.Bool   // the background initialisation is running
 	attempt   chan struct{} // semaphore: one initialisation attempt at a time
-	initMu    sync.Mutex    // protects initErr
+	initMu    sync.Mutex    // protects initErr and broken
 	initErr   error         // last initialisation failure
+	broken    bool          // initErr is permanent: no more attempts
 	attempts  atomic.Uint64
 	pruned    atomic.Uint64
 	pruneRuns atomic.Uint64
@@ -108,23 +140,20 @@ type PostgresStore struct {
 }
 
 type queries struct {
-	ddl                                                    []string
 	load, update, del, insert, touch, list, delUser, prune string
 }
 
-func buildQueries(schema, table string) queries {
-	var t string
-	if schema != "" {
-		t = pgx.Identifier{schema, table}.Sanitize()
-	} else {
-		t = pgx.Identifier{table}.Sanitize()
-	}
+// sessionColumns are the columns the store reads and writes.
+var sessionColumns = []string{"id", "data", "user_id", "created", "touched", "expires", "deadline", "version"}
+
+func sessionTable(schema, table string) pglock.Table {
+	tab := pglock.Table{Schema: schema, Name: table, Columns: sessionColumns}
+	t := tab.Qualified()
 	idx := func(suffix string) string { return pgx.Identifier{table + suffix}.Sanitize() }
-	var q queries
 	if schema != "" {
-		q.ddl = append(q.ddl, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
+		tab.DDL = append(tab.DDL, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
 	}
-	q.ddl = append(q.ddl,
+	tab.DDL = append(tab.DDL,
 		`CREATE TABLE IF NOT EXISTS `+t+` (
 	id       bytea       PRIMARY KEY CHECK (octet_length(id) = 32),
 	data     jsonb       NOT NULL DEFAULT '{}',
@@ -139,6 +168,11 @@ func buildQueries(schema, table string) queries {
 		`CREATE INDEX IF NOT EXISTS `+idx("_expires_idx")+` ON `+t+` (expires)`,
 		`CREATE INDEX IF NOT EXISTS `+idx("_user_id_idx")+` ON `+t+` (user_id) WHERE user_id IS NOT NULL`,
 	)
+	return tab
+}
+
+func buildQueries(t string) queries {
+	var q queries
 	q.load = `SELECT data, user_id, created, touched, expires, deadline, version FROM ` + t + ` WHERE id = $1`
 	q.update = `UPDATE ` + t + ` SET data = $2, user_id = $3, touched = $4, expires = LEAST($5::timestamptz, deadline), version = version + 1
 WHERE id = $1 AND version = $6
@@ -158,58 +192,15 @@ WHERE id = $1 AND touched < $4 AND expires > $2`
 // itself: initialisation and pruning run in goroutines that
 // [PostgresStore.Close] stops. It fails only on a bad configuration.
 func NewPostgresStore(cfg PostgresConfig) (*PostgresStore, error) {
-	if cfg.MaxConns == 0 {
-		cfg.MaxConns = 5
+	cfg = cfg.withDefaults()
+	pool, own, err := openPool(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = 20 * time.Second
-	}
-	if cfg.QueryTimeout == 0 {
-		cfg.QueryTimeout = 5 * time.Second
-	}
-	if cfg.Table == "" {
-		cfg.Table = "sessions"
-	}
-	if cfg.InitTimeout == 0 {
-		cfg.InitTimeout = time.Minute
-	}
-	if cfg.PruneInterval == 0 {
-		cfg.PruneInterval = 6 * time.Hour
-	}
-	if cfg.PruneBatch <= 0 {
-		cfg.PruneBatch = 1000
-	}
-	if cfg.PruneStatementTimeout <= 0 {
-		cfg.PruneStatementTimeout = 10 * time.Second
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	s := &PostgresStore{cfg: cfg, pool: cfg.Pool, attempt: make(chan struct{}, 1), initDone: make(chan struct{})}
-	if s.pool == nil {
-		if cfg.URL == "" {
-			return nil, errors.New("sessionstore: PostgresConfig needs a URL or a Pool")
-		}
-		pc, err := pgxpool.ParseConfig(cfg.URL)
-		if err != nil {
-			// pgx's parse errors may quote the connection string: say only that it failed.
-			return nil, errors.New("sessionstore: invalid PostgreSQL connection string")
-		}
-		pc.MaxConns = cfg.MaxConns
-		pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
-		pool, err := pgxpool.NewWithConfig(context.Background(), pc)
-		if err != nil {
-			return nil, fmt.Errorf("sessionstore: open pool: %w", err)
-		}
-		s.pool, s.ownPool = pool, true
-	}
-	name := cfg.Schema + "." + cfg.Table
-	s.q = buildQueries(cfg.Schema, cfg.Table)
-	s.initKey = lockKey("sessionstore init " + name)
-	s.pruneKey = lockKey("sessionstore prune " + name)
+	s := &PostgresStore{cfg: cfg, pool: pool, ownPool: own, attempt: make(chan struct{}, 1), initDone: make(chan struct{})}
+	s.table = sessionTable(cfg.Schema, cfg.Table)
+	s.q = buildQueries(s.table.Qualified())
+	s.pruneKey = pglock.Key("sessionstore prune " + cfg.Schema + "." + cfg.Table)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.startCache(); err != nil {
 		s.cancel()
@@ -231,10 +222,67 @@ func NewPostgresStore(cfg PostgresConfig) (*PostgresStore, error) {
 	return s, nil
 }
 
-func lockKey(s string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return int64(h.Sum64())
+func (cfg PostgresConfig) withDefaults() PostgresConfig {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = 5
+	}
+	def(&cfg.ConnectTimeout, 20*time.Second)
+	def(&cfg.QueryTimeout, 5*time.Second)
+	def(&cfg.InitTimeout, time.Minute)
+	def(&cfg.PruneInterval, 6*time.Hour)
+	if cfg.PruneStatementTimeout <= 0 {
+		cfg.PruneStatementTimeout = 10 * time.Second
+	}
+	if cfg.Table == "" {
+		cfg.Table = "sessions"
+	}
+	if cfg.PruneBatch <= 0 {
+		cfg.PruneBatch = 1000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+// openPool returns cfg.Pool, checked against cfg.Pooler, or opens the
+// store's own pool (own is true) with the exec mode cfg.Pooler calls for.
+func openPool(cfg PostgresConfig) (pool *pgxpool.Pool, own bool, err error) {
+	if cfg.Pool != nil {
+		cc := cfg.Pool.Config().ConnConfig
+		d := pooler.Decide(cfg.Pooler, &cc.Config)
+		if d.Transaction && pooler.Caches(cc.DefaultQueryExecMode) {
+			return nil, false, fmt.Errorf("sessionstore: the Pool caches prepared statements (exec mode %v), which a transaction pooler loses (%s): open it with dbpool, or add default_query_exec_mode=exec to its URL", cc.DefaultQueryExecMode, d.Reason)
+		}
+		return cfg.Pool, false, nil
+	}
+	if cfg.URL == "" {
+		return nil, false, errors.New("sessionstore: PostgresConfig needs a URL or a Pool")
+	}
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		// pgx's parse errors may quote the connection string: say only that it failed.
+		return nil, false, errors.New("sessionstore: invalid PostgreSQL connection string")
+	}
+	pc.MaxConns = cfg.MaxConns
+	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	d := pooler.Decide(cfg.Pooler, &pc.ConnConfig.Config)
+	if mode, why := pooler.Configure(pc.ConnConfig, d); d.Transaction {
+		cfg.Logger.Info("sessionstore: behind a transaction pooler", "exec_mode", mode.String(), "reason", why)
+	}
+	pool, err = pgxpool.NewWithConfig(context.Background(), pc)
+	if err != nil {
+		return nil, false, fmt.Errorf("sessionstore: open pool: %w", err)
+	}
+	return pool, true, nil
 }
 
 // Close stops the background work and closes the store's own pool (not a
@@ -255,37 +303,49 @@ func (s *PostgresStore) Close() error {
 }
 
 // initLoop retries the initialisation in the background until it succeeds,
-// the budget runs out or the store is closed.
+// the budget runs out, a permanent error comes, or the store is closed.
 func (s *PostgresStore) initLoop() {
 	defer close(s.initDone)
 	defer s.retrying.Store(false)
-	b := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(time.Second),
-		backoff.WithMultiplier(2),
-		backoff.WithRandomizationFactor(0.2),
-		backoff.WithMaxInterval(15*time.Second),
-		backoff.WithMaxElapsedTime(0), // the budget is counted below, with the floor
-	)
-	start := time.Now()
-	for n := 1; ; n++ {
-		err := s.tryInit(s.ctx)
-		if err == nil || s.ctx.Err() != nil {
-			return
-		}
-		wait := b.NextBackOff()
-		if n >= 3 && time.Since(start)+wait > s.cfg.InitTimeout {
-			s.cfg.Logger.Error("sessionstore: initialisation gave up retrying in the background; each operation will try again",
-				"attempts", n, "err", err)
-			return
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	b := &initBackOff{
+		BackOff: backoff.NewExponentialBackOff(
+			backoff.WithInitialInterval(time.Second),
+			backoff.WithMultiplier(2),
+			backoff.WithRandomizationFactor(0.2),
+			backoff.WithMaxInterval(15*time.Second),
+			backoff.WithMaxElapsedTime(0), // initBackOff counts the budget, with its floor
+		),
+		start:  time.Now(),
+		budget: s.cfg.InitTimeout,
 	}
+	err := backoff.Retry(func() error {
+		err := s.tryInit(s.ctx)
+		if s.isBroken() {
+			return backoff.Permanent(err)
+		}
+		return err
+	}, backoff.WithContext(b, s.ctx))
+	if err != nil && s.ctx.Err() == nil && !s.isBroken() {
+		s.cfg.Logger.Error("sessionstore: initialisation gave up retrying in the background; each operation will try again",
+			"attempts", b.n, "err", err)
+	}
+}
+
+// initBackOff stops once the budget is spent, but never before 3 attempts.
+type initBackOff struct {
+	backoff.BackOff
+	start  time.Time
+	budget time.Duration
+	n      int // attempts made
+}
+
+func (b *initBackOff) NextBackOff() time.Duration {
+	b.n++
+	wait := b.BackOff.NextBackOff()
+	if b.n >= 3 && time.Since(b.start)+wait > b.budget {
+		return backoff.Stop
+	}
+	return wait
 }
 
 // tryInit waits for the attempt semaphore, then makes one initialisation
@@ -300,8 +360,18 @@ func (s *PostgresStore) tryInit(ctx context.Context) error {
 	if s.ready.Load() {
 		return nil
 	}
+	if s.isBroken() {
+		return s.notReady()
+	}
 	return s.initLocked(ctx)
 }
+
+// ErrTableShape is matched (errors.Is) by the error of a store whose table
+// already exists with other columns, most often another library's sessions
+// table (scs's token/data/expiry, connect-pg-simple's sid/sess/expire).
+// Retrying cannot fix it: the store stops trying, and every operation and
+// [PostgresStore.Ready] return it. Give the store another Table or Schema.
+var ErrTableShape = pglock.ErrShape
 
 // initLocked makes one initialisation attempt; the caller holds the
 // attempt semaphore.
@@ -310,17 +380,15 @@ func (s *PostgresStore) initLocked(ctx context.Context) error {
 	s.cfg.Logger.Info("sessionstore: initialising", "attempt", n, "table", s.cfg.Table)
 	actx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout+s.cfg.QueryTimeout)
 	defer cancel()
-	err := pgx.BeginFunc(actx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(actx, "SELECT pg_advisory_xact_lock($1)", s.initKey); err != nil {
-			return err
-		}
-		for _, q := range s.q.ddl {
-			if _, err := tx.Exec(actx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := pglock.Create(actx, s.pool, s.table)
+	if errors.Is(err, pglock.ErrShape) {
+		err = fmt.Errorf("sessionstore: %w; this store needs a table of its own: set PostgresConfig.Table or Schema to another name", err)
+		s.initMu.Lock()
+		s.initErr, s.broken = err, true
+		s.initMu.Unlock()
+		s.cfg.Logger.Error("sessionstore: cannot use the existing table; not retrying", "err", err)
+		return err
+	}
 	if err != nil {
 		err = fmt.Errorf("initialise: %w", err)
 		s.initMu.Lock()
@@ -334,11 +402,21 @@ func (s *PostgresStore) initLocked(ctx context.Context) error {
 	return nil
 }
 
+// isBroken reports a permanent initialisation error.
+func (s *PostgresStore) isBroken() bool {
+	s.initMu.Lock()
+	defer s.initMu.Unlock()
+	return s.broken
+}
+
 func (s *PostgresStore) notReady() error {
 	s.initMu.Lock()
-	last := s.initErr
+	last, broken := s.initErr, s.broken
 	s.initMu.Unlock()
-	if last == nil {
+	switch {
+	case broken:
+		return last
+	case last == nil:
 		return fmt.Errorf("%w: initialising", ErrNotReady)
 	}
 	return fmt.Errorf("%w: %w", ErrNotReady, last)
@@ -363,7 +441,7 @@ func (s *PostgresStore) ensure(ctx context.Context) error {
 	if s.ready.Load() {
 		return nil
 	}
-	if s.retrying.Load() {
+	if s.retrying.Load() || s.isBroken() {
 		return s.notReady()
 	}
 	return s.initLocked(ctx)
@@ -410,11 +488,14 @@ func nullable(s string) *string {
 	return &s
 }
 
-func data(b []byte) []byte {
+// data is the jsonb argument: a string, since in the exec modes a
+// transaction pooler needs (pgx's QueryExecModeExec, simple protocol)
+// parameters go untyped in text format, where a []byte would be bytea.
+func data(b []byte) string {
 	if len(b) == 0 {
-		return []byte("{}")
+		return "{}"
 	}
-	return b
+	return string(b)
 }
 
 // Load implements [Store].

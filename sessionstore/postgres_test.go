@@ -42,30 +42,55 @@ func waitReady(t *testing.T, s interface{ Ready(context.Context) error }, within
 	}, within, 50*time.Millisecond)
 }
 
-func pgBackend() backend {
-	return backend{"postgres", func(t *testing.T) Store {
-		s := newPG(t, PostgresConfig{URL: pgtest.DB(t)})
+// targetConfig returns a config on a fresh database of the target, told
+// when it is behind the transaction pooler.
+func targetConfig(t *testing.T, target pgtest.Target) PostgresConfig {
+	cfg := PostgresConfig{URL: target.DB(t)}
+	if target.Pooled {
+		cfg.Pooler = PoolerTransaction
+	}
+	return cfg
+}
+
+func pgBackend(target pgtest.Target) backend {
+	return backend{"postgres " + target.Name, func(t *testing.T) Store {
+		s := newPG(t, targetConfig(t, target))
 		waitReady(t, s, 10*time.Second)
 		return s
 	}}
 }
 
-// TestPostgres runs the behavioural suite on PostgreSQL.
-func TestPostgres(t *testing.T) { runSuite(t, pgBackend()) }
+// TestPostgres runs the behavioural suite on PostgreSQL, directly and
+// through PgBouncer in transaction mode.
+func TestPostgres(t *testing.T) {
+	for _, target := range pgtest.Targets() {
+		t.Run(target.Name, func(t *testing.T) { runSuite(t, pgBackend(target)) })
+	}
+}
+
+// connect opens a connection that works directly and through a
+// transaction pooler (no named prepared statements).
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	cc, err := pgx.ParseConfig(url)
+	require.NoError(t, err)
+	cc.DefaultQueryExecMode = pgx.QueryExecModeExec
+	conn, err := pgx.ConnectConfig(t.Context(), cc)
+	require.NoError(t, err)
+	return conn
+}
 
 func exec(t *testing.T, url, sql string, args ...any) {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), url)
-	require.NoError(t, err)
+	conn := connect(t, url)
 	defer conn.Close(context.Background())
-	_, err = conn.Exec(t.Context(), sql, args...)
+	_, err := conn.Exec(t.Context(), sql, args...)
 	require.NoError(t, err)
 }
 
 func queryInt(t *testing.T, url, sql string, args ...any) int {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), url)
-	require.NoError(t, err)
+	conn := connect(t, url)
 	defer conn.Close(context.Background())
 	var n int
 	require.NoError(t, conn.QueryRow(t.Context(), sql, args...).Scan(&n))
@@ -202,9 +227,17 @@ CREATE TRIGGER count_writes AFTER INSERT OR UPDATE OR DELETE ON sessions FOR EAC
 }
 
 func TestPostgresPruneOneInstanceAtATime(t *testing.T) {
-	url := pgtest.DB(t)
-	s1 := newPG(t, PostgresConfig{URL: url, PruneBatch: 100})
-	s2 := newPG(t, PostgresConfig{URL: url, PruneBatch: 100})
+	for _, target := range pgtest.Targets() {
+		t.Run(target.Name, func(t *testing.T) { testPruneOneInstanceAtATime(t, target) })
+	}
+}
+
+func testPruneOneInstanceAtATime(t *testing.T, target pgtest.Target) {
+	cfg := targetConfig(t, target)
+	url := cfg.URL
+	cfg.PruneBatch = 100
+	s1 := newPG(t, cfg)
+	s2 := newPG(t, cfg)
 	waitReady(t, s1, 10*time.Second)
 	waitReady(t, s2, 10*time.Second)
 	const expired, live = 3000, 10
@@ -215,10 +248,11 @@ FROM generate_series(1, $1::int) i`, expired)
 SELECT sha256(('live' || i)::bytea), '{}', now(), now(), now() + interval '1 day', now() + interval '2 days'
 FROM generate_series(1, $1::int) i`, live)
 
-	// Another instance holds the lock: both skip.
-	conn, err := pgx.Connect(t.Context(), url)
+	// Another instance holds the lock, in a transaction: both skip.
+	conn := connect(t, url)
+	tx, err := conn.Begin(t.Context())
 	require.NoError(t, err)
-	_, err = conn.Exec(t.Context(), "SELECT pg_advisory_lock($1)", s1.pruneKey)
+	_, err = tx.Exec(t.Context(), "SELECT pg_advisory_xact_lock($1)", s1.pruneKey)
 	require.NoError(t, err)
 	for _, s := range []*PostgresStore{s1, s2} {
 		n, ran, err := s.Prune(t.Context())
@@ -226,8 +260,7 @@ FROM generate_series(1, $1::int) i`, live)
 		assert.False(t, ran)
 		assert.Zero(t, n)
 	}
-	_, err = conn.Exec(t.Context(), "SELECT pg_advisory_unlock($1)", s1.pruneKey)
-	require.NoError(t, err)
+	require.NoError(t, tx.Commit(t.Context()))
 	require.NoError(t, conn.Close(t.Context()))
 
 	var wg sync.WaitGroup
@@ -255,6 +288,16 @@ FROM generate_series(1, $1::int) i`, live)
 	_, ran[0], err = s1.Prune(t.Context())
 	require.NoError(t, err)
 	assert.True(t, ran[0])
+	assertNoAdvisoryLocks(t, url)
+}
+
+// assertNoAdvisoryLocks checks that no backend of url's database holds an
+// advisory lock: none may outlive its transaction.
+func assertNoAdvisoryLocks(t *testing.T, url string) {
+	t.Helper()
+	assert.Zero(t, queryInt(t, url, `SELECT count(*) FROM pg_locks
+WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`),
+		"advisory locks left held")
 }
 
 func TestPostgresPruneLoop(t *testing.T) {

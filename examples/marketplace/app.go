@@ -61,9 +61,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		a.registry.MustRegister(metrics.New("session_store", func() any { return mem.Stats() }))
 		store = mem
 	} else {
-		a.db = openDatabase(cfg, log.With("component", "dbpool"))
+		db, err := openDatabase(cfg, log.With("component", "dbpool"))
+		if err != nil {
+			return nil, err
+		}
+		a.db = db
 		a.coord.Register("database pool", a.db.close)
 		a.coord.AddCheck("database", a.db.check)
+		a.coord.AddCheck("rates table", a.db.checkRates)
 		a.registry.MustRegister(metrics.New("dbpool", func() any { return a.db.stats() },
 			"acquire_count", "canceled_acquire_count", "empty_acquire_count", "new_conns_count",
 			"max_lifetime_destroy_count", "max_idle_destroy_count", "health_checks", "health_failures"))
@@ -72,6 +77,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		// application pool never starves logins, and the reverse.
 		pg, err := sessionstore.NewPostgresStore(sessionstore.PostgresConfig{
 			URL:            cfg.DatabaseURL,
+			Pooler:         cfg.DBPooler,
+			Table:          cfg.SessionTable,
 			MaxConns:       cfg.SessionPoolMaxConns,
 			ConnectTimeout: cfg.SessionConnectTimeout,
 			PruneInterval:  cfg.SessionPruneInterval,
@@ -103,6 +110,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		// The readiness body is public: say what is wrong, not where the
 		// database lives (driver errors name its host and user).
 		if err := a.sessions.Ready(ctx); err != nil {
+			if errors.Is(err, sessionstore.ErrTableShape) {
+				return fmt.Errorf("session table %q exists with other columns (another library's, such as scs or connect-pg-simple): set SESSION_TABLE to another name", cfg.SessionTable)
+			}
 			if errors.Is(err, sessionstore.ErrNotReady) {
 				return errors.New("session store not initialised: database unreachable")
 			}
@@ -129,7 +139,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if a.db != nil {
 		// A fleet shares one upstream budget through the database, and a
 		// restart starts from the last snapshot instead of static rates.
-		rcfg.Shared = a.db.ratesState()
+		rcfg.Shared = a.db.rates
 	}
 	if a.rates, err = cryptorates.New(rcfg); err != nil {
 		return nil, fmt.Errorf("rates: %w", err)

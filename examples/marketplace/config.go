@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dedw3n/hardening/dbpool"
 )
 
 // config is the server's configuration, read from the environment.
@@ -18,6 +20,9 @@ type config struct {
 
 	DatabaseURL      string // "" means in-memory sessions and no pool
 	DBMaxConns       int32
+	DBPooler         dbpool.Pooler // DB_POOLER: auto, none or transaction; applies to every pool
+	SessionTable     string        // SESSION_TABLE: the sessions table's name
+	RatesTable       string        // RATES_TABLE: the rates snapshot table's name
 	DBMinConns       int32
 	DBIdleTimeout    time.Duration
 	DBHealthInterval time.Duration
@@ -122,6 +127,11 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	c.DBMinConns = int32(r.int("DB_MIN_CONNS", 2, 0, 10000))
 	c.DBIdleTimeout = r.duration("DB_IDLE_TIMEOUT", 30*time.Second, false)
 	c.DBHealthInterval = r.duration("DB_HEALTH_INTERVAL", 30*time.Second, false)
+	if err := c.DBPooler.UnmarshalText([]byte(r.str("DB_POOLER", "auto"))); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("DB_POOLER: %w", err))
+	}
+	c.SessionTable = r.str("SESSION_TABLE", "sessions")
+	c.RatesTable = r.str("RATES_TABLE", "cryptorates_snapshot")
 	if c.DBMinConns > c.DBMaxConns {
 		r.errs = append(r.errs, fmt.Errorf("DB_MIN_CONNS (%d) must not exceed DB_MAX_CONNS (%d)", c.DBMinConns, c.DBMaxConns))
 	}

@@ -3,126 +3,63 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/dedw3n/hardening/cryptorates"
 	"github.com/dedw3n/hardening/dbpool"
 )
 
-// errNoDatabase answers while the pool has not connected yet.
-var errNoDatabase = errors.New("database: not connected yet")
-
-// database is the application's pool. It connects in the background, so a
-// database that is down at start does not stop the process from serving
-// (readiness says 503 until it connects; see newApp).
+// database is the application's pool. dbpool.Start connects in the
+// background, so a database that is down at start does not stop the
+// process from serving (readiness says 503 until it connects).
 type database struct {
-	pool   atomic.Pointer[dbpool.Pool]
-	cancel context.CancelFunc
-	done   chan struct{}
+	pool  *dbpool.Pool
+	rates *cryptorates.PostgresState
 }
 
-func openDatabase(cfg config, log *slog.Logger) *database {
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &database{cancel: cancel, done: make(chan struct{})}
-	pcfg := dbpool.Config{
+func openDatabase(cfg config, log *slog.Logger) (*database, error) {
+	p, err := dbpool.Start(cfg.DatabaseURL, dbpool.Config{
 		MaxConns:          cfg.DBMaxConns,
 		MinConns:          cfg.DBMinConns,
 		MaxConnIdleTime:   cfg.DBIdleTimeout,
 		HealthCheckPeriod: cfg.DBHealthInterval,
+		Pooler:            cfg.DBPooler,
 		Logger:            log,
+	})
+	if err != nil {
+		return nil, err
 	}
-	go func() {
-		defer close(d.done)
-		// dbpool.New retries with backoff within its budget; past it, keep
-		// trying at a calm pace until the database appears or we shut down.
-		for {
-			p, err := dbpool.New(ctx, cfg.DatabaseURL, pcfg)
-			if err == nil {
-				d.pool.Store(p)
-				log.Info("database pool connected")
-				return
-			}
-			log.Warn("database pool not connected yet; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(2 * time.Second):
-			}
-		}
-	}()
-	return d
+	// A fleet shares one upstream budget through the database, and a
+	// restart starts from the last snapshot instead of static rates.
+	rates := cryptorates.NewPostgresState(p.Pool(), cryptorates.PostgresStateConfig{Name: "marketplace", Table: cfg.RatesTable})
+	return &database{pool: p, rates: rates}, nil
 }
 
 // check is the readiness check: the monitor's verdict plus a live ping, so
 // an outage shows within the readiness cache's second.
 func (d *database) check(ctx context.Context) error {
-	p := d.pool.Load()
-	if p == nil {
-		return errNoDatabase
-	}
-	if h := p.Health(ctx); !h.Ready() {
+	if h := d.pool.Health(ctx); !h.Ready() {
 		return errors.New("database: " + h.State.String())
 	}
 	// The readiness body is public: driver errors name the host and user.
-	if err := p.Pool().Ping(ctx); err != nil {
+	if err := d.pool.Pool().Ping(ctx); err != nil {
 		return errors.New("database: unreachable")
 	}
 	return nil
 }
 
-func (d *database) stats() dbpool.Stats {
-	if p := d.pool.Load(); p != nil {
-		return p.Stats()
-	}
-	return dbpool.Stats{}
-}
-
-// close stops the connector and closes the pool within the hook's budget.
-func (d *database) close(ctx context.Context) error {
-	d.cancel()
-	<-d.done
-	if p := d.pool.Load(); p != nil {
-		return p.Close(ctx)
+// checkRates is the readiness check of the rates table: a table of that
+// name with other columns is said plainly; other errors are the database
+// check's business.
+func (d *database) checkRates(ctx context.Context) error {
+	if _, err := d.rates.Load(ctx); errors.Is(err, cryptorates.ErrTableShape) {
+		return fmt.Errorf("rates table %q exists with other columns (another program's?): set RATES_TABLE to another name", d.rates.Table())
 	}
 	return nil
 }
 
-// ratesState shares the rates snapshot through the pool once it connects;
-// until then the rates client works alone (its SharedErrors counts that).
-func (d *database) ratesState() cryptorates.SharedState {
-	return &lazyRatesState{db: d}
-}
+func (d *database) stats() dbpool.Stats { return d.pool.Stats() }
 
-type lazyRatesState struct {
-	db    *database
-	once  sync.Once
-	state *cryptorates.PostgresState
-}
-
-func (l *lazyRatesState) get() (*cryptorates.PostgresState, error) {
-	p := l.db.pool.Load()
-	if p == nil {
-		return nil, errNoDatabase
-	}
-	l.once.Do(func() { l.state = cryptorates.NewPostgresState(p.Pool(), "marketplace") })
-	return l.state, nil
-}
-
-func (l *lazyRatesState) Load(ctx context.Context) (cryptorates.Snapshot, error) {
-	s, err := l.get()
-	if err != nil {
-		return cryptorates.Snapshot{}, err
-	}
-	return s.Load(ctx)
-}
-
-func (l *lazyRatesState) Exclusive(ctx context.Context, fn func(cryptorates.Snapshot) (cryptorates.Snapshot, bool)) (bool, error) {
-	s, err := l.get()
-	if err != nil {
-		return false, err
-	}
-	return s.Exclusive(ctx, fn)
-}
+// close closes the pool within the hook's budget.
+func (d *database) close(ctx context.Context) error { return d.pool.Close(ctx) }

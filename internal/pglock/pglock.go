@@ -1,6 +1,9 @@
 // Package pglock holds the PostgreSQL advisory locks and the locked table
 // creation that sessionstore and cryptorates share.
 //
+// Its statements run in pgx's QueryExecModeExec whatever the pool's
+// default, so they leave no prepared statement behind a pooler either.
+//
 // Every lock here is transaction-scoped (pg_advisory_xact_lock,
 // pg_try_advisory_xact_lock): it is taken inside the transaction that does
 // the work and released by its commit or rollback, on the server
@@ -33,7 +36,7 @@ func Key(name string) int64 {
 // whether it got it. It never waits; the lock is released when tx ends.
 func TryXact(ctx context.Context, tx pgx.Tx, key int64) (bool, error) {
 	var got bool
-	if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", key).Scan(&got); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", pgx.QueryExecModeExec, key).Scan(&got); err != nil {
 		return false, fmt.Errorf("advisory lock: %w", err)
 	}
 	return got, nil
@@ -41,7 +44,7 @@ func TryXact(ctx context.Context, tx pgx.Tx, key int64) (bool, error) {
 
 // Xact takes the lock key for the rest of tx, waiting for it.
 func Xact(ctx context.Context, tx pgx.Tx, key int64) error {
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", key); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", pgx.QueryExecModeExec, key); err != nil {
 		return fmt.Errorf("advisory lock: %w", err)
 	}
 	return nil
@@ -98,7 +101,7 @@ func Create(ctx context.Context, db Beginner, t Table) error {
 // checkShape returns a *ShapeError when t exists without all its columns.
 func checkShape(ctx context.Context, tx pgx.Tx, t Table) error {
 	rows, err := tx.Query(ctx, `SELECT attname::text FROM pg_attribute
-WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, t.Qualified())
+WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, pgx.QueryExecModeExec, t.Qualified())
 	if err != nil {
 		return fmt.Errorf("read the columns of %s: %w", t.Qualified(), err)
 	}
