@@ -29,7 +29,7 @@ type CacheConfig struct {
 	MaxBytes int64
 	// MaxLag is the longest a change committed anywhere in the fleet may
 	// still be served from this cache. The listener proves it is no further
-	// behind with a heartbeat NOTIFY, sent at most every MaxLag/4 and only
+	// behind with a heartbeat NOTIFY, sent at most every MaxLag/4 (and 25 ms), only
 	// while reads use the cache; while it cannot, reads bypass the cache.
 	// The default is 100 ms.
 	MaxLag time.Duration
@@ -78,6 +78,7 @@ type cache struct {
 	epoch   uint64         // bumped by every flush and listener state change
 	gens    [shards]uint64 // bumped by every invalidation of an ID in the shard
 	ackedAt time.Time      // send time of the newest heartbeat received; zero while the listener is down
+	live    bool           // the listener is listening
 	minSeq  uint64         // heartbeats before this were sent before the current LISTEN
 
 	hits, misses, invalidations, bypassed, reconnects atomic.Uint64
@@ -202,16 +203,24 @@ func (c *cache) flush() {
 // down marks the listener down: reads bypass the cache, which is emptied.
 func (c *cache) down() {
 	c.mu.Lock()
-	c.ackedAt = time.Time{}
+	c.ackedAt, c.live = time.Time{}, false
 	c.flushLocked()
 	c.mu.Unlock()
+}
+
+// isLive reports whether the listener is listening: heartbeats are
+// pointless otherwise.
+func (c *cache) isLive() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.live
 }
 
 // listening records a new LISTEN: the cache is emptied again, and stays
 // unused until a heartbeat numbered from nextSeq comes back.
 func (c *cache) listening(nextSeq uint64) {
 	c.mu.Lock()
-	c.ackedAt = time.Time{}
+	c.ackedAt, c.live = time.Time{}, true
 	c.minSeq = nextSeq
 	c.flushLocked()
 	c.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dedw3n/hardening/internal/pglock"
 	"github.com/dedw3n/hardening/internal/pooler"
 )
 
@@ -47,7 +48,7 @@ type listener struct {
 
 // channelFor names the notification channel of a table.
 func channelFor(schema, table string) string {
-	return fmt.Sprintf("sessionstore_%016x", uint64(lockKey(schema+"."+table)))
+	return fmt.Sprintf("sessionstore_%016x", uint64(pglock.Key(schema+"."+table)))
 }
 
 // notifyDDL creates the triggers that announce every UPDATE and DELETE of a
@@ -86,8 +87,8 @@ END $d$`,
 }
 
 // startCache sets up the read cache if the configuration asks for one and
-// a direct connection for LISTEN is possible; it fails only on a bad
-// ListenURL.
+// a direct connection for LISTEN is possible. It fails only on a bad
+// ListenURL, having closed the store's own pool.
 func (s *PostgresStore) startCache() error {
 	cfg := &s.cfg.Cache
 	if !cfg.Enabled {
@@ -109,12 +110,16 @@ func (s *PostgresStore) startCache() error {
 	if cfg.ListenURL != "" {
 		var err error
 		if cc, err = pgx.ParseConfig(cfg.ListenURL); err != nil {
+			s.cancel()
+			if s.ownPool {
+				s.pool.Close()
+			}
 			// pgx's parse errors may quote the connection string: say only that it failed.
 			return errors.New("sessionstore: invalid PostgreSQL connection string in Cache.ListenURL")
 		}
 	} else {
 		cc = s.pool.Config().ConnConfig
-		if d := pooler.Decide(pooler.Auto, &cc.Config); d.Transaction {
+		if d := pooler.Decide(s.cfg.Pooler, &cc.Config); d.Transaction {
 			s.cfg.Logger.Warn("sessionstore: read cache off: LISTEN needs a direct connection, set PostgresConfig.Cache.ListenURL",
 				"reason", d.Reason)
 			return nil
@@ -128,7 +133,7 @@ func (s *PostgresStore) startCache() error {
 	var nonce [8]byte
 	rand.Read(nonce[:])
 	channel := channelFor(s.cfg.Schema, s.cfg.Table)
-	s.q.ddl = append(s.q.ddl, notifyDDL(s.cfg.Schema, s.cfg.Table, channel)...)
+	s.table.DDL = append(s.table.DDL, notifyDDL(s.cfg.Schema, s.cfg.Table, channel)...)
 	l := &listener{
 		c: newCache(*cfg), cc: cc, pool: s.pool, channel: channel,
 		beat:    "sessionstore_beat_" + hex.EncodeToString(nonce[:]),
@@ -252,10 +257,11 @@ func (l *listener) handle(n *pgconn.Notification) {
 	l.c.flush() // "*" (TRUNCATE) or anything unexpected
 }
 
-// heartbeats sends a heartbeat when the cache asks for one, at most every
-// MaxLag/4.
+// heartbeats sends a heartbeat when the cache asks for one while the
+// listener is listening, at most every MaxLag/4 (25 ms at most).
 func (l *listener) heartbeats(ctx context.Context) {
 	defer l.done.Done()
+	gap := min(l.c.maxLag/4, 25*time.Millisecond)
 	var last time.Time
 	for {
 		select {
@@ -263,7 +269,10 @@ func (l *listener) heartbeats(ctx context.Context) {
 			return
 		case <-l.c.kick:
 		}
-		if wait := l.c.maxLag/4 - time.Since(last); wait > 0 {
+		if !l.c.isLive() {
+			continue
+		}
+		if wait := gap - time.Since(last); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():

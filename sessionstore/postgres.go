@@ -203,10 +203,6 @@ func NewPostgresStore(cfg PostgresConfig) (*PostgresStore, error) {
 	s.pruneKey = pglock.Key("sessionstore prune " + cfg.Schema + "." + cfg.Table)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.startCache(); err != nil {
-		s.cancel()
-		if s.ownPool {
-			s.pool.Close()
-		}
 		return nil, err
 	}
 	s.retrying.Store(true)
