@@ -82,13 +82,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			MaxConns:       cfg.SessionPoolMaxConns,
 			ConnectTimeout: cfg.SessionConnectTimeout,
 			PruneInterval:  cfg.SessionPruneInterval,
+			Cache:          sessionstore.CacheConfig{Enabled: cfg.SessionCache, ListenURL: cfg.SessionCacheListenURL},
 			Logger:         log.With("component", "sessionstore"),
 		})
 		if err != nil {
 			return nil, err
 		}
 		a.coord.Register("session store", func(context.Context) error { return pg.Close() })
-		a.registry.MustRegister(metrics.New("session_store", func() any { return pg.Stats() }))
+		a.registry.MustRegister(metrics.New("session_store", func() any { return pg.Stats() }, cacheCounters...))
 		store = pg
 	}
 
@@ -121,7 +122,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil
 	})
 	a.registry.MustRegister(metrics.New("sessions", func() any { return a.sessions.Stats() },
-		"loads", "hits", "misses", "writes", "touches", "rejected_cookies", "errors", "conflicts", "init_attempts", "pruned"))
+		append([]string{"loads", "hits", "misses", "writes", "touches", "rejected_cookies", "errors", "conflicts", "init_attempts", "pruned"},
+			cacheCounters...)...))
 
 	rcfg := cryptorates.Config{
 		BaseURL:          cfg.CoinGeckoBaseURL,
@@ -228,3 +230,6 @@ func (a *app) serve() error {
 		"database", a.db != nil)
 	return a.coord.Serve(srv, ln)
 }
+
+// cacheCounters are the session cache's monotonic Stats fields.
+var cacheCounters = []string{"cache_hits", "cache_misses", "cache_invalidations", "cache_bypassed", "cache_reconnects"}

@@ -33,6 +33,8 @@ type config struct {
 	SessionPruneInterval  time.Duration
 	SessionPoolMaxConns   int32
 	SessionConnectTimeout time.Duration
+	SessionCache          bool   // SESSION_CACHE: off (default) or on, the store's read cache
+	SessionCacheListenURL string // SESSION_CACHE_LISTEN_URL: direct URL for its LISTEN, needed behind a transaction pooler
 
 	CoinGeckoBaseURL      string
 	CoinGeckoAPIKey       string
@@ -151,6 +153,14 @@ func loadConfig(lookup func(string) (string, bool)) (config, error) {
 	c.SessionPruneInterval = r.duration("SESSION_PRUNE_INTERVAL", 6*time.Hour, false)
 	c.SessionPoolMaxConns = int32(r.int("SESSION_POOL_MAX_CONNS", 5, 1, 1000))
 	c.SessionConnectTimeout = r.duration("SESSION_CONNECT_TIMEOUT", 20*time.Second, false)
+	switch v := r.str("SESSION_CACHE", "off"); v {
+	case "on":
+		c.SessionCache = true
+	case "off":
+	default:
+		r.errs = append(r.errs, fmt.Errorf("SESSION_CACHE: want off or on, got %q", v))
+	}
+	c.SessionCacheListenURL = r.str("SESSION_CACHE_LISTEN_URL", "")
 
 	c.CoinGeckoBaseURL = r.str("COINGECKO_BASE_URL", "")
 	c.CoinGeckoAPIKey = r.str("COINGECKO_API_KEY", "")

@@ -36,15 +36,16 @@ func TestConfigDefaultsAreTheSeeds(t *testing.T) {
 	require.Equal(t, time.Duration(0), c.ShutdownDrainDelay)
 	require.False(t, c.LogJSON)
 	require.Empty(t, c.DatabaseURL)
+	require.False(t, c.SessionCache, "SESSION_CACHE is off by default")
 }
 
 func TestConfigReportsEveryMalformedVariable(t *testing.T) {
 	_, err := loadConfig(lookupMap(map[string]string{
 		"PORT": "http", "APP_ENV": "staging", "SESSION_TTL": "7d", "RATES_FAILURE_THRESHOLD": "-1",
-		"SESSION_SECRET": "hunter2-hunter2-hunter2-hunter2-x", "SHUTDOWN_DRAIN_DELAY": "-5s",
+		"SESSION_SECRET": "hunter2-hunter2-hunter2-hunter2-x", "SHUTDOWN_DRAIN_DELAY": "-5s", "SESSION_CACHE": "yes",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"PORT", "APP_ENV", "SESSION_TTL", "RATES_FAILURE_THRESHOLD", "SHUTDOWN_DRAIN_DELAY"} {
+	for _, name := range []string{"PORT", "APP_ENV", "SESSION_TTL", "RATES_FAILURE_THRESHOLD", "SHUTDOWN_DRAIN_DELAY", "SESSION_CACHE"} {
 		require.Contains(t, err.Error(), name)
 	}
 	require.NotContains(t, err.Error(), "hunter2")
