@@ -135,12 +135,70 @@
 // statement; a caller's Pool that caches them is refused. Locks behave the
 // same in every mode, since all are transaction-scoped, and the store
 // relies on no SET, temporary table or prepared statement surviving a
-// transaction. It uses no LISTEN; a feature that needs one needs a direct
-// URL (Neon: the host without "-pooler"; Supabase: port 5432). The table:
+// transaction. Only the optional read cache uses LISTEN, on a direct URL
+// (Neon: the host without "-pooler"; Supabase: port 5432): see Read cache.
+// The table:
 //
 //	id       bytea PRIMARY KEY   -- sha256(token)
 //	data     jsonb               -- the session's values by key
 //	user_id  text                -- indexed, for ListUser / RevokeUser
 //	created, touched, expires (indexed), deadline  timestamptz
 //	version  bigint              -- incremented by each save
+//
+// # Read cache
+//
+// [PostgresConfig].Cache (off by default) keeps loaded sessions in the
+// process, bounded (10000 sessions and 16 MiB by default), so that reading
+// a cached session costs no query. PostgreSQL stays the only truth. The
+// store adds triggers to its table that NOTIFY the ID (the hash, never the
+// token) of every row updated or deleted, whoever does it: saves, touches,
+// renewals, logouts, revocations, pruning, other instances, an operator's
+// DELETE. Each instance listens on a dedicated connection and drops its
+// copy. A cached copy is never used past the session's idle expiry or
+// deadline. What you can rely on:
+//
+//   - The client that made a change sees it at once, on every instance: a
+//     companion cookie (the session cookie's name plus "_v", not secret)
+//     carries the session's version after each change, and a cached copy
+//     older than that is not used.
+//   - Every other reader (another device, an old tab, an attacker with a
+//     stolen cookie) may be served the state before a change for at most
+//     [CacheConfig].MaxLag (100 ms by default) after the change committed.
+//     That includes logout, renewal and revocation: a stolen cookie can
+//     keep working for up to MaxLag after the logout, on an instance that
+//     had the session cached. Without the cache, not at all.
+//   - The bound is enforced, not hoped for. PostgreSQL delivers
+//     notifications in commit order, and the listener sends itself
+//     heartbeat notifications (at most every MaxLag/4, only while reads use
+//     the cache). The cache is used only while the newest heartbeat that
+//     came back was sent less than MaxLag ago. A listener that is cut off,
+//     reconnecting, slow or silently losing packets therefore switches the
+//     cache off within MaxLag: reads go to PostgreSQL (Stats.Cache.Bypassed),
+//     the cache is emptied, and it is used again only after a new LISTEN and
+//     a heartbeat through it. A load that overlaps an invalidation does not
+//     store its result.
+//   - Writes do not trust the cache: each save is checked against the
+//     stored version and replayed on conflict, and the reload after a
+//     conflict always queries the database. A stale copy can cost a retry,
+//     never an update.
+//   - Changes that fire no trigger are not announced: DROP TABLE, writes
+//     with session_replication_role = replica, a restored backup. Restart
+//     the instances after one of these.
+//
+// LISTEN needs a connection that stays with one server session, which a
+// transaction pooler does not give. The listener uses
+// [CacheConfig].ListenURL, or else the store's own URL or Pool. If
+// [PostgresConfig].Pooler says that leads to a transaction pooler, the
+// cache stays off and the store logs why once at start. (A pooler it
+// cannot recognise does no harm either: its heartbeats never come back, so
+// the cache is never used.)
+//
+// Scale to zero: the listener keeps its connection open and pings it every
+// second when nothing arrives. A serverless compute that suspends when
+// idle (Neon, Supabase, Aurora Serverless) will therefore never suspend
+// while an instance with the cache on is running. Use the cache where the
+// database is up anyway, or leave it off. Each UPDATE or DELETE of a
+// session row also sends a notification, and PostgreSQL serialises the
+// commits of notifying transactions. At session write rates this costs
+// little, but a prune batch sends one notification per row.
 package sessionstore

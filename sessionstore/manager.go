@@ -108,6 +108,8 @@ func (m *Manager) load(r *http.Request) (s *Session, sawCookie bool, err error) 
 	}
 	var tried [maxLookups]ID
 	lookups := 0
+	// A cached copy older than the version this client last saw is never used.
+	ctx := withMinVersion(r.Context(), m.clientVersion(r))
 	for _, c := range cookies[:min(len(cookies), maxCookies)] {
 		token, valid := m.codec.decode(c.Value)
 		id := idOf(token[:])
@@ -117,7 +119,7 @@ func (m *Manager) load(r *http.Request) (s *Session, sawCookie bool, err error) 
 		tried[lookups] = id
 		lookups++
 		m.loads.Add(1)
-		rec, found, err := m.store.Load(r.Context(), id)
+		rec, found, err := m.store.Load(ctx, id)
 		if err != nil {
 			m.storeErrors.Add(1)
 			return nil, true, err
@@ -166,8 +168,10 @@ func (m *Manager) commitSession(ctx context.Context, h http.Header, s *Session) 
 			return err
 		}
 		m.setCookie(h, m.codec.encode(s.token[:]), s.rec.Expires.Sub(now))
+		m.setVersionCookie(h, s.rec.Version, s.rec.Expires.Sub(now))
 	case s.cleared:
 		m.setCookie(h, "", -1)
+		m.setVersionCookie(h, 0, -1)
 	case s.found && s.rec.Touched.Before(now.Add(-m.cfg.TouchAfter)):
 		expires := m.expiry(now, s.rec.Deadline)
 		moved, err := m.store.Touch(ctx, s.rec.ID, now, expires, now.Add(-m.cfg.TouchAfter))
@@ -254,7 +258,8 @@ func (m *Manager) reload(ctx context.Context, s *Session, now time.Time) error {
 	if s.found {
 		var err error
 		m.loads.Add(1)
-		if fresh, found, err = m.store.Load(ctx, s.rec.ID); err != nil {
+		// Newer than the copy that conflicted: never a cached one.
+		if fresh, found, err = m.store.Load(withMinVersion(ctx, s.rec.Version+1), s.rec.ID); err != nil {
 			return err
 		}
 		found = found && fresh.alive(now)

@@ -78,8 +78,13 @@ type PostgresConfig struct {
 	// PruneStatementTimeout bounds each DELETE batch. The default is 10 s.
 	PruneStatementTimeout time.Duration
 
-	// Now is the clock pruning compares expiries with (the Manager's clock
-	// writes them). The default is time.Now; nil means the default.
+	// Cache turns on a read cache in front of the table, invalidated across
+	// the fleet by LISTEN/NOTIFY: see [CacheConfig]. The default is off.
+	Cache CacheConfig
+
+	// Now is the clock pruning and the cache compare expiries with (the
+	// Manager's clock writes them). The default is time.Now; nil means the
+	// default.
 	Now func() time.Time
 	// Logger receives initialisation attempts, pruning counts and errors.
 	// It never receives tokens, cookies or passwords. nil means
@@ -131,6 +136,9 @@ type PostgresStore struct {
 	initDone  chan struct{}
 	loop      *loop
 	closeOnce sync.Once
+
+	cache    *cache    // nil when the read cache is off
+	listener *listener // nil when the read cache is off
 }
 
 type queries struct {
@@ -196,6 +204,9 @@ func NewPostgresStore(cfg PostgresConfig) (*PostgresStore, error) {
 	s.q = buildQueries(s.table.Qualified())
 	s.pruneKey = pglock.Key("sessionstore prune " + cfg.Schema + "." + cfg.Table)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.startCache(); err != nil {
+		return nil, err
+	}
 	s.retrying.Store(true)
 	go s.initLoop()
 	s.loop = startLoop(cfg.PruneInterval, func(ctx context.Context) {
@@ -279,6 +290,9 @@ func (s *PostgresStore) Close() error {
 		s.cancel()
 		<-s.initDone
 		s.loop.stop()
+		if s.listener != nil {
+			s.listener.done.Wait()
+		}
 		if s.ownPool {
 			s.pool.Close()
 		}
@@ -484,6 +498,14 @@ func data(b []byte) string {
 
 // Load implements [Store].
 func (s *PostgresStore) Load(ctx context.Context, id ID) (Record, bool, error) {
+	var t ticket
+	if s.cache != nil {
+		rec, hit, tk := s.cache.lookup(id, minVersion(ctx), s.cfg.Now())
+		if hit {
+			return rec, true, nil
+		}
+		t = tk
+	}
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return Record{}, false, err
@@ -501,11 +523,15 @@ func (s *PostgresStore) Load(ctx context.Context, id ID) (Record, bool, error) {
 	if uid != nil {
 		r.UserID = *uid
 	}
+	if s.cache != nil {
+		s.cache.put(t, r)
+	}
 	return r, true, nil
 }
 
 // Save implements [Store].
 func (s *PostgresStore) Save(ctx context.Context, rec Record, replace ID) (int64, error) {
+	defer s.forget(rec.ID, replace)
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return 0, err
@@ -579,6 +605,7 @@ func (s *PostgresStore) renew(ctx context.Context, rec Record, replace ID) (int6
 
 // Touch implements [Store].
 func (s *PostgresStore) Touch(ctx context.Context, id ID, now, expires, touchedBefore time.Time) (bool, error) {
+	defer s.forget(id, ID{})
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return false, err
@@ -593,6 +620,7 @@ func (s *PostgresStore) Touch(ctx context.Context, id ID, now, expires, touchedB
 
 // Delete implements [Store].
 func (s *PostgresStore) Delete(ctx context.Context, id ID) error {
+	defer s.forget(id, ID{})
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return err
@@ -638,6 +666,7 @@ func (s *PostgresStore) ListUser(ctx context.Context, userID string) ([]Record, 
 
 // DeleteUser implements [Store].
 func (s *PostgresStore) DeleteUser(ctx context.Context, userID string, keep ID) (int, error) {
+	defer s.forgetUser(userID)
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return 0, err
@@ -652,5 +681,9 @@ func (s *PostgresStore) DeleteUser(ctx context.Context, userID string, keep ID) 
 
 // Stats returns the store's counters.
 func (s *PostgresStore) Stats() StoreStats {
-	return StoreStats{InitAttempts: s.attempts.Load(), Pruned: s.pruned.Load(), PruneRuns: s.pruneRuns.Load()}
+	st := StoreStats{InitAttempts: s.attempts.Load(), Pruned: s.pruned.Load(), PruneRuns: s.pruneRuns.Load()}
+	if s.cache != nil {
+		st.Cache = s.cache.stats()
+	}
+	return st
 }

@@ -30,6 +30,9 @@ type Stats struct {
 	InitAttempts uint64 `json:"init_attempts"`
 	// Pruned counts expired sessions deleted by pruning.
 	Pruned uint64 `json:"pruned"`
+	// Cache counts the work of the store's read cache (PostgreSQL with
+	// PostgresConfig.Cache.Enabled); zero otherwise.
+	Cache CacheStats `json:"cache"`
 }
 
 // Stats returns a snapshot of the counters.
@@ -46,7 +49,7 @@ func (m *Manager) Stats() Stats {
 	}
 	if s, ok := m.store.(statser); ok {
 		ss := s.Stats()
-		st.InitAttempts, st.Pruned = ss.InitAttempts, ss.Pruned
+		st.InitAttempts, st.Pruned, st.Cache = ss.InitAttempts, ss.Pruned, ss.Cache
 	}
 	return st
 }

@@ -102,6 +102,8 @@ type StoreStats struct {
 	// PruneRuns counts prunings that ran (not skipped for another
 	// instance holding the lock).
 	PruneRuns uint64 `json:"prune_runs"`
+	// Cache counts the work of a PostgresStore's read cache.
+	Cache CacheStats `json:"cache"`
 }
 
 // statser is implemented by stores that count their own work.

@@ -106,6 +106,7 @@ func (a *app) openStore() (sessionstore.Store, error) {
 		MaxConns:       cfg.SessionPoolMaxConns,
 		ConnectTimeout: cfg.SessionConnectTimeout,
 		PruneInterval:  cfg.SessionPruneInterval,
+		Cache:          sessionstore.CacheConfig{Enabled: cfg.SessionCache, ListenURL: cfg.SessionCacheListenURL},
 		Logger:         log.With("component", "sessionstore"),
 	})
 	if err != nil {

@@ -33,6 +33,8 @@ type config struct {
 	SessionPruneInterval  time.Duration
 	SessionPoolMaxConns   int32
 	SessionConnectTimeout time.Duration
+	SessionCache          bool   // the store's read cache
+	SessionCacheListenURL string // a direct URL for its LISTEN; "" means DATABASE_URL
 
 	CoinGeckoBaseURL      string
 	CoinGeckoAPIKey       string
@@ -73,6 +75,8 @@ func configFrom(rep *configcheck.Report) config {
 		SessionPruneInterval:  rep.Duration("SESSION_PRUNE_INTERVAL"),
 		SessionPoolMaxConns:   int32(rep.Int("SESSION_POOL_MAX_CONNS")),
 		SessionConnectTimeout: rep.Duration("SESSION_CONNECT_TIMEOUT"),
+		SessionCache:          rep.Value("SESSION_CACHE") == "on",
+		SessionCacheListenURL: rep.Secret("SESSION_CACHE_LISTEN_URL").Reveal(),
 
 		CoinGeckoBaseURL:      rep.URL("COINGECKO_BASE_URL").String(),
 		CoinGeckoAPIKey:       rep.Secret("COINGECKO_API_KEY").Reveal(),
@@ -163,6 +167,10 @@ func sessionVars() []configcheck.Var {
 		duration("SESSION_PRUNE_INTERVAL", "6h", positive),
 		count("SESSION_POOL_MAX_CONNS", "5", 1),
 		duration("SESSION_CONNECT_TIMEOUT", "20s", positive),
+		{Name: "SESSION_CACHE", Default: "off", Hint: "on keeps sessions in memory, invalidated by LISTEN/NOTIFY; it keeps a serverless database awake",
+			Rules: []configcheck.Rule{configcheck.OneOf("off", "on")}},
+		{Name: "SESSION_CACHE_LISTEN_URL", Secret: true, Hint: "a direct (not pooled) URL of the same database, for LISTEN behind a transaction pooler",
+			Rules: []configcheck.Rule{configcheck.NonEmpty(), configcheck.Trimmed(), configcheck.PostgresDSN()}},
 	}
 }
 

@@ -66,6 +66,7 @@ func TestConfigDefaults(t *testing.T) {
 	require.Equal(t, []time.Duration{168 * time.Hour, 2 * time.Hour, 6 * time.Hour, 20 * time.Second},
 		[]time.Duration{c.SessionTTL, c.SessionTouchAfter, c.SessionPruneInterval, c.SessionConnectTimeout})
 	require.Equal(t, int32(5), c.SessionPoolMaxConns)
+	require.False(t, c.SessionCache, "SESSION_CACHE is off by default")
 	require.Equal(t, []int32{10, 2}, []int32{c.DBMaxConns, c.DBMinConns})
 	require.Equal(t, []time.Duration{30 * time.Second, 30 * time.Second}, []time.Duration{c.DBIdleTimeout, c.DBHealthInterval})
 	require.Equal(t, "https://api.coingecko.com/api/v3", c.CoinGeckoBaseURL)
@@ -130,6 +131,7 @@ func TestConfigBadValues(t *testing.T) {
 		"SESSION_POOL_MAX_CONNS": "0", "SESSION_CONNECT_TIMEOUT": "20",
 		"DB_MAX_CONNS": "ten", "DB_MIN_CONNS": "-1", "DB_IDLE_TIMEOUT": "x", "DB_HEALTH_INTERVAL": "0",
 		"DB_POOLER": "session", "SESSION_TABLE": "Sessions; DROP", "RATES_TABLE": "1rates",
+		"SESSION_CACHE": "yes", "SESSION_CACHE_LISTEN_URL": "postgres://a:b@host:notaport/db",
 		"COINGECKO_BASE_URL": "api.coingecko.com", "COINGECKO_API_KEY": " key ",
 		"RATES_COINS": "bit coin", "RATES_CURRENCIES": "usd,",
 		"RATES_FRESH": "fresh", "RATES_ACCEPTABLE": "15", "RATES_FALLBACK": "-60m",

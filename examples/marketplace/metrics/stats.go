@@ -86,6 +86,11 @@ func Sessions(m *sessionstore.Manager, store sessionstore.Store) prometheus.Coll
 		pruned    = counter(ns+"pruned_total", "Expired sessions deleted by pruning.", nil)
 		pruneRuns = counter(ns+"prune_runs_total", "Prunings that ran (not skipped for another instance).", nil)
 		ready     = gauge(ns+"store_ready", "1 while the store is initialised and answers, 0 otherwise.", nil)
+		cacheRead = counter(ns+"cache_reads_total", "Session loads the read cache saw: answered (hit), sent on (miss), or bypassed while the listener was not proven current.", nil, "result")
+		invalid   = counter(ns+"cache_invalidations_total", "Sessions dropped from the read cache by a notification or a local write.", nil)
+		reconnect = counter(ns+"cache_listener_reconnects_total", "LISTEN connections the read cache made after its first.", nil)
+		entries   = gauge(ns+"cache_entries", "Sessions held by the read cache.", nil)
+		cacheSize = gauge(ns+"cache_bytes", "Bytes held by the read cache.", nil)
 	)
 	return collector(func(ch chan<- prometheus.Metric) {
 		s := m.Stats()
@@ -102,7 +107,15 @@ func Sessions(m *sessionstore.Manager, store sessionstore.Store) prometheus.Coll
 		if st, ok := store.(interface {
 			Stats() sessionstore.StoreStats
 		}); ok {
-			pruneRuns.send(ch, float64(st.Stats().PruneRuns))
+			ss := st.Stats()
+			pruneRuns.send(ch, float64(ss.PruneRuns))
+			cacheRead.send(ch, float64(ss.Cache.Hits), "hit")
+			cacheRead.send(ch, float64(ss.Cache.Misses), "miss")
+			cacheRead.send(ch, float64(ss.Cache.Bypassed), "bypassed")
+			invalid.send(ch, float64(ss.Cache.Invalidations))
+			reconnect.send(ch, float64(ss.Cache.Reconnects))
+			entries.send(ch, float64(ss.Cache.Entries))
+			cacheSize.send(ch, float64(ss.Cache.Bytes))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()

@@ -1,0 +1,102 @@
+package sessionstore
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// This file holds what read-your-writes needs beside the cache: the
+// client's last known version travels in a companion cookie, and reaches
+// the store's Load in the context.
+
+// versionCookieSuffix names the companion cookie: the session cookie's name
+// plus this suffix.
+const versionCookieSuffix = "_v"
+
+type minVersionKey struct{}
+
+// withMinVersion asks the store's Load not to answer from a cached copy
+// older than v.
+func withMinVersion(ctx context.Context, v int64) context.Context {
+	if v <= 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, minVersionKey{}, v)
+}
+
+func minVersion(ctx context.Context) int64 {
+	v, _ := ctx.Value(minVersionKey{}).(int64)
+	return v
+}
+
+// versionTracker is implemented by stores that answer loads from a cache
+// and so need the client's version.
+type versionTracker interface{ tracksVersions() bool }
+
+func (s *PostgresStore) tracksVersions() bool { return s.cache != nil }
+
+func (m *Manager) tracksVersions() bool {
+	v, ok := m.store.(versionTracker)
+	return ok && v.tracksVersions()
+}
+
+// clientVersion returns the version the request's companion cookie names,
+// 0 for none. The cookie is not signed: a client can only make its own
+// reads skip the cache.
+func (m *Manager) clientVersion(r *http.Request) int64 {
+	c, err := r.Cookie(m.cfg.Cookie.Name + versionCookieSuffix)
+	if err != nil || len(c.Value) > 19 {
+		return 0
+	}
+	v, err := strconv.ParseInt(c.Value, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// setVersionCookie sets (or with maxAge < 0 deletes) the companion cookie,
+// when the store caches.
+func (m *Manager) setVersionCookie(h http.Header, version int64, maxAge time.Duration) {
+	if !m.tracksVersions() {
+		return
+	}
+	ck := m.cfg.Cookie
+	c := &http.Cookie{
+		Name:     ck.Name + versionCookieSuffix,
+		Value:    strconv.FormatInt(version, 10),
+		Path:     ck.Path,
+		Domain:   ck.Domain,
+		Secure:   !ck.Insecure,
+		HttpOnly: true,
+		SameSite: ck.SameSite,
+		MaxAge:   int(maxAge / time.Second),
+	}
+	if maxAge < 0 || c.MaxAge == 0 {
+		c.Value, c.MaxAge = "", -1
+	}
+	if v := c.String(); v != "" {
+		h.Add("Set-Cookie", v)
+	}
+}
+
+// forget drops the local cached copies of the sessions a write touched,
+// after the write (or its failure: its outcome may be unknown). The
+// trigger's notification drops every other instance's.
+func (s *PostgresStore) forget(id, replace ID) {
+	if s.cache == nil {
+		return
+	}
+	s.cache.invalidate(id)
+	if !replace.IsZero() {
+		s.cache.invalidate(replace)
+	}
+}
+
+func (s *PostgresStore) forgetUser(userID string) {
+	if s.cache != nil {
+		s.cache.invalidateUser(userID)
+	}
+}
