@@ -146,16 +146,17 @@ func TestFaultSessionCacheListener(t *testing.T) {
 		}
 	}
 	faults := []struct {
-		name   string
-		inject func()
+		name      string
+		reconnect bool // the fault breaks the connection: B must make a new one
+		inject    func()
 	}{
-		{"listener blackholed 2.5 s (timeout toxic)",
+		{"listener blackholed 2.5 s (timeout toxic)", true,
 			held(toxic{Name: "blackhole", Type: "timeout", Stream: "downstream", Attributes: map[string]any{"timeout": 0}}, 2500*time.Millisecond)},
-		{"listener reset (reset_peer)",
+		{"listener reset (reset_peer)", true,
 			held(toxic{Name: "reset", Type: "reset_peer", Stream: "downstream", Attributes: map[string]any{"timeout": 0}}, 500*time.Millisecond)},
-		{"listener slowed 300 ms for 1.5 s (latency toxic)",
+		{"listener slowed 300 ms for 1.5 s (latency toxic)", false,
 			held(toxic{Name: "slow", Type: "latency", Stream: "downstream", Attributes: map[string]any{"latency": 300}}, 1500*time.Millisecond)},
-		{"listener backend terminated (pg_terminate_backend)", func() {
+		{"listener backend terminated (pg_terminate_backend)", true, func() {
 			require.Positive(t, countRows(t, dsn, `SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity
 WHERE application_name = 'sessionstore listener' AND datname = current_database()`))
 		}},
@@ -170,11 +171,11 @@ WHERE application_name = 'sessionstore listener' AND datname = current_database(
 		go func() { defer wg.Done(); cacheReader(ctx, t, client, b, w, &stale) }()
 	}
 	time.Sleep(500 * time.Millisecond) // baseline
-	for i, f := range faults {
+	for _, f := range faults {
 		reconnects := b.store.Stats().Cache.Reconnects
 		f.inject()
 		ended := time.Now()
-		rec := cacheBack(t, b, reconnects, i > 0)
+		rec := cacheBack(t, b, reconnects, f.reconnect)
 		t.Logf("%s: cache back %v after the fault ended", f.name, rec)
 		assert.LessOrEqual(t, rec, restartRecoverBound, f.name)
 		record(faultFigure{Test: "TestFaultSessionCacheListener", Fault: f.name, Injected: 1, Acked: -1,
