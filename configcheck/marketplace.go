@@ -56,6 +56,12 @@ func Marketplace() *RuleSet {
 			count("DB_MIN_CONNS", "2", 0, NotAbove("DB_MAX_CONNS")),
 			dur("DB_IDLE_TIMEOUT", "30s", positive),
 			dur("DB_HEALTH_INTERVAL", "30s", positive),
+			{
+				Name: "DB_POOLER", Default: "auto", Rules: []Rule{OneOf("auto", "none", "transaction")},
+				Hint: "transaction behind PgBouncer in transaction mode; auto detects Neon's -pooler hosts and Supabase's port 6543",
+			},
+			{Name: "SESSION_TABLE", Default: "sessions", Rules: []Rule{NonEmpty()}},
+			{Name: "RATES_TABLE", Default: "cryptorates_snapshot", Rules: []Rule{NonEmpty()}},
 			{Name: "COINGECKO_BASE_URL", Default: "https://api.coingecko.com/api/v3", Rules: []Rule{URL("https", "http")}},
 			{Name: "COINGECKO_API_KEY", Secret: true, Rules: []Rule{Trimmed()}},
 			{Name: "RATES_COINS", Default: "bitcoin,ethereum,solana,polkadot,avalanche-2", Rules: []Rule{List()}},

@@ -195,3 +195,50 @@ func TestPostgresTableOfAnotherShape(t *testing.T) {
 	_, err = other.Load(context.Background())
 	require.NoError(t, err)
 }
+
+// A fleet of states through PgBouncer in transaction mode, each on a pool
+// with pgx's default statement cache, contending for the lock: no error,
+// each write stored, at most one holder at a time, and no advisory lock
+// left behind.
+func TestPostgresStateUnderLoadThroughPgBouncer(t *testing.T) {
+	url := pgtest.PooledDB(t)
+	var states []*PostgresState
+	for range 4 {
+		states = append(states, NewPostgresState(newPool(t, url), PostgresStateConfig{}))
+	}
+	var mu sync.Mutex
+	holders, maxHolders, writes := 0, 0, 0
+	var wg sync.WaitGroup
+	for _, st := range states {
+		for range 3 {
+			wg.Go(func() {
+				for range 20 {
+					_, err := st.Exclusive(t.Context(), func(cur Snapshot) (Snapshot, bool) {
+						mu.Lock()
+						holders++
+						maxHolders = max(maxHolders, holders)
+						writes++
+						n := writes
+						mu.Unlock()
+						defer func() { mu.Lock(); holders--; mu.Unlock() }()
+						next := Snapshot{AttemptedAt: t0.Add(time.Duration(n) * time.Second), Prices: map[Pair]Price{}}
+						return next, true
+					})
+					assert.NoError(t, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	assert.Equal(t, 1, maxHolders, "one holder at a time")
+	require.Positive(t, writes)
+	snap, err := states[0].Load(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, t0.Add(time.Duration(writes)*time.Second), snap.AttemptedAt.UTC(), "the last write is stored")
+
+	var locks int
+	require.NoError(t, newPool(t, url).QueryRow(t.Context(), `SELECT count(*) FROM pg_locks
+WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+		pgx.QueryExecModeExec).Scan(&locks))
+	assert.Zero(t, locks, "advisory locks left held")
+}

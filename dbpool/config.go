@@ -138,6 +138,12 @@ type Config struct {
 	// boot budget). The default nil changes nothing.
 	Configure func(*pgxpool.Config)
 
+	// Now is the clock the health report's times (CheckedAt, LastSuccess,
+	// IdleSince) and the monitor's windows (QuietPeriod, WaitWindow) are
+	// read from. The default is time.Now. Latencies, timeouts and the
+	// connect budget are measured on real time whatever it says.
+	Now func() time.Time
+
 	// Logger receives the pool's structured logs (field component=dbpool).
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -203,6 +209,7 @@ type settings struct {
 	execMode       pgx.QueryExecMode
 	execModeSource string // why execMode was chosen, for the log
 
+	now     func() time.Time
 	logger  *slog.Logger
 	target  string   // host:port list and database, for errors and logs
 	secrets []string // passwords to keep out of errors and logs
@@ -221,9 +228,12 @@ func resolve(dsn string, c Config) (*settings, error) {
 	}
 	inDSN := func(key string) bool { _, ok := present.RuntimeParams[key]; return ok }
 
-	s := &settings{pool: pc, logger: c.Logger}
+	s := &settings{pool: pc, logger: c.Logger, now: c.Now}
 	if s.logger == nil {
 		s.logger = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	s.secrets = append(secrets, passwords(pc.ConnConfig)...)
 	s.target = describeTarget(pc.ConnConfig)

@@ -32,6 +32,30 @@ func ExampleNew_unreachable() {
 	// shows the password: false
 }
 
+// Start returns at once, even with the database down, and connects in the
+// background; until it has, the readiness check says so.
+func ExampleStart() {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close() // the database is not up yet
+
+	db, err := dbpool.Start("postgres://shop@"+addr+"/shop?sslmode=disable", dbpool.Config{
+		Pooler: dbpool.PoolerTransaction, // behind PgBouncer in transaction mode, say
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		fmt.Println(err) // only a bad configuration fails here
+		return
+	}
+	defer db.Close(context.Background())
+	h := db.Health(context.Background())
+	fmt.Println(h.State, h.Ready())
+	fmt.Println(db.Pool().Config().ConnConfig.DefaultQueryExecMode)
+	// Output:
+	// connecting false
+	// exec
+}
+
 // A readiness endpoint accepts traffic while the pool is healthy, slow or
 // idle (scale to zero), and refuses it while checks fail.
 func ExampleReport_Ready() {

@@ -106,7 +106,7 @@ type monitorState struct {
 
 // monitor runs a check every health period until ctx ends.
 func (p *Pool) monitor(ctx context.Context, st *pgxpool.Stat) {
-	now := time.Now()
+	now := p.s.now()
 	m := monitorState{
 		lastAcquires: st.AcquireCount(),
 		lastEmpty:    st.EmptyAcquireCount(),
@@ -119,8 +119,8 @@ func (p *Pool) monitor(ctx context.Context, st *pgxpool.Stat) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			p.check(ctx, &m, now)
+		case <-t.C:
+			p.check(ctx, &m, p.s.now())
 		}
 	}
 }
@@ -200,7 +200,7 @@ func (p *Pool) record(at time.Time, latency time.Duration, err error, waiting bo
 		err = sanitize(err, p.s.secrets)
 		r.State, r.ConsecutiveFailures, r.Failures, r.LastError = StateUnhealthy, r.ConsecutiveFailures+1, r.Failures+1, err.Error()
 	} else {
-		r.State, r.Latency, r.LastSuccess, r.ConsecutiveFailures = StateHealthy, latency, time.Now(), 0
+		r.State, r.Latency, r.LastSuccess, r.ConsecutiveFailures = StateHealthy, latency, p.s.now(), 0
 		if p.s.warnLatency > 0 && latency > p.s.warnLatency {
 			r.State = StateDegraded
 		}

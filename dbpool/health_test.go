@@ -30,9 +30,10 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 	stoppedAt := time.Now()
 	// The first check that starts after the stop must see it.
 	var r Report
+	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 10*time.Second, "a check started after the stop", func() bool {
 		r = p.Health(ctx)
-		return r.CheckedAt.After(stoppedAt)
+		return r.CheckedAt.After(stoppedAt) && len(logs.Lines(`"msg":"database health check failed"`)) > 0
 	})
 	assert.Equal(t, StateUnhealthy, r.State, "report: %+v", r)
 	assert.False(t, r.Ready())
@@ -50,11 +51,13 @@ func TestHealthFailsWhenServerStopsAndRecovers(t *testing.T) {
 
 	// Same pool, no help: it recovers once the server is back.
 	require.NoError(t, s.Start())
-	waitFor(t, 15*time.Second, "recovery", func() bool { return p.Health(ctx).State == StateHealthy })
+	// The report changes before the line is logged (outside the lock): wait for both.
+	waitFor(t, 15*time.Second, "recovery", func() bool {
+		return p.Health(ctx).State == StateHealthy && len(logs.Lines(`"msg":"database health recovered"`)) > 0
+	})
 	r = p.Health(ctx)
 	assert.Equal(t, 0, r.ConsecutiveFailures)
 	assert.NotEmpty(t, r.LastError, "the last error is kept after recovery")
-	assert.NotEmpty(t, logs.Lines(`"msg":"database health recovered"`))
 	var one int
 	require.NoError(t, p.Pool().QueryRow(ctx, "SELECT 1").Scan(&one))
 	assert.NotContains(t, logs.String(), pw)
@@ -155,11 +158,12 @@ func testScaleToZeroReportsIdle(t *testing.T, target pgtest.Target) {
 	// Application traffic wakes the monitor up.
 	_, err := p.Pool().Exec(ctx, "SELECT 1")
 	require.NoError(t, err)
+	// The report changes before the line is logged (outside the lock): wait for both.
 	waitFor(t, 10*time.Second, "probes to resume", func() bool {
 		r := p.Health(ctx)
-		return r.State == StateHealthy && r.Checks > checks
+		return r.State == StateHealthy && r.Checks > checks &&
+			len(logs.Lines(`"msg":"application traffic resumed: health checks resumed"`)) > 0
 	})
-	assert.NotEmpty(t, logs.Lines(`"msg":"application traffic resumed: health checks resumed"`))
 }
 
 func TestStatsSnapshot(t *testing.T) { forTargets(t, testStatsSnapshot) }
@@ -190,7 +194,7 @@ func TestReportJSON(t *testing.T) {
 	assert.Contains(t, string(b), `"checks":3`)
 	assert.NotContains(t, string(b), "idle_since", "zero IdleSince is omitted")
 	for s, want := range map[State]string{StateUnknown: "unknown", StateHealthy: "healthy", StateDegraded: "degraded",
-		StateUnhealthy: "unhealthy", StateIdle: "idle", State(42): "unknown"} {
+		StateUnhealthy: "unhealthy", StateIdle: "idle", StateConnecting: "connecting", State(42): "unknown"} {
 		assert.Equal(t, want, s.String())
 	}
 	assert.False(t, Report{}.Ready())
@@ -208,10 +212,43 @@ func testExhaustedPoolFailsTheCheck(t *testing.T, target pgtest.Target) {
 	conn, err := p.Pool().Acquire(ctx)
 	require.NoError(t, err)
 
-	waitFor(t, 10*time.Second, "a failed check", func() bool { return p.Health(ctx).State == StateUnhealthy })
+	waitFor(t, 10*time.Second, "a failed check", func() bool {
+		return p.Health(ctx).State == StateUnhealthy && len(logs.Lines(`pool exhausted`)) > 0
+	})
 	assert.Contains(t, p.Health(ctx).LastError, "pool exhausted: all 1 connections acquired")
 	assert.NotEmpty(t, logs.Lines(`"level":"ERROR"`, `pool exhausted`, `"acquired":1`))
 
 	conn.Release()
 	waitFor(t, 10*time.Second, "recovery", func() bool { return p.Health(ctx).State == StateHealthy })
+}
+
+// testClock is a Config.Now that moves only when told.
+type testClock struct {
+	mu sync.Mutex // protects t
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// The quiet period is read from Config.Now: an hour of it passes without
+// waiting an hour, and the report's times are the clock's.
+func TestQuietPeriodFollowsTheClock(t *testing.T) {
+	clk := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	cfg := fastConfig(nil)
+	cfg.Now = clk.Now
+	cfg.ScaleToZero = true
+	cfg.QuietPeriod = time.Hour
+	p := mustNew(t, pgtest.DB(t), cfg)
+	ctx := context.Background()
+
+	waitFor(t, 10*time.Second, "periodic checks", func() bool { return p.Health(ctx).Checks >= 3 })
+	r := p.Health(ctx)
+	assert.Equal(t, StateHealthy, r.State, "the clock has not moved: not quiet yet")
+	assert.Equal(t, clk.Now(), r.LastSuccess)
+
+	clk.Add(time.Hour)
+	waitFor(t, 10*time.Second, "idle", func() bool { return p.Health(ctx).State == StateIdle })
+	assert.Equal(t, clk.Now(), p.Health(ctx).IdleSince)
 }

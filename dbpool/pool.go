@@ -181,7 +181,7 @@ func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) 
 		attempts++
 		actx, cancel := context.WithTimeout(ctx, p.s.connectTimeout)
 		defer cancel()
-		t0 := time.Now()
+		at, t0 := p.s.now(), time.Now()
 		err := p.pool.Ping(actx)
 		latency = time.Since(t0)
 		if err == nil {
@@ -190,7 +190,7 @@ func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) 
 		lastErr = sanitize(err, p.s.secrets)
 		p.mu.Lock()
 		r := &p.report
-		r.CheckedAt, r.Checks, r.Failures, r.ConsecutiveFailures, r.LastError = t0, r.Checks+1, r.Failures+1, r.ConsecutiveFailures+1, lastErr.Error()
+		r.CheckedAt, r.Checks, r.Failures, r.ConsecutiveFailures, r.LastError = at, r.Checks+1, r.Failures+1, r.ConsecutiveFailures+1, lastErr.Error()
 		p.mu.Unlock()
 		p.log.Warn("connect attempt failed",
 			"target", p.s.target, "attempt", attempts,
@@ -221,7 +221,7 @@ func (p *Pool) connectError(ctx context.Context, err error, attempts int, start 
 
 // connected records the first successful ping and logs it.
 func (p *Pool) connected(attempts int, start time.Time, latency time.Duration) *pgxpool.Stat {
-	now := time.Now()
+	now := p.s.now()
 	p.mu.Lock()
 	r := &p.report
 	r.State, r.CheckedAt, r.Latency, r.LastSuccess = StateHealthy, now.Add(-latency), latency, now

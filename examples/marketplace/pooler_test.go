@@ -99,13 +99,14 @@ func send(hc *http.Client, method, url string, body any) (int, []byte) {
 	return res.StatusCode, b
 }
 
-// A database that already holds scs's sessions table: readiness says so in
-// plain words and names SESSION_TABLE; with SESSION_TABLE set, it works.
+// A database that already holds scs's sessions table and another
+// program's cryptorates_snapshot: readiness says so in plain words and
+// names SESSION_TABLE and RATES_TABLE; with them set, it works.
 func TestSessionsTableOfAnotherLibrary(t *testing.T) {
 	url := pgtest.DB(t)
 	conn, err := pgx.Connect(t.Context(), url)
 	require.NoError(t, err)
-	_, err = conn.Exec(t.Context(), pgtest.SCSTable)
+	_, err = conn.Exec(t.Context(), pgtest.SCSTable+"; CREATE TABLE cryptorates_snapshot (id serial PRIMARY KEY, payload text)")
 	require.NoError(t, err)
 	require.NoError(t, conn.Close(t.Context()))
 
@@ -117,9 +118,10 @@ func TestSessionsTableOfAnotherLibrary(t *testing.T) {
 	})
 	_, _, body := a.do("GET", "/readyz", nil)
 	assert.Contains(t, string(body), "scs")
+	assert.Contains(t, string(body), "RATES_TABLE")
 	assert.Contains(t, a.out.String(), "token, data, expiry")
 	a.stop()
 
-	b := startApp(t, append(env, "SESSION_TABLE=shop_sessions")...)
+	b := startApp(t, append(env, "SESSION_TABLE=shop_sessions", "RATES_TABLE=shop_rates")...)
 	eventually(t, 20*time.Second, "ready with another table", func() bool { c, _, _ := b.do("GET", "/readyz", nil); return c == 200 })
 }
