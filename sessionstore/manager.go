@@ -210,8 +210,7 @@ func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 		found := false
 		if s.found {
 			m.loads.Add(1)
-			// Newer than the copy that conflicted: never a cached one.
-			if fresh, found, err = m.store.Load(withMinVersion(ctx, s.rec.Version+1), s.rec.ID); err != nil {
+			if fresh, found, err = m.store.Load(withMinVersion(ctx, s.rec.Version+1), s.rec.ID); err != nil { // never a cached copy
 				m.errors.Add(1)
 				return err
 			}
