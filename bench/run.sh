@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 PGTEST_REQUIRE=1 go test -run '^$' -bench "$BENCH" -benchmem -count "$COUNT" -benchtime "$BENCHTIME" -timeout 30m . | tee "$tmp/raw.txt"
 : > "$tmp/benchstat.txt"
-for family in Sessions RatesHit RatesStorm Objects Assets AssetsMissStorm Pool; do
+for family in Sessions SessionCache RatesHit RatesStorm Objects Assets AssetsMissStorm Pool; do
 	if grep -q "^Benchmark$family/" "$tmp/raw.txt"; then
 		printf '### %s\n\n' "$family" >> "$tmp/benchstat.txt"
 		go run "$BENCHSTAT" -filter ".name:$family" -col /impl "$tmp/raw.txt" >> "$tmp/benchstat.txt"

@@ -28,6 +28,10 @@ type component struct {
 var components = []component{
 	{"BenchmarkSessions", "Sessions: sessionstore vs alexedwards/scs v2 + pgxstore", "ours", "scs",
 		"Same PostgreSQL, same handler, real HTTP with keep-alive clients; 64 sessions, 95% reads / 5% changes, 8 parallel clients. scs has IdleTimeout set (7 days), as it is usually configured. writes/1000req is counted by PostgreSQL (pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del after the backends exit), with no adjustment: the pools are warmed with SELECT 1, so every counted write is the workload's. Targets: req/s at least scs's, writes at most a tenth."},
+	{"BenchmarkSessionCache", "Sessions with the read cache: sessionstore (cache on) vs the bare handler", "cached", "bare",
+		"BenchmarkSessions' workload (64 sessions, 8 keep-alive clients) at 95% and 100% reads; the bare handler uses no session library. queries/1000req is counted by PostgreSQL (pg_stat_database xact_commit+xact_rollback, from before the instance starts to after it stops: start-up, LISTEN and heartbeats included). Goal: req/s at least 0.6× the bare handler's."},
+	{"BenchmarkSessionCache", "Sessions with the read cache: sessionstore (cache on) vs scs + pgxstore", "cached", "scs",
+		"The same runs; scs has IdleTimeout set (sliding expiry). Goal: req/s at least 3× scs's, queries per 1000 unmodified requests about 0."},
 	{"BenchmarkRatesHit", "Rates, cached hit: cryptorates vs gobreaker v2 + golang-lru v2", "ours", "gobreaker+lru",
 		"A fresh value for one pair, from parallel callers. The peer is an LRU of last good values behind a gobreaker breaker (bench/rates_bench_test.go)."},
 	{"BenchmarkRatesStorm", "Rates, 429 storm: cryptorates vs gobreaker v2 + golang-lru v2", "ours", "gobreaker+lru",

@@ -1,0 +1,207 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dedw3n/hardening/internal/pgtest"
+	"github.com/dedw3n/hardening/sessionstore"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// newCachedStack is sessionstore with its read cache on, over the same
+// handler as newSessionStack's.
+func newCachedStack(b *testing.B, dsn string) *sessionStack {
+	b.Helper()
+	ctx := context.Background()
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pc.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := sessionstore.NewPostgresStore(sessionstore.PostgresConfig{
+		Pool: pool, PruneInterval: -1, Logger: discardLogger(), Cache: sessionstore.CacheConfig{Enabled: true},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mgr, err := sessionstore.NewManager(store, sessionstore.Config{
+		Secrets: [][]byte{testSecret}, Cookie: sessionstore.CookieConfig{Insecure: true}, Logger: discardLogger(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for mgr.Ready(wctx) != nil && wctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	srv := httptest.NewServer(mgr.Middleware(counterMux()))
+	return &sessionStack{srv: srv, close: func() {
+		srv.Close()
+		_ = store.Close()
+		pool.Close()
+	}}
+}
+
+// counterMux is the benchmark's handler: GET /read reads the integer "n",
+// POST /write increments it.
+func counterMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
+		n, _, _ := sessionstore.Get[int](sessionstore.FromContext(r.Context()), "n")
+		_, _ = io.WriteString(w, strconv.Itoa(n))
+	})
+	mux.HandleFunc("POST /write", func(w http.ResponseWriter, r *http.Request) {
+		s := sessionstore.FromContext(r.Context())
+		if err := sessionstore.Update(s, "n", func(n *int) error { *n++; return nil }); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		n, _, _ := sessionstore.Get[int](s, "n")
+		_, _ = io.WriteString(w, strconv.Itoa(n))
+	})
+	return mux
+}
+
+// newBareStack is the handler alone, with no session library: the ceiling.
+func newBareStack() *sessionStack {
+	var n atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, strconv.FormatInt(n.Load(), 10))
+	})
+	mux.HandleFunc("POST /write", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "bare"})
+		_, _ = io.WriteString(w, strconv.FormatInt(n.Add(1), 10))
+	})
+	srv := httptest.NewServer(mux)
+	return &sessionStack{srv: srv, close: srv.Close}
+}
+
+// transactions returns the transactions PostgreSQL counted in the
+// database (pg_stat_database xact_commit + xact_rollback), every statement
+// outside an explicit transaction counting as one. Backends flush their
+// statistics when they exit, so callers close their pools first; it waits
+// until the count stops moving, and leaves out its own reads but the last.
+func transactions(b *testing.B, dsn string) int64 {
+	b.Helper()
+	ctx := context.Background()
+	read := func() int64 {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n int64
+		// The simple protocol: one transaction (a prepared statement would
+		// add the Parse's own).
+		if err := conn.QueryRow(ctx, `SELECT (xact_commit + xact_rollback)::bigint FROM pg_stat_database WHERE datname = current_database()`,
+			pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+	const own = 2 // a connection's start and its query each count as one
+	last, stable, reads := read(), 0, 1
+	for stable < 3 {
+		time.Sleep(60 * time.Millisecond)
+		n := read()
+		reads++
+		if n-last <= own { // nothing but our own previous read
+			stable++
+		} else {
+			stable = 0
+		}
+		last = n
+	}
+	return last - own*int64(reads-1) // the last read's own show in the next call
+}
+
+// BenchmarkSessionCache runs BenchmarkSessions' workload (64 sessions, 8
+// keep-alive clients) with sessionstore's read cache on, beside the bare
+// handler (no session library) and scs + pgxstore with sliding expiry
+// (IdleTimeout set), at 95% and 100% reads. queries/1000req counts the
+// transactions PostgreSQL saw (pg_stat_database), the stack's start,
+// heartbeats and LISTEN included.
+func BenchmarkSessionCache(b *testing.B) {
+	for _, reads := range []int{95, 100} {
+		for _, impl := range []string{"cached", "bare", "scs"} {
+			b.Run("reads="+strconv.Itoa(reads)+"%/impl="+impl, func(b *testing.B) {
+				benchCacheCase(b, impl, reads)
+			})
+		}
+	}
+}
+
+func benchCacheCase(b *testing.B, impl string, reads int) {
+	dsn := pgtest.DB(b)
+	open := func() *sessionStack {
+		switch impl {
+		case "cached":
+			return newCachedStack(b, dsn)
+		case "bare":
+			return newBareStack()
+		}
+		return newSessionStack(b, impl, dsn)
+	}
+	stack := open()
+	client := newBenchClient()
+	cookies := make([]string, benchSessionCount)
+	for i := range cookies {
+		resp := do(b, client, http.MethodPost, stack.srv.URL+"/write", "", "")
+		for _, c := range resp.Cookies() {
+			if c.Name == "session" {
+				cookies[i] = c.Value
+			}
+		}
+		if cookies[i] == "" {
+			b.Fatalf("%s set no session cookie", impl)
+		}
+	}
+	client.CloseIdleConnections()
+	stack.close()
+	// Backends report their counts when they exit: count from here, with
+	// everything closed, to the end with everything closed again. The
+	// second stack's start (DDL, LISTEN, the first load of each session)
+	// is therefore included.
+	before := transactions(b, dsn)
+
+	stack = open()
+	client = newBenchClient()
+	for _, c := range cookies { // untimed: warm connections and (for the cache) the heartbeat
+		do(b, client, http.MethodGet, stack.srv.URL+"/read", "session", c)
+	}
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		cookie := cookies[int(next.Add(1))%len(cookies)]
+		for i := 0; pb.Next(); i++ {
+			if reads < 100 && i%20 == 19 {
+				do(b, client, http.MethodPost, stack.srv.URL+"/write", "session", cookie)
+			} else {
+				do(b, client, http.MethodGet, stack.srv.URL+"/read", "session", cookie)
+			}
+		}
+	})
+	b.StopTimer()
+	elapsed := b.Elapsed()
+	client.CloseIdleConnections()
+	stack.close()
+	queries := transactions(b, dsn) - before - 2
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(queries)*1000/float64(b.N), "queries/1000req")
+}
