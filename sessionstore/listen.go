@@ -65,9 +65,12 @@ func notifyDDL(schema, table, channel string) []string {
 	}
 	t, fn := qual(table), qual("sessionstore_notify")
 	lit := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-	trigger := func(name, when string) string {
-		return `IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ` + lit(t) + `::regclass AND tgname = ` + lit(name) + `) THEN
-	CREATE TRIGGER ` + pgx.Identifier{name}.Sanitize() + ` ` + when + ` ON ` + t + ` EXECUTE FUNCTION ` + fn + `(` + lit(channel) + `);
+	exists := func(name string) string {
+		return `EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ` + lit(t) + `::regclass AND tgname = ` + lit(name) + `)`
+	}
+	trigger := func(name, when, each string) string {
+		return `IF NOT ` + exists(name) + ` THEN
+	CREATE TRIGGER ` + pgx.Identifier{name}.Sanitize() + ` ` + when + ` ON ` + t + ` FOR EACH ` + each + ` EXECUTE FUNCTION ` + fn + `(` + lit(channel) + `);
 END IF;`
 	}
 	return []string{
@@ -85,9 +88,14 @@ BEGIN
 	RETURN NULL;
 END
 $f$`,
+		// Earlier versions created <table>_notify per statement, where OLD
+		// is NULL: its empty payloads emptied every cache at each write.
 		`DO $d$ BEGIN
-` + trigger(table+"_notify", "AFTER UPDATE OR DELETE") + `
-` + trigger(table+"_notify_truncate", "AFTER TRUNCATE") + `
+IF ` + exists(table+"_notify") + ` THEN
+	DROP TRIGGER ` + pgx.Identifier{table + "_notify"}.Sanitize() + ` ON ` + t + `;
+END IF;
+` + trigger(table+"_notify_row", "AFTER UPDATE OR DELETE", "ROW") + `
+` + trigger(table+"_notify_truncate", "AFTER TRUNCATE", "STATEMENT") + `
 END $d$`,
 	}
 }
