@@ -46,7 +46,8 @@ type CacheStats struct {
 	// (absent, older than the client's version, or expired).
 	Misses uint64 `json:"misses"`
 	// Invalidations counts notifications of changed or deleted sessions
-	// received by the listener, and local writes.
+	// received by the listener, and local writes whose committed record
+	// the cache could not keep.
 	Invalidations uint64 `json:"invalidations"`
 	// Bypassed counts loads sent to PostgreSQL because the listener was
 	// down, reconnecting or could not prove it was within MaxLag.
