@@ -180,10 +180,12 @@
 //     cache off within MaxLag: reads go to PostgreSQL (Stats.Cache.Bypassed),
 //     the cache is emptied, and it is used again only after a new LISTEN and
 //     a heartbeat through it. A load or write that overlaps an
-//     invalidation of the same session (other than its own write's) does
-//     not store its result. A notification the listener cannot read drops
-//     the session it names, or the whole cache if it names none, and is
-//     counted (Stats.Cache.Malformed) and logged.
+//     invalidation which may concern its session does not store its
+//     result, unless that one invalidation announces a state the result
+//     already is or follows (its own write's, typically). A notification
+//     the listener cannot read drops the session it names, or the whole
+//     cache if it names none, and is counted (Stats.Cache.Malformed) and
+//     logged.
 //   - Writes do not trust the cache: each save is checked against the
 //     stored version and replayed on conflict, and the reload after a
 //     conflict always queries the database. A stale copy can cost a retry,
