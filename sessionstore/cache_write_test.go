@@ -183,3 +183,28 @@ EXECUTE FUNCTION sessionstore_notify('`+first.listener.channel+`')`)
 	assert.Equal(t, 0, queryInt(t, url, `SELECT count(*)::int FROM pg_trigger WHERE tgname = 'sessions_notify'`))
 	assert.Equal(t, perRow, queryInt(t, url, `SELECT (tgtype & 1)::int FROM pg_trigger WHERE tgname = 'sessions_notify_row'`))
 }
+
+// TestCacheOperatorUpdateDrops: an UPDATE that changes data without a new
+// version (an operator's) drops every cached copy, the writer's included.
+func TestCacheOperatorUpdateDrops(t *testing.T) {
+	url := pgtest.DB(t)
+	store, _ := tracedCachedPG(t, url)
+	now := time.Now().Truncate(time.Microsecond)
+	tok := newToken()
+	id := idOf(tok[:])
+	_, err := store.Save(t.Context(), Record{ID: id, Data: []byte(`{"role":"user"}`), Created: now, Touched: now,
+		Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)}, ID{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		hits := store.Stats().Cache.Hits
+		_, _, err := store.Load(t.Context(), id)
+		return err == nil && store.Stats().Cache.Hits > hits
+	}, 10*time.Second, 5*time.Millisecond, "the cache answers")
+
+	exec(t, url, `UPDATE sessions SET data = '{"role":"banned"}' WHERE id = $1`, id[:])
+	require.Eventually(t, func() bool {
+		r, _, err := store.Load(t.Context(), id)
+		return err == nil && string(r.Data) == `{"role": "banned"}`
+	}, 10*time.Second, time.Millisecond, "the operator's change reaches the cache")
+	assert.Zero(t, store.Stats().Cache.Malformed)
+}

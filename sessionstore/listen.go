@@ -54,8 +54,11 @@ func channelFor(schema, table string) string {
 // notifyDDL creates the triggers that announce every UPDATE and DELETE of a
 // row (saves, touches, renewals, destructions, revocations, pruning), by
 // any client, and a TRUNCATE with "*". A deletion's payload is the row's ID
-// in hexadecimal; an update's adds the committed version, touched and
-// expires (Unix microseconds): see parseNotice.
+// in hexadecimal. A save's (a new version) or a touch's (the same version,
+// only touched and expires changed) adds the committed version, touched
+// and expires (Unix microseconds): see parseNotice. Any other update (an
+// operator's, changing data without a new version) names the ID alone,
+// like a deletion: no cached copy survives it.
 func notifyDDL(schema, table, channel string) []string {
 	qual := func(name string) string {
 		if schema == "" {
@@ -78,7 +81,9 @@ END IF;`
 BEGIN
 	IF TG_OP = 'TRUNCATE' THEN
 		PERFORM pg_notify(TG_ARGV[0], '*');
-	ELSIF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND isfinite(NEW.touched) AND isfinite(NEW.expires) THEN
+	ELSIF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND isfinite(NEW.touched) AND isfinite(NEW.expires) AND
+		(NEW.version = OLD.version + 1 OR NEW.version = OLD.version AND NEW.data = OLD.data AND
+			NEW.user_id IS NOT DISTINCT FROM OLD.user_id AND NEW.created = OLD.created AND NEW.deadline = OLD.deadline) THEN
 		PERFORM pg_notify(TG_ARGV[0], encode(NEW.id, 'hex') || ' ' || NEW.version || ' ' ||
 			(extract(epoch FROM NEW.touched) * 1000000)::bigint || ' ' ||
 			(extract(epoch FROM NEW.expires) * 1000000)::bigint);
