@@ -153,7 +153,7 @@
 // store adds triggers to its table that NOTIFY the ID (the hash, never the
 // token) of every row updated or deleted, whoever does it: saves, touches,
 // renewals, logouts, revocations, pruning, other instances, an operator's
-// DELETE; for an update, with the row's new version, touched time and
+// DELETE; for a save or a touch, with the row's new version, touched time and
 // expiry. Each instance listens on a dedicated connection and drops its
 // copy, unless the copy already is that state or a later version. An
 // instance that writes a session caches the row as its write committed it
