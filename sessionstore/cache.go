@@ -46,13 +46,17 @@ type CacheStats struct {
 	// (absent, older than the client's version, or expired).
 	Misses uint64 `json:"misses"`
 	// Invalidations counts notifications of changed or deleted sessions
-	// received by the listener, and local writes.
+	// received by the listener, and local writes whose committed record
+	// the cache could not keep.
 	Invalidations uint64 `json:"invalidations"`
 	// Bypassed counts loads sent to PostgreSQL because the listener was
 	// down, reconnecting or could not prove it was within MaxLag.
 	Bypassed uint64 `json:"bypassed"`
 	// Reconnects counts listener connections made after the first.
 	Reconnects uint64 `json:"reconnects"`
+	// Malformed counts notifications the listener could not read; each
+	// dropped the session it named, or the whole cache if it named none.
+	Malformed uint64 `json:"malformed"`
 	// Entries and Bytes are the cache's current size.
 	Entries int   `json:"entries"`
 	Bytes   int64 `json:"bytes"`
@@ -60,10 +64,32 @@ type CacheStats struct {
 
 const entryOverhead = 256 // bytes counted for each entry beyond its data and user ID
 
-// shards is how many invalidation counters the cache keeps: a load may
-// store its result only if no invalidation of its shard happened while it
-// ran.
+// shards is how many invalidation counters the cache keeps: a load or a
+// write may store its result only if no invalidation of its shard that
+// could concern it happened while it ran.
 const shards = 256
+
+// notice is one invalidation: a deletion (or anything that says only which
+// session changed) when changed is false, else the committed state of an
+// updated row, which a cached copy at that state or a later version
+// survives.
+type notice struct {
+	id               ID
+	changed          bool
+	version          int64
+	touched, expires int64 // Unix microseconds
+}
+
+// covers reports whether r is at least as new as the row n announces: a
+// later version, or the same state. Within a version only touches change a
+// row, so any other touched or expiry may be newer.
+func (n notice) covers(r Record) bool {
+	if !n.changed || r.ID != n.id {
+		return false
+	}
+	return r.Version > n.version || r.Version == n.version &&
+		r.Touched.UnixMicro() == n.touched && r.Expires.UnixMicro() == n.expires
+}
 
 // cache is a bounded LRU of records whose use is allowed only while the
 // listener is provably within maxLag of the database.
@@ -77,11 +103,12 @@ type cache struct {
 	bytes   int64
 	epoch   uint64         // bumped by every flush and listener state change
 	gens    [shards]uint64 // bumped by every invalidation of an ID in the shard
+	last    [shards]notice // the newest invalidation of each shard
 	ackedAt time.Time      // send time of the newest heartbeat received; zero while the listener is down
 	live    bool           // the listener is listening
 	minSeq  uint64         // heartbeats before this were sent before the current LISTEN
 
-	hits, misses, invalidations, bypassed, reconnects atomic.Uint64
+	hits, misses, invalidations, bypassed, reconnects, malformed atomic.Uint64
 }
 
 // ticket is what a load that missed may store its result with.
@@ -134,6 +161,13 @@ func (c *cache) lookup(id ID, minVersion int64, now time.Time) (rec Record, hit 
 	return r, true, ticket{}
 }
 
+// begin returns the ticket a write of id stores its committed record with.
+func (c *cache) begin(id ID) ticket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return ticket{ok: true, epoch: c.epoch, gen: c.gens[id[0]]}
+}
+
 func (c *cache) askHeartbeat() {
 	select {
 	case c.kick <- struct{}{}:
@@ -141,18 +175,26 @@ func (c *cache) askHeartbeat() {
 	}
 }
 
-// put stores rec, loaded with t, unless an invalidation that could concern
-// it happened since t was issued, or it does not fit at all.
-func (c *cache) put(t ticket, rec Record) {
+// put stores rec, loaded or written with t, unless an invalidation that
+// could concern it happened since t was issued (any but a single one that
+// rec covers: a write's own notification), or it does not fit at all. A
+// cached copy of a later version or touch stays. It reports whether rec is
+// now the cached copy or a newer one is.
+func (c *cache) put(t ticket, rec Record) bool {
 	size := recSize(rec)
 	if !t.ok || size > c.maxBytes {
-		return
+		return false
 	}
 	rec.Data = bytes.Clone(rec.Data)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t.epoch != c.epoch || t.gen != c.gens[rec.ID[0]] || !c.usableLocked(time.Now()) {
-		return
+	sh := rec.ID[0]
+	raced := t.gen != c.gens[sh] && (t.gen+1 != c.gens[sh] || !c.last[sh].covers(rec))
+	if t.epoch != c.epoch || raced || !c.usableLocked(time.Now()) {
+		return false
+	}
+	if old, ok := c.lru.Peek(rec.ID); ok && (old.Version > rec.Version || old.Version == rec.Version && old.Touched.After(rec.Touched)) {
+		return true
 	}
 	c.lru.Remove(rec.ID)   // the eviction callback subtracts every removed entry
 	c.lru.Add(rec.ID, rec) // may evict the oldest
@@ -160,15 +202,25 @@ func (c *cache) put(t ticket, rec Record) {
 	for c.bytes > c.maxBytes {
 		c.lru.RemoveOldest()
 	}
+	return true
 }
 
 // invalidate drops id and refuses the results of loads of its shard under
 // way.
-func (c *cache) invalidate(id ID) {
+func (c *cache) invalidate(id ID) { c.notify(notice{id: id}) }
+
+// notify applies n: it drops the cached copy of n.id unless n covers it,
+// and refuses the results of loads and writes of its shard under way that
+// n does not cover.
+func (c *cache) notify(n notice) {
 	c.invalidations.Add(1)
+	sh := n.id[0]
 	c.mu.Lock()
-	c.gens[id[0]]++
-	c.lru.Remove(id)
+	c.gens[sh]++
+	c.last[sh] = n
+	if r, ok := c.lru.Peek(n.id); ok && !n.covers(r) {
+		c.lru.Remove(n.id)
+	}
 	c.mu.Unlock()
 }
 
@@ -243,6 +295,6 @@ func (c *cache) stats() CacheStats {
 	c.mu.Unlock()
 	return CacheStats{
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Invalidations: c.invalidations.Load(),
-		Bypassed: c.bypassed.Load(), Reconnects: c.reconnects.Load(), Entries: n, Bytes: b,
+		Bypassed: c.bypassed.Load(), Reconnects: c.reconnects.Load(), Malformed: c.malformed.Load(), Entries: n, Bytes: b,
 	}
 }

@@ -153,8 +153,12 @@
 // store adds triggers to its table that NOTIFY the ID (the hash, never the
 // token) of every row updated or deleted, whoever does it: saves, touches,
 // renewals, logouts, revocations, pruning, other instances, an operator's
-// DELETE. Each instance listens on a dedicated connection and drops its
-// copy. A cached copy is never used past the session's idle expiry or
+// DELETE; for a save or a touch, with the row's new version, touched time and
+// expiry. Each instance listens on a dedicated connection and drops its
+// copy, unless the copy already is that state or a later version. An
+// instance that writes a session caches the row as its write committed it
+// (read back in the same statement), so its next read costs no query
+// either. A cached copy is never used past the session's idle expiry or
 // deadline. What you can rely on:
 //
 //   - The client that made a change sees it at once, on every instance: a
@@ -175,8 +179,13 @@
 //     reconnecting, slow or silently losing packets therefore switches the
 //     cache off within MaxLag: reads go to PostgreSQL (Stats.Cache.Bypassed),
 //     the cache is emptied, and it is used again only after a new LISTEN and
-//     a heartbeat through it. A load that overlaps an invalidation does not
-//     store its result.
+//     a heartbeat through it. A load or write that overlaps an
+//     invalidation which may concern its session does not store its
+//     result, unless that one invalidation announces a state the result
+//     already is or follows (its own write's, typically). A notification
+//     the listener cannot read drops the session it names, or the whole
+//     cache if it names none, and is counted (Stats.Cache.Malformed) and
+//     logged.
 //   - Writes do not trust the cache: each save is checked against the
 //     stored version and replayed on conflict, and the reload after a
 //     conflict always queries the database. A stale copy can cost a retry,

@@ -82,17 +82,29 @@ func (m *Manager) setVersionCookie(h http.Header, version int64, maxAge time.Dur
 	}
 }
 
-// forget drops the local cached copies of the sessions a write touched,
-// after the write (or its failure: its outcome may be unknown). The
-// trigger's notification drops every other instance's.
-func (s *PostgresStore) forget(id, replace ID) {
+// cached records the outcome of a write of id in the local cache, when on:
+// the committed record (rec, when written) is cached unless an
+// invalidation raced the write (t was issued before it); otherwise the
+// copy of id, and of replace (a renewal), are dropped. Other instances
+// learn of the write from the trigger's notification.
+func (s *PostgresStore) cached(t ticket, id, replace ID, rec Record, written bool) {
 	if s.cache == nil {
 		return
 	}
-	s.cache.invalidate(id)
+	if !written || !s.cache.put(t, rec) {
+		s.cache.invalidate(id)
+	}
 	if !replace.IsZero() {
 		s.cache.invalidate(replace)
 	}
+}
+
+// begin issues the ticket a write of id caches its result with.
+func (s *PostgresStore) begin(id ID) ticket {
+	if s.cache == nil {
+		return ticket{}
+	}
+	return s.cache.begin(id)
 }
 
 func (s *PostgresStore) forgetUser(userID string) {

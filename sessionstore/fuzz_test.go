@@ -1,6 +1,7 @@
 package sessionstore
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -122,5 +123,41 @@ func FuzzDuplicateCookies(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		require.Equal(t, http.StatusOK, rec.Code)
 		assert.Equal(t, want, rec.Header().Get("X-Found") == "yes", "live session found")
+	})
+}
+
+// FuzzParseNotice checks that the notification parser never panics,
+// accepts only the trigger's two forms, exactly as PostgreSQL prints them,
+// and names the session of every payload that starts with an ID.
+func FuzzParseNotice(f *testing.F) {
+	id := strings.Repeat("0a", 32)
+	for _, s := range []string{
+		id, id + " 3 1700000000000000 1700003600000000", id + " 1 -5 0", "*", "", " ",
+		id + " 0 1 2", id + " 3 1", id + " 3 1 2 4", id + " 03 1 2", id + " +3 1 2", id + "  3 1 2",
+		strings.ToUpper(id), id[:63] + "g", id + " 9223372036854775808 1 2", id + " 3 1 2\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		n, err := parseNotice(payload)
+		if err != nil {
+			if n.changed || n.version != 0 {
+				t.Fatalf("%q: an error with a state: %+v", payload, n)
+			}
+			if !n.id.IsZero() && !strings.HasPrefix(payload, n.id.String()+" ") {
+				t.Fatalf("%q: error %v names %s", payload, err, n.id)
+			}
+			return
+		}
+		want := n.id.String()
+		if n.changed {
+			want = fmt.Sprintf("%s %d %d %d", want, n.version, n.touched, n.expires)
+			if n.version < 1 {
+				t.Fatalf("%q: version %d", payload, n.version)
+			}
+		}
+		if payload != want {
+			t.Fatalf("accepted %q, which the trigger would write as %q", payload, want)
+		}
 	})
 }

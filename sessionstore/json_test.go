@@ -56,6 +56,6 @@ func TestStatsJSON(t *testing.T) {
 	data, err = json.Marshal(ss)
 	require.NoError(t, err)
 	requireSnakeCase(t, data)
-	require.JSONEq(t, fmt.Sprintf(`{"init_attempts":%d,"pruned":0,"prune_runs":0,"cache":{"hits":0,"misses":0,"invalidations":0,"bypassed":0,"reconnects":0,"entries":0,"bytes":0}}`,
+	require.JSONEq(t, fmt.Sprintf(`{"init_attempts":%d,"pruned":0,"prune_runs":0,"cache":{"hits":0,"misses":0,"invalidations":0,"bypassed":0,"reconnects":0,"malformed":0,"entries":0,"bytes":0}}`,
 		ss.InitAttempts), string(data))
 }

@@ -53,7 +53,12 @@ func channelFor(schema, table string) string {
 
 // notifyDDL creates the triggers that announce every UPDATE and DELETE of a
 // row (saves, touches, renewals, destructions, revocations, pruning), by
-// any client, with the row's ID in hexadecimal, and a TRUNCATE with "*".
+// any client, and a TRUNCATE with "*". A deletion's payload is the row's ID
+// in hexadecimal. A save's (a new version) or a touch's (the same version,
+// only touched and expires changed) adds the committed version, touched
+// and expires (Unix microseconds): see parseNotice. Any other update (an
+// operator's, changing data without a new version) names the ID alone,
+// like a deletion: no cached copy survives it.
 func notifyDDL(schema, table, channel string) []string {
 	qual := func(name string) string {
 		if schema == "" {
@@ -63,9 +68,12 @@ func notifyDDL(schema, table, channel string) []string {
 	}
 	t, fn := qual(table), qual("sessionstore_notify")
 	lit := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-	trigger := func(name, when string) string {
-		return `IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ` + lit(t) + `::regclass AND tgname = ` + lit(name) + `) THEN
-	CREATE TRIGGER ` + pgx.Identifier{name}.Sanitize() + ` ` + when + ` ON ` + t + ` EXECUTE FUNCTION ` + fn + `(` + lit(channel) + `);
+	exists := func(name string) string {
+		return `EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ` + lit(t) + `::regclass AND tgname = ` + lit(name) + `)`
+	}
+	trigger := func(name, when, each string) string {
+		return `IF NOT ` + exists(name) + ` THEN
+	CREATE TRIGGER ` + pgx.Identifier{name}.Sanitize() + ` ` + when + ` ON ` + t + ` FOR EACH ` + each + ` EXECUTE FUNCTION ` + fn + `(` + lit(channel) + `);
 END IF;`
 	}
 	return []string{
@@ -73,15 +81,26 @@ END IF;`
 BEGIN
 	IF TG_OP = 'TRUNCATE' THEN
 		PERFORM pg_notify(TG_ARGV[0], '*');
+	ELSIF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND isfinite(NEW.touched) AND isfinite(NEW.expires) AND
+		(NEW.version = OLD.version + 1 OR NEW.version = OLD.version AND NEW.data = OLD.data AND
+			NEW.user_id IS NOT DISTINCT FROM OLD.user_id AND NEW.created = OLD.created AND NEW.deadline = OLD.deadline) THEN
+		PERFORM pg_notify(TG_ARGV[0], encode(NEW.id, 'hex') || ' ' || NEW.version || ' ' ||
+			(extract(epoch FROM NEW.touched) * 1000000)::bigint || ' ' ||
+			(extract(epoch FROM NEW.expires) * 1000000)::bigint);
 	ELSE
 		PERFORM pg_notify(TG_ARGV[0], encode(OLD.id, 'hex'));
 	END IF;
 	RETURN NULL;
 END
 $f$`,
+		// Earlier versions created <table>_notify per statement, where OLD
+		// is NULL: its empty payloads emptied every cache at each write.
 		`DO $d$ BEGIN
-` + trigger(table+"_notify", "AFTER UPDATE OR DELETE") + `
-` + trigger(table+"_notify_truncate", "AFTER TRUNCATE") + `
+IF ` + exists(table+"_notify") + ` THEN
+	DROP TRIGGER ` + pgx.Identifier{table + "_notify"}.Sanitize() + ` ON ` + t + `;
+END IF;
+` + trigger(table+"_notify_row", "AFTER UPDATE OR DELETE", "ROW") + `
+` + trigger(table+"_notify_truncate", "AFTER TRUNCATE", "STATEMENT") + `
 END $d$`,
 	}
 }
@@ -247,14 +266,54 @@ func (l *listener) handle(n *pgconn.Notification) {
 		}
 		return
 	}
-	var id ID
-	if len(n.Payload) == 2*len(id) {
-		if _, err := hex.Decode(id[:], []byte(n.Payload)); err == nil {
-			l.c.invalidate(id)
-			return
-		}
+	nt, err := parseNotice(n.Payload)
+	switch {
+	case err == nil:
+		l.c.notify(nt)
+		return
+	case nt.id.IsZero() && n.Payload == "*": // TRUNCATE
+	default:
+		l.c.malformed.Add(1)
+		l.log.Warn("sessionstore: cache listener got a notification it cannot read; dropping what it names",
+			"err", err, "payload_len", len(n.Payload))
 	}
-	l.c.flush() // "*" (TRUNCATE) or anything unexpected
+	if nt.id.IsZero() {
+		l.c.flush()
+	} else {
+		l.c.invalidate(nt.id)
+	}
+}
+
+// parseNotice reads a payload of the trigger: "<id>" (a deletion) or
+// "<id> <version> <touched> <expires>" (an update), the ID in lower-case
+// hexadecimal, the rest decimal integers as PostgreSQL prints them, times
+// in Unix microseconds. On an error, n.id is the ID if the payload starts
+// with one.
+func parseNotice(payload string) (n notice, err error) {
+	f := strings.Split(payload, " ")
+	if len(f[0]) != 2*len(n.id) || strings.Trim(f[0], "0123456789abcdef") != "" {
+		return notice{}, errors.New("no session ID")
+	}
+	hex.Decode(n.id[:], []byte(f[0])) // checked above: cannot fail
+	if len(f) == 1 {
+		return n, nil
+	}
+	if len(f) != 4 {
+		return notice{id: n.id}, fmt.Errorf("%d fields", len(f))
+	}
+	var nums [3]int64
+	for i, s := range f[1:] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || strconv.FormatInt(v, 10) != s {
+			return notice{id: n.id}, fmt.Errorf("field %d is not an integer", i+2)
+		}
+		nums[i] = v
+	}
+	if nums[0] < 1 {
+		return notice{id: n.id}, errors.New("version below 1")
+	}
+	n.changed, n.version, n.touched, n.expires = true, nums[0], nums[1], nums[2]
+	return n, nil
 }
 
 // heartbeats sends a heartbeat when the cache asks for one while the

@@ -175,15 +175,18 @@ func sessionTable(schema, table string) pglock.Table {
 
 func buildQueries(t string) queries {
 	var q queries
-	q.load = `SELECT data, user_id, created, touched, expires, deadline, version FROM ` + t + ` WHERE id = $1`
+	const cols = `data, user_id, created, touched, expires, deadline, version` // scanRecord's order
+	q.load = `SELECT ` + cols + ` FROM ` + t + ` WHERE id = $1`
 	q.update = `UPDATE ` + t + ` SET data = $2, user_id = $3, touched = $4, expires = LEAST($5::timestamptz, deadline), version = version + 1
 WHERE id = $1 AND version = $6
-RETURNING version`
+RETURNING ` + cols
 	q.del = `DELETE FROM ` + t + ` WHERE id = $1 AND ($2::bigint IS NULL OR version = $2)`
 	q.insert = `INSERT INTO ` + t + ` (id, data, user_id, created, touched, expires, deadline, version)
-VALUES ($1, $2, $3, $4, $5, LEAST($6::timestamptz, $7::timestamptz), $7, 1) ON CONFLICT (id) DO NOTHING`
+VALUES ($1, $2, $3, $4, $5, LEAST($6::timestamptz, $7::timestamptz), $7, 1) ON CONFLICT (id) DO NOTHING
+RETURNING ` + cols
 	q.touch = `UPDATE ` + t + ` SET touched = $2, expires = LEAST($3::timestamptz, deadline)
-WHERE id = $1 AND touched < $4 AND expires > $2`
+WHERE id = $1 AND touched < $4 AND expires > $2
+RETURNING ` + cols
 	q.list = `SELECT id, user_id, created, touched, expires, deadline, version FROM ` + t + ` WHERE user_id = $1`
 	q.delUser = `DELETE FROM ` + t + ` WHERE user_id = $1 AND id <> $2`
 	q.prune = `DELETE FROM ` + t + ` WHERE id IN (SELECT id FROM ` + t + ` WHERE expires <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
@@ -511,17 +514,12 @@ func (s *PostgresStore) Load(ctx context.Context, id ID) (Record, bool, error) {
 		return Record{}, false, err
 	}
 	defer cancel()
-	r := Record{ID: id}
-	var uid *string
-	err = s.pool.QueryRow(ctx, s.q.load, id[:]).Scan(&r.Data, &uid, &r.Created, &r.Touched, &r.Expires, &r.Deadline, &r.Version)
+	r, err := scanRecord(id, s.pool.QueryRow(ctx, s.q.load, id[:]))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Record{}, false, nil
 	}
 	if err != nil {
 		return Record{}, false, s.fail("load", err)
-	}
-	if uid != nil {
-		r.UserID = *uid
 	}
 	if s.cache != nil {
 		s.cache.put(t, r)
@@ -529,43 +527,62 @@ func (s *PostgresStore) Load(ctx context.Context, id ID) (Record, bool, error) {
 	return r, true, nil
 }
 
+// scanRecord reads the columns of a load (or a write's RETURNING) into the
+// record of id.
+func scanRecord(id ID, row pgx.Row) (Record, error) {
+	r := Record{ID: id}
+	var uid *string
+	if err := row.Scan(&r.Data, &uid, &r.Created, &r.Touched, &r.Expires, &r.Deadline, &r.Version); err != nil {
+		return Record{}, err
+	}
+	if uid != nil {
+		r.UserID = *uid
+	}
+	return r, nil
+}
+
 // Save implements [Store].
 func (s *PostgresStore) Save(ctx context.Context, rec Record, replace ID) (int64, error) {
-	defer s.forget(rec.ID, replace)
-	ctx, cancel, err := s.op(ctx)
+	t := s.begin(rec.ID)
+	saved, err := s.save(ctx, rec, replace)
+	s.cached(t, rec.ID, replace, saved, err == nil)
 	if err != nil {
 		return 0, err
+	}
+	return saved.Version, nil
+}
+
+// save writes rec and returns the record as committed.
+func (s *PostgresStore) save(ctx context.Context, rec Record, replace ID) (Record, error) {
+	ctx, cancel, err := s.op(ctx)
+	if err != nil {
+		return Record{}, err
 	}
 	defer cancel()
 	if !replace.IsZero() {
 		return s.renew(ctx, rec, replace)
 	}
+	var saved Record
 	if rec.Version == 0 {
-		tag, err := s.pool.Exec(ctx, s.q.insert, rec.ID[:], data(rec.Data), nullable(rec.UserID),
-			rec.Created, rec.Touched, rec.Expires, rec.Deadline)
-		if err != nil {
-			return 0, s.fail("save", err)
-		}
-		if tag.RowsAffected() != 1 {
-			return 0, ErrConflict
-		}
-		return 1, nil
+		saved, err = scanRecord(rec.ID, s.pool.QueryRow(ctx, s.q.insert, rec.ID[:], data(rec.Data), nullable(rec.UserID),
+			rec.Created, rec.Touched, rec.Expires, rec.Deadline))
+	} else {
+		saved, err = scanRecord(rec.ID, s.pool.QueryRow(ctx, s.q.update, rec.ID[:], data(rec.Data), nullable(rec.UserID),
+			rec.Touched, rec.Expires, rec.Version))
 	}
-	var v int64
-	err = s.pool.QueryRow(ctx, s.q.update, rec.ID[:], data(rec.Data), nullable(rec.UserID),
-		rec.Touched, rec.Expires, rec.Version).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, ErrConflict // changed by another request, or gone
+		return Record{}, ErrConflict // exists already, or changed by another request, or gone
 	}
 	if err != nil {
-		return 0, s.fail("save", err)
+		return Record{}, s.fail("save", err)
 	}
-	return v, nil
+	return saved, nil
 }
 
 // renew saves rec under its new ID and deletes the row named replace, in
 // one transaction, if that row is still at rec.Version (0: absent).
-func (s *PostgresStore) renew(ctx context.Context, rec Record, replace ID) (int64, error) {
+func (s *PostgresStore) renew(ctx context.Context, rec Record, replace ID) (Record, error) {
+	var saved Record
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if rec.Version != 0 {
 			tag, err := tx.Exec(ctx, s.q.del, replace[:], rec.Version)
@@ -584,43 +601,51 @@ func (s *PostgresStore) renew(ctx context.Context, rec Record, replace ID) (int6
 				return ErrConflict
 			}
 		}
-		tag, err := tx.Exec(ctx, s.q.insert, rec.ID[:], data(rec.Data), nullable(rec.UserID),
-			rec.Created, rec.Touched, rec.Expires, rec.Deadline)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() != 1 {
+		var err error
+		saved, err = scanRecord(rec.ID, tx.QueryRow(ctx, s.q.insert, rec.ID[:], data(rec.Data), nullable(rec.UserID),
+			rec.Created, rec.Touched, rec.Expires, rec.Deadline))
+		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrConflict
 		}
-		return nil
+		return err
 	})
 	if errors.Is(err, ErrConflict) {
-		return 0, ErrConflict
+		return Record{}, ErrConflict
 	}
 	if err != nil {
-		return 0, s.fail("renew", err)
+		return Record{}, s.fail("renew", err)
 	}
-	return 1, nil
+	return saved, nil
 }
 
 // Touch implements [Store].
 func (s *PostgresStore) Touch(ctx context.Context, id ID, now, expires, touchedBefore time.Time) (bool, error) {
-	defer s.forget(id, ID{})
+	t := s.begin(id)
+	touched, moved, err := s.touch(ctx, id, now, expires, touchedBefore)
+	s.cached(t, id, ID{}, touched, moved)
+	return moved, err
+}
+
+// touch moves the expiry and returns the record as committed.
+func (s *PostgresStore) touch(ctx context.Context, id ID, now, expires, touchedBefore time.Time) (Record, bool, error) {
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
-		return false, err
+		return Record{}, false, err
 	}
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, s.q.touch, id[:], now, expires, touchedBefore)
-	if err != nil {
-		return false, s.fail("touch", err)
+	r, err := scanRecord(id, s.pool.QueryRow(ctx, s.q.touch, id[:], now, expires, touchedBefore))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Record{}, false, nil
 	}
-	return tag.RowsAffected() == 1, nil
+	if err != nil {
+		return Record{}, false, s.fail("touch", err)
+	}
+	return r, true, nil
 }
 
 // Delete implements [Store].
 func (s *PostgresStore) Delete(ctx context.Context, id ID) error {
-	defer s.forget(id, ID{})
+	defer s.cached(ticket{}, id, ID{}, Record{}, false)
 	ctx, cancel, err := s.op(ctx)
 	if err != nil {
 		return err
