@@ -89,6 +89,7 @@ func Sessions(m *sessionstore.Manager, store sessionstore.Store) prometheus.Coll
 		cacheRead = counter(ns+"cache_reads_total", "Session loads the read cache saw: answered (hit), sent on (miss), or bypassed while the listener was not proven current.", nil, "result")
 		invalid   = counter(ns+"cache_invalidations_total", "Sessions dropped from the read cache by a notification or a local write.", nil)
 		reconnect = counter(ns+"cache_listener_reconnects_total", "LISTEN connections the read cache made after its first.", nil)
+		malformed = counter(ns+"cache_malformed_notifications_total", "Notifications the read cache could not read (their sessions, or all, dropped).", nil)
 		entries   = gauge(ns+"cache_entries", "Sessions held by the read cache.", nil)
 		cacheSize = gauge(ns+"cache_bytes", "Bytes held by the read cache.", nil)
 	)
@@ -114,6 +115,7 @@ func Sessions(m *sessionstore.Manager, store sessionstore.Store) prometheus.Coll
 			cacheRead.send(ch, float64(ss.Cache.Bypassed), "bypassed")
 			invalid.send(ch, float64(ss.Cache.Invalidations))
 			reconnect.send(ch, float64(ss.Cache.Reconnects))
+			malformed.send(ch, float64(ss.Cache.Malformed))
 			entries.send(ch, float64(ss.Cache.Entries))
 			cacheSize.send(ch, float64(ss.Cache.Bytes))
 		}
