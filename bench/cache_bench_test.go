@@ -13,47 +13,7 @@ import (
 	"github.com/dedw3n/hardening/internal/pgtest"
 	"github.com/dedw3n/hardening/sessionstore"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// newCachedStack is sessionstore with its read cache on, over the same
-// handler as newSessionStack's.
-func newCachedStack(b *testing.B, dsn string) *sessionStack {
-	b.Helper()
-	ctx := context.Background()
-	pc, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pc.MaxConns = 8
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := sessionstore.NewPostgresStore(sessionstore.PostgresConfig{
-		Pool: pool, PruneInterval: -1, Logger: discardLogger(), Cache: sessionstore.CacheConfig{Enabled: true},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	mgr, err := sessionstore.NewManager(store, sessionstore.Config{
-		Secrets: [][]byte{testSecret}, Cookie: sessionstore.CookieConfig{Insecure: true}, Logger: discardLogger(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	for mgr.Ready(wctx) != nil && wctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond)
-	}
-	srv := httptest.NewServer(mgr.Middleware(counterMux()))
-	return &sessionStack{srv: srv, close: func() {
-		srv.Close()
-		_ = store.Close()
-		pool.Close()
-	}}
-}
 
 // counterMux is the benchmark's handler: GET /read reads the integer "n",
 // POST /write increments it.
@@ -148,10 +108,7 @@ func BenchmarkSessionCache(b *testing.B) {
 func benchCacheCase(b *testing.B, impl string, reads int) {
 	dsn := pgtest.DB(b)
 	open := func() *sessionStack {
-		switch impl {
-		case "cached":
-			return newCachedStack(b, dsn)
-		case "bare":
+		if impl == "bare" {
 			return newBareStack()
 		}
 		return newSessionStack(b, impl, dsn)

@@ -49,7 +49,8 @@ func (s *sessionStack) warm(b *testing.B) {
 	}
 }
 
-// newSessionStack builds impl ("ours" or "scs") on a fresh pool of dsn with
+// newSessionStack builds impl ("ours", "cached": ours with the read cache
+// on, or "scs") on a fresh pool of dsn with
 // the same handler: GET /read reads the integer "n", POST /write
 // increments it.
 func newSessionStack(b *testing.B, impl, dsn string) *sessionStack {
@@ -70,8 +71,9 @@ func newSessionStack(b *testing.B, impl, dsn string) *sessionStack {
 		cleanup = func() {}
 	)
 	switch impl {
-	case "ours":
-		store, err := sessionstore.NewPostgresStore(sessionstore.PostgresConfig{Pool: pool, PruneInterval: -1, Logger: discardLogger()})
+	case "ours", "cached":
+		store, err := sessionstore.NewPostgresStore(sessionstore.PostgresConfig{Pool: pool, PruneInterval: -1, Logger: discardLogger(),
+			Cache: sessionstore.CacheConfig{Enabled: impl == "cached"}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -86,19 +88,7 @@ func newSessionStack(b *testing.B, impl, dsn string) *sessionStack {
 		for mgr.Ready(wctx) != nil && wctx.Err() == nil {
 			time.Sleep(20 * time.Millisecond)
 		}
-		mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
-			n, _, _ := sessionstore.Get[int](sessionstore.FromContext(r.Context()), "n")
-			_, _ = io.WriteString(w, strconv.Itoa(n))
-		})
-		mux.HandleFunc("POST /write", func(w http.ResponseWriter, r *http.Request) {
-			s := sessionstore.FromContext(r.Context())
-			if err := sessionstore.Update(s, "n", func(n *int) error { *n++; return nil }); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			n, _, _ := sessionstore.Get[int](s, "n")
-			_, _ = io.WriteString(w, strconv.Itoa(n))
-		})
+		mux = counterMux()
 		mw = mgr.Middleware
 		cleanup = func() { _ = store.Close() }
 	case "scs":
