@@ -302,29 +302,36 @@ func TestSlowProgressingDownloadCompletes(t *testing.T) {
 		_, err := w.Write(big) // one write of 2 MiB
 		handlerErr <- err
 	}))
-	conn := dial(t, addr)
-	_, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	require.NoError(t, err)
 	start := time.Now()
-	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 1024), nil)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var got bytes.Buffer
-	buf := make([]byte, 16<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		got.Write(buf[:n])
-		if err == io.EOF {
-			break
-		}
-		require.NoError(t, err)
-		time.Sleep(10 * time.Millisecond) // at most about 1.6 MiB/s
-	}
+	got := downloadSlowly(t, addr, 16<<10, 10*time.Millisecond) // at most about 1.6 MiB/s
 	took := time.Since(start)
 	require.NoError(t, <-handlerErr)
 	assert.True(t, bytes.Equal(big, got.Bytes()), "got %d bytes, want the %d sent", got.Len(), len(big))
 	assert.Greater(t, took, 3*testTimeout, "the download must outlast SendTimeout for this test to mean anything")
 	t.Logf("slow progressing download: 2 MiB in %v with SendTimeout %v", took, testTimeout)
+}
+
+// downloadSlowly GETs / from addr on a raw connection and reads the body
+// chunk bytes at a time with a pause after each, like a slow client.
+func downloadSlowly(t *testing.T, addr string, chunk int, pause time.Duration) *bytes.Buffer {
+	t.Helper()
+	conn := dial(t, addr)
+	_, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 1024), nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var got bytes.Buffer
+	buf := make([]byte, chunk)
+	for {
+		n, err := resp.Body.Read(buf)
+		got.Write(buf[:n])
+		if err == io.EOF {
+			return &got
+		}
+		require.NoError(t, err)
+		time.Sleep(pause)
+	}
 }
 
 // Serve leaves alone what the server sets: its own timeouts and handler.
@@ -514,24 +521,8 @@ func TestFileDownloadKeepsItsBoundsThroughSendfile(t *testing.T) {
 	addr := serveBounded(t, testTimeout, fileDownload(path, done))
 
 	t.Run("a slow but progressing client gets every byte", func(t *testing.T) {
-		conn := dial(t, addr)
-		_, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		require.NoError(t, err)
 		start := time.Now()
-		resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 1024), nil)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var got bytes.Buffer
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := resp.Body.Read(buf)
-			got.Write(buf[:n])
-			if err == io.EOF {
-				break
-			}
-			require.NoError(t, err)
-			time.Sleep(5 * time.Millisecond)
-		}
+		got := downloadSlowly(t, addr, 64<<10, 5*time.Millisecond)
 		<-done
 		assert.True(t, bytes.Equal(big, got.Bytes()), "got %d bytes, want the file's %d", got.Len(), len(big))
 		assert.Greater(t, time.Since(start), testTimeout, "the download must outlast SendTimeout for this test to mean anything")
