@@ -1,9 +1,13 @@
 package metrics_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,4 +75,31 @@ func TestHTTPRegistersOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "a second middleware on the same registry shares the histogram")
 	require.Contains(t, scrape(t, reg), `hardening_http_request_duration_seconds_count{route="unmatched",status="2xx"} 2`)
+}
+
+// TestHTTPKeepsSendfile: a file served through the middleware still reaches
+// the connection through ReadFrom (sendfile), whole, and is counted.
+func TestHTTPKeepsSendfile(t *testing.T) {
+	body := strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB
+	path := filepath.Join(t.TempDir(), "big.txt")
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+	reg := prometheus.NewRegistry()
+	var readerFrom atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /file", func(w http.ResponseWriter, r *http.Request) {
+		_, ok := w.(io.ReaderFrom)
+		readerFrom.Store(ok)
+		http.ServeFile(w, r, path)
+	})
+	srv := httptest.NewServer(metrics.HTTP(reg)(mux))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/file")
+	require.NoError(t, err)
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.True(t, body == string(got), "got %d bytes, want %d", len(got), len(body))
+	require.True(t, readerFrom.Load(), "the middleware's writer hides ReadFrom")
+	require.Contains(t, scrape(t, reg), `hardening_http_request_duration_seconds_count{route="GET /file",status="2xx"} 1`)
 }
