@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,4 +173,32 @@ func TestWritersKeepResponseController(t *testing.T) {
 		srv.Close()
 	}
 	assert.Equal(t, runs.Load(), m.Stats().Writes, "every request's session saved, the hijacked ones before the hijack")
+}
+
+// TestWriterKeepsSendfile: a file served behind the middleware reaches the
+// connection through ReadFrom, after the session is committed.
+func TestWriterKeepsSendfile(t *testing.T) {
+	store := NewMemoryStore(MemoryConfig{PruneInterval: -1})
+	defer store.Close()
+	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Cookie: CookieConfig{Insecure: true}, Logger: (&testlog.Buffer{}).Text()})
+	require.NoError(t, err)
+	body := strings.Repeat("0123456789abcdef", 64<<10)
+	path := filepath.Join(t.TempDir(), "big.txt")
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+	var readerFrom atomic.Bool
+	srv := httptest.NewServer(m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok := w.(io.ReaderFrom)
+		readerFrom.Store(ok)
+		assert.NoError(t, FromContext(r.Context()).Put("seen", true))
+		http.ServeFile(w, r, path)
+	})))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	require.NoError(t, err)
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.True(t, readerFrom.Load(), "the session writer hides ReadFrom")
+	assert.True(t, body == string(got), "got %d bytes, want %d", len(got), len(body))
+	assert.NotEmpty(t, resp.Header.Values("Set-Cookie"), "the session was committed before the body")
 }

@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"bufio"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -62,6 +63,18 @@ func (w *writer) Write(b []byte) (int, error) {
 		return 0, errNotSaved
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom commits, then keeps the wrapped writer's ReadFrom, so that a
+// file served behind the middleware still goes out with sendfile(2).
+func (w *writer) ReadFrom(src io.Reader) (int64, error) {
+	if !w.commit() {
+		return 0, errNotSaved
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(w.ResponseWriter, src)
 }
 
 // Flush commits, then flushes: a streaming handler's session is saved
