@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/dedw3n/hardening/internal/millis"
 	"github.com/dedw3n/hardening/internal/redact"
 )
 
@@ -173,7 +172,7 @@ func (p *Pool) check(ctx context.Context, m *monitorState, now time.Time) {
 	}
 	if waiting {
 		p.log.Warn("acquires keep waiting for a connection: pool too small or connections held too long",
-			append([]any{"waits_in_period", waits, "waiting_for_ms", millis.Of(now.Sub(m.waitingSince)),
+			append([]any{"waits_in_period", waits, "waiting_for_ms", ms(now.Sub(m.waitingSince)),
 				"max_conns", st.MaxConns()}, statAttrs(st)...)...)
 	}
 
@@ -235,7 +234,7 @@ func (p *Pool) record(at time.Time, latency time.Duration, err error, waiting bo
 	failures := r.ConsecutiveFailures
 	p.mu.Unlock()
 
-	attrs := append([]any{"latency_ms", millis.Of(latency)}, statAttrs(st)...)
+	attrs := append([]any{"latency_ms", ms(latency)}, statAttrs(st)...)
 	switch {
 	case err != nil:
 		p.log.Error("database health check failed",
@@ -265,7 +264,7 @@ func (p *Pool) idle(at time.Time, waiting bool, st *pgxpool.Stat) {
 	p.mu.Unlock()
 	if prev != StateIdle {
 		p.log.Info("no application traffic: health checks paused, the pool may drain to zero (idle/suspended)",
-			append([]any{"quiet_period_ms", millis.Of(p.s.quietPeriod)}, statAttrs(st)...)...)
+			append([]any{"quiet_period_ms", ms(p.s.quietPeriod)}, statAttrs(st)...)...)
 	}
 }
 
@@ -279,3 +278,6 @@ func statAttrs(st *pgxpool.Stat) []any {
 		slog.Int64("empty_acquire_waits", st.EmptyAcquireCount()),
 	}
 }
+
+// ms is d in milliseconds to the microsecond, for the log fields named _ms.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

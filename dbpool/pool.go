@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/dedw3n/hardening/internal/millis"
 	"github.com/dedw3n/hardening/internal/pooler"
 	"github.com/dedw3n/hardening/internal/redact"
 )
@@ -196,7 +195,7 @@ func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) 
 		p.mu.Unlock()
 		p.log.Warn("connect attempt failed",
 			"target", p.s.target, "attempt", attempts,
-			"elapsed_ms", millis.Of(time.Since(start)), "err", lastErr.Error())
+			"elapsed_ms", ms(time.Since(start)), "err", lastErr.Error())
 		if permanent(err) {
 			return backoff.Permanent(err)
 		}
@@ -231,7 +230,7 @@ func (p *Pool) connected(attempts int, start time.Time, latency time.Duration) *
 	p.mu.Unlock()
 	st := p.pool.Stat()
 	p.log.Info("connected",
-		append([]any{"target", p.s.target, "attempts", attempts, "elapsed_ms", millis.Of(time.Since(start)),
+		append([]any{"target", p.s.target, "attempts", attempts, "elapsed_ms", ms(time.Since(start)),
 			"exec_mode", p.s.execMode.String(), "exec_mode_reason", p.s.execModeSource, "max_conns", p.s.pool.MaxConns, "min_conns", p.s.pool.MinConns,
 			"scale_to_zero", p.s.scaleToZero}, statAttrs(st)...)...)
 	return st

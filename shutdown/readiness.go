@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/dedw3n/hardening/internal/httpjson"
-	"github.com/dedw3n/hardening/internal/millis"
 	"github.com/dedw3n/hardening/internal/redact"
 )
 
@@ -42,8 +41,9 @@ type checkResult struct {
 	// Error is the check's error text, sanitized: URLs and secret-looking
 	// key=value pairs are redacted and the text is bounded in length.
 	Error string `json:"error,omitempty"`
-	// DurationMS is how long the check ran, in milliseconds.
-	DurationMS float64 `json:"duration_ms"`
+	// DurationSeconds is how long the check ran, in seconds (as in every
+	// JSON form of the module).
+	DurationSeconds float64 `json:"duration_seconds"`
 	// Cached reports that the result came from the cache.
 	Cached bool `json:"cached,omitempty"`
 }
@@ -162,7 +162,7 @@ func (c *Coordinator) runCheck(ctx context.Context, k *check) checkResult {
 		defer k.mu.Unlock()
 		return k.last
 	case <-t.C:
-		return checkResult{Name: k.name, Error: fmt.Sprintf("timed out after %v", c.cfg.CheckTimeout), DurationMS: millis.Of(c.cfg.CheckTimeout)}
+		return checkResult{Name: k.name, Error: fmt.Sprintf("timed out after %v", c.cfg.CheckTimeout), DurationSeconds: c.cfg.CheckTimeout.Seconds()}
 	case <-ctx.Done():
 		return checkResult{Name: k.name, Error: "probe canceled"}
 	}
@@ -175,7 +175,7 @@ func (c *Coordinator) execCheck(k *check, running chan struct{}) {
 	defer cancel()
 	start := c.cfg.Now()
 	err := callHook(ctx, k.fn)
-	res := checkResult{Name: k.name, OK: err == nil, DurationMS: millis.Of(c.cfg.Now().Sub(start))}
+	res := checkResult{Name: k.name, OK: err == nil, DurationSeconds: c.cfg.Now().Sub(start).Seconds()}
 	if err != nil {
 		res.Error = redact.Scrub(err.Error())
 	}
