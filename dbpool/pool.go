@@ -53,19 +53,13 @@ type Pool struct {
 // On success it starts the health monitor: call Close to stop it. A
 // service that must boot while its database is down uses [Start] instead.
 func New(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
-	p, err := open(ctx, dsn, cfg)
+	start := time.Now()
+	p, err := open(ctx, dsn, cfg, start)
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	budget := p.s.connectBudget
-	if budget <= 0 {
-		budget = p.s.connectTimeout
-	}
-	deadline := start.Add(budget)
-	p.connectDeadline.Store(deadline.UnixNano())
 	defer p.connectDeadline.Store(0)
-	cctx, cancel := context.WithDeadline(ctx, deadline)
+	cctx, cancel := context.WithDeadline(ctx, time.Unix(0, p.connectDeadline.Load()))
 	defer cancel()
 
 	var b backoff.BackOff = &backoff.StopBackOff{}
@@ -98,7 +92,7 @@ func New(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 // Queries may be sent at once: pgxpool connects on demand, and they fail
 // while the database is down. ConnectBudget does not apply.
 func Start(dsn string, cfg Config) (*Pool, error) {
-	p, err := open(context.Background(), dsn, cfg)
+	p, err := open(context.Background(), dsn, cfg, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -134,9 +128,10 @@ func connectBackOff(budget time.Duration) backoff.BackOff {
 	)
 }
 
-// open resolves the configuration and creates the pgxpool, which does no
-// I/O until it is used.
-func open(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
+// open resolves cfg and creates the pgxpool. With a start (New), the
+// connect budget's deadline is set before the pool exists: pgxpool opens its
+// MinConns at once, in the background, and those attempts are capped too.
+func open(ctx context.Context, dsn string, cfg Config, start time.Time) (*Pool, error) {
 	s, err := resolve(dsn, cfg)
 	if err != nil {
 		return nil, err
@@ -167,6 +162,13 @@ func open(ctx context.Context, dsn string, cfg Config) (*Pool, error) {
 		}
 		p.log.Log(ctx, level, "query exec mode chosen for a transaction pooler",
 			"exec_mode", s.execMode.String(), "reason", s.execModeSource)
+	}
+	if !start.IsZero() {
+		budget := s.connectBudget
+		if budget <= 0 {
+			budget = s.connectTimeout
+		}
+		p.connectDeadline.Store(start.Add(budget).UnixNano())
 	}
 	if p.pool, err = pgxpool.NewWithConfig(ctx, s.pool); err != nil {
 		return nil, fmt.Errorf("dbpool: create pool for %s: %w", s.target, redact.Error(err, s.secrets))
