@@ -23,7 +23,7 @@ var (
 
 	// secretPattern matches key=value and key: value pairs whose key names a
 	// secret, in libpq/pgx connection strings, query strings, headers, JSON.
-	secretPattern = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credentials?|authorization|cookie|session[_\-]?id|dsn|conn[_\-]?str(?:ing)?))(["']?\s*[=:]\s*)((?:(?:bearer|basic|token|digest|negotiate)\s+)?(?:"[^"]*"|'[^']*'|\S+))`)
+	secretPattern = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credentials?|authorization|cookie|session[_\-]?id|dsn|conn[_\-]?str(?:ing)?))(["']?\s*[=:]\s*)((?:(?:bearer|basic|token|digest|negotiate)\s+)?(?:"[^"]*"[^\s,;}]*|'[^']*'[^\s,;}]*|\S+))`)
 
 	// schemePattern matches HTTP authentication scheme credentials outside
 	// an Authorization header ("Token x" is left alone there: "token
@@ -31,12 +31,22 @@ var (
 	schemePattern = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)[a-z0-9._~+/=\-]+`)
 )
 
+// maxScrubInput is how much of a text Scrub reads: far more than the
+// MaxScrubbed bytes it can show, even after redactions shorten it.
+const maxScrubInput = 16 * MaxScrubbed
+
 // Scrub removes from a text anything that may be a secret or a DSN (URLs,
 // secret-named key/value pairs, bearer credentials), makes it valid UTF-8
 // and bounds its length to MaxScrubbed, so the text can be shown to anyone
 // who can reach a probe or read a log. Use it when the secrets are not
 // known; String masks known ones exactly.
 func Scrub(s string) string {
+	// Only a text's start can be shown, so the patterns run over a bounded
+	// prefix and their cost is bounded too (they take about 0.25 s a
+	// megabyte). A cut can only shorten a secret the patterns then redact.
+	if len(s) > maxScrubInput {
+		s = s[:maxScrubInput] + ellipsis
+	}
 	s = urlPattern.ReplaceAllString(s, "${1}"+Redacted)
 	// Scheme credentials first: "Authorization: Bearer x" must lose x, not
 	// only the word Bearer.

@@ -94,3 +94,22 @@ func BenchmarkScrub(b *testing.B) {
 		_ = Scrub(msg)
 	}
 }
+
+// TestScrubLongText: a megabytes-long error text is scrubbed from its
+// bounded prefix (FuzzScrub's workers stalled on such inputs, 0.25 s a
+// megabyte per pattern), still without a secret and within MaxScrubbed.
+func TestScrubLongText(t *testing.T) {
+	long := "connect: password=hunter2hunter2 " + strings.Repeat("postgres://u:pw-in-url@h/d ", 300_000)
+	got := Scrub(long)
+	if len(got) > MaxScrubbed || !utf8.ValidString(got) {
+		t.Fatalf("Scrub of %d bytes gave %d bytes (valid UTF-8: %v)", len(long), len(got), utf8.ValidString(got))
+	}
+	for _, secret := range []string{"hunter2hunter2", "pw-in-url"} {
+		if strings.Contains(got, secret) {
+			t.Fatalf("Scrub leaked %q: %q", secret, got)
+		}
+	}
+	if cut := long[:maxScrubInput+50]; Scrub(cut) != got {
+		t.Fatalf("a long text and its first %d bytes scrub differently", len(cut))
+	}
+}
