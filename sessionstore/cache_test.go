@@ -369,7 +369,7 @@ func TestCacheOffBehindPooler(t *testing.T) {
 		Cache: CacheConfig{Enabled: true}, Logger: logs.Text(),
 	})
 	assert.Nil(t, s.cache)
-	assert.False(t, s.tracksVersions())
+	assert.False(t, s.CachesReads())
 	out := logs.String()
 	assert.Equal(t, 1, strings.Count(out, "read cache off"), out)
 	assert.Contains(t, out, "ListenURL")

@@ -32,14 +32,19 @@ func minVersion(ctx context.Context) int64 {
 }
 
 // versionTracker is implemented by stores that answer loads from a cache
-// and so need the client's version.
-type versionTracker interface{ tracksVersions() bool }
+// and so need the client's version, as Stats and Ready are: a Store that
+// wraps another passes CachesReads on, or read-your-writes is lost.
+type versionTracker interface{ CachesReads() bool }
 
-func (s *PostgresStore) tracksVersions() bool { return s.cache != nil }
+// CachesReads reports whether the store answers loads from its read cache
+// (PostgresConfig.Cache). The Manager then keeps the companion version
+// cookie that gives a client its own changes at once on every instance. A
+// Store that wraps a PostgresStore must pass it on, like Stats and Ready.
+func (s *PostgresStore) CachesReads() bool { return s.cache != nil }
 
 func (m *Manager) tracksVersions() bool {
 	v, ok := m.store.(versionTracker)
-	return ok && v.tracksVersions()
+	return ok && v.CachesReads()
 }
 
 // clientVersion returns the version the request's companion cookie names,

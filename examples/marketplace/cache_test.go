@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,9 +49,13 @@ func TestSessionCacheFleet(t *testing.T) {
 			!bytes.Contains(m, []byte(`hardening_sessions_cache_reads_total{result="hit"} 0`+"\n"))
 	})
 
-	code, _, body = a.do("POST", "/api/cart/items", map[string]any{"product_id": "lamp", "quantity": 1})
+	code, hdr, body := a.do("POST", "/api/cart/items", map[string]any{"product_id": "lamp", "quantity": 1})
 	require.Equal(t, 200, code, "%s", body)
 	changed := time.Now()
+	// The change carries the session's version in a companion cookie, even
+	// through the metrics adapter's wrapper around the store: that cookie is
+	// what makes B's stale copy a miss for this browser.
+	require.Contains(t, strings.Join(hdr.Values("Set-Cookie"), "\n"), "session_v=", "no version cookie on a change")
 	_, c := b.cart()
 	require.Equal(t, 2, quantity(c, "lamp"), "the browser sees its own change on B at once")
 	for {

@@ -62,7 +62,7 @@ func (t *acquireTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQuery
 // SessionStore wraps a session store, recording each operation's duration
 // in hardening_sessions_store_duration_seconds{op, result} (result "ok" or
 // "error"; a session not found or a save conflict is "ok"). The wrapper
-// passes the store's own Stats and Ready through to the Manager.
+// passes the store's own Stats, Ready and CachesReads through to the Manager.
 func SessionStore(reg prometheus.Registerer, s sessionstore.Store) sessionstore.Store {
 	hist := register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "hardening_sessions_store_duration_seconds",
@@ -136,6 +136,13 @@ func (t *timedStore) Stats() sessionstore.StoreStats {
 		return s.Stats()
 	}
 	return sessionstore.StoreStats{}
+}
+
+// CachesReads passes on whether the store answers loads from its read
+// cache: the Manager keeps its version cookie only then.
+func (t *timedStore) CachesReads() bool {
+	c, ok := t.s.(interface{ CachesReads() bool })
+	return ok && c.CachesReads()
 }
 
 // Ready passes the store's readiness through (the Manager asks it).
