@@ -55,6 +55,11 @@ func (r *Record) alive(now time.Time) bool {
 // Stores return records as saved, expired or not: the [Manager] decides
 // what is alive by its own clock. Methods return an error wrapping the
 // cause when the backend is unreachable.
+//
+// The Manager also uses three optional methods when a store has them:
+// Stats() StoreStats, Ready(context.Context) error and CachesReads() bool
+// (see [PostgresStore]). A Store that wraps another (for metrics, say)
+// passes them on; without CachesReads a cached store loses read-your-writes.
 type Store interface {
 	// Load returns the record with the ID; found is false when there is
 	// none.
