@@ -1,18 +1,15 @@
 package bench
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/dedw3n/hardening/internal/pgtest"
 	"github.com/dedw3n/hardening/sessionstore"
-	"github.com/jackc/pgx/v5"
 )
 
 // counterMux is the benchmark's handler: GET /read reads the integer "n",
@@ -52,41 +49,11 @@ func newBareStack() *sessionStack {
 
 // transactions returns the transactions PostgreSQL counted in the
 // database (pg_stat_database xact_commit + xact_rollback), every statement
-// outside an explicit transaction counting as one. Backends flush their
-// statistics when they exit, so callers close their pools first; it waits
-// until the count stops moving, and leaves out its own reads but the last.
+// outside an explicit transaction counting as one, the stack's start,
+// LISTEN and heartbeats included (see settledCount).
 func transactions(b *testing.B, dsn string) int64 {
-	b.Helper()
-	ctx := context.Background()
-	read := func() int64 {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		var n int64
-		// The simple protocol: one transaction (a prepared statement would
-		// add the Parse's own).
-		if err := conn.QueryRow(ctx, `SELECT (xact_commit + xact_rollback)::bigint FROM pg_stat_database WHERE datname = current_database()`,
-			pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil {
-			b.Fatal(err)
-		}
-		return n
-	}
 	const own = 2 // a connection's start and its query each count as one
-	last, stable, reads := read(), 0, 1
-	for stable < 3 {
-		time.Sleep(60 * time.Millisecond)
-		n := read()
-		reads++
-		if n-last <= own { // nothing but our own previous read
-			stable++
-		} else {
-			stable = 0
-		}
-		last = n
-	}
-	return last - own*int64(reads-1) // the last read's own show in the next call
+	return settledCount(b, dsn, `SELECT (xact_commit + xact_rollback)::bigint FROM pg_stat_database WHERE datname = current_database()`, own)
 }
 
 // BenchmarkSessionCache runs BenchmarkSessions' workload (64 sessions, 8

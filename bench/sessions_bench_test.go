@@ -122,10 +122,18 @@ func newSessionStack(b *testing.B, impl, dsn string) *sessionStack {
 }
 
 // tableWrites returns the rows inserted, updated and deleted in the
-// database's user tables as PostgreSQL counts them. Backends flush their
-// statistics when they exit, so callers close their pools first; it waits
-// until the count stops moving.
+// database's user tables as PostgreSQL counts them (see settledCount).
 func tableWrites(b *testing.B, dsn string) int64 {
+	return settledCount(b, dsn, `SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint FROM pg_stat_user_tables`, 0)
+}
+
+// settledCount reads a cumulative statistic of the database with query (in
+// the simple protocol: one transaction per read) until it stops moving.
+// Backends flush their statistics when they exit, so callers close their
+// pools first. own is what each read adds to the statistic itself; the
+// result leaves out every read's own but the last's, which shows only in
+// the next call.
+func settledCount(b *testing.B, dsn, query string, own int64) int64 {
 	b.Helper()
 	ctx := context.Background()
 	read := func() int64 {
@@ -135,22 +143,24 @@ func tableWrites(b *testing.B, dsn string) int64 {
 		}
 		defer conn.Close(ctx)
 		var n int64
-		if err := conn.QueryRow(ctx, `SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint FROM pg_stat_user_tables`).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, query, pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil {
 			b.Fatal(err)
 		}
 		return n
 	}
-	last, stable := read(), 0
+	last, stable, reads := read(), 0, 1
 	for stable < 3 {
 		time.Sleep(60 * time.Millisecond)
 		n := read()
-		if n == last {
+		reads++
+		if n-last <= own { // nothing but our own previous read
 			stable++
 		} else {
-			last, stable = n, 0
+			stable = 0
 		}
+		last = n
 	}
-	return last
+	return last - own*int64(reads-1)
 }
 
 func newBenchClient() *http.Client {
