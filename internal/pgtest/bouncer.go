@@ -231,7 +231,7 @@ func (b *Bouncer) startLocked() error {
 		return err
 	}
 	cmd, done, err := startChild("pgbouncer", exec.Command(bin, filepath.Join(b.dir, "pgbouncer.ini")),
-		filepath.Join(b.dir, "stderr.log"), b.waitListening)
+		filepath.Join(b.dir, "stderr.log"), b.listening, b.logTail)
 	if err != nil {
 		return err
 	}
@@ -239,26 +239,14 @@ func (b *Bouncer) startLocked() error {
 	return nil
 }
 
-// waitListening waits until the bouncer accepts TCP connections: it does
-// not need the server behind it to be up for that.
-func (b *Bouncer) waitListening(exited <-chan struct{}) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", b.Addr(), time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("pgtest: pgbouncer exited during start-up: %s", b.logTail())
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pgtest: pgbouncer not listening after 30s: %v: %s", err, b.logTail())
-		}
-		time.Sleep(20 * time.Millisecond)
+// listening is ready once the bouncer accepts TCP connections: it does not
+// need the server behind it to be up for that.
+func (b *Bouncer) listening() error {
+	c, err := net.DialTimeout("tcp", b.Addr(), time.Second)
+	if err == nil {
+		c.Close()
 	}
+	return err
 }
 
 func (b *Bouncer) logTail() string {

@@ -136,7 +136,7 @@ func (s *Server) startLocked() error {
 		"-c", "shared_buffers=64MB",
 		"-c", "log_min_messages=warning",
 	)
-	cmd, done, err := startChild("postgres", cmd, filepath.Join(s.dir, "postgres.log"), s.waitReady)
+	cmd, done, err := startChild("postgres", cmd, filepath.Join(s.dir, "postgres.log"), s.ping, s.logTail)
 	if err != nil {
 		return err
 	}
@@ -145,11 +145,11 @@ func (s *Server) startLocked() error {
 }
 
 // startChild starts cmd (the program name) as the server OS user with its
-// output appended to logPath, killed if the test binary dies, and waits for
-// ready (which gets a channel closed when the process exits), whose error
-// it returns as it is. done is closed once the process has exited; on a
-// failed start nothing is left running.
-func startChild(name string, cmd *exec.Cmd, logPath string, ready func(exited <-chan struct{}) error) (*exec.Cmd, chan struct{}, error) {
+// output appended to logPath, killed if the test binary dies, and waits up
+// to 30 s for ready to succeed, saying why (with logTail) when the process
+// exits or never gets ready. done is closed once the process has exited; on
+// a failed start nothing is left running.
+func startChild(name string, cmd *exec.Cmd, logPath string, ready func() error, logTail func() string) (*exec.Cmd, chan struct{}, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pgtest: open %s log: %w", name, err)
@@ -170,7 +170,7 @@ func startChild(name string, cmd *exec.Cmd, logPath string, ready func(exited <-
 		logf.Close()
 		close(done)
 	}()
-	if err := ready(done); err != nil {
+	if err := waitUp(name, done, ready, logTail); err != nil {
 		_ = cmd.Process.Kill()
 		<-done
 		return nil, nil, err
@@ -178,26 +178,35 @@ func startChild(name string, cmd *exec.Cmd, logPath string, ready func(exited <-
 	return cmd, done, nil
 }
 
-func (s *Server) waitReady(exited <-chan struct{}) error {
+// waitUp polls ready until it succeeds, the process exits or 30 s pass.
+func waitUp(name string, exited <-chan struct{}, ready func() error, logTail func() string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		conn, err := pgx.Connect(ctx, s.URL())
-		cancel()
+		err := ready()
 		if err == nil {
-			conn.Close(context.Background())
 			return nil
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("pgtest: postgres exited during start-up: %s", s.logTail())
+			return fmt.Errorf("pgtest: %s exited during start-up: %s", name, logTail())
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("pgtest: postgres not ready after 30s: %v: %s", err, s.logTail())
+			return fmt.Errorf("pgtest: %s not ready after 30s: %v: %s", name, err, logTail())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// ping is ready once the server accepts a connection.
+func (s *Server) ping() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, s.URL())
+	if err == nil {
+		conn.Close(context.Background())
+	}
+	return err
 }
 
 func (s *Server) logTail() string {
