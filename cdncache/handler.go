@@ -123,6 +123,8 @@ type object struct {
 	m       *meta
 	lastMod time.Time           // zero when the object has no real modification time
 	q       [numCodings]float64 // accepted codings, for compressible objects
+	stat    bool                // files are opened when their bytes are sent (lazyFile)
+	changed bool                // not found as stat said: serve again
 }
 
 // representation is the selected form of an object: identity, a
@@ -153,50 +155,74 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusMethodNotAllowed)
 		return
 	}
-	o, ok := h.target(w, r)
-	if !ok {
-		return
+	if !h.serve(w, r, true) {
+		h.serve(w, r, false) // the object changed between its stat and its open
 	}
-	defer o.body.Close()
+}
+
+// serve answers r; with stat, it opens the object's file only when the
+// answer needs its bytes (see statter). It returns false, having written
+// nothing, when the file opened was not the version looked at.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, stat bool) bool {
+	o, ok := h.target(w, r, stat)
+	if !ok {
+		return !o.changed
+	}
+	defer o.body.Close() // o.body may be replaced by the file it opened
 	rep := h.selectRepresentation(r, &o)
 	defer rep.close()
 	hdr := w.Header()
 	addVary(hdr)
 	if h.answeredPreconditions(w, r, &o, rep) {
-		return
+		return true
+	}
+	if rep.data == nil { // bytes of a file are sent: open it (lazyFile)
+		f, err := opened(rep.body)
+		if errors.Is(err, errChanged) {
+			return false
+		}
+		if err != nil {
+			h.openFailed(w, r, o.key, err)
+			return true
+		}
+		if rep.body == o.body {
+			o.body = f.(io.ReadSeekCloser)
+		}
+		rep.body = f
 	}
 	h.setCacheHeaders(hdr, o.m, o.key, rep.etag)
 	if o.m.lastModified != "" {
 		hdr["Last-Modified"] = []string{o.m.lastModified}
 	}
 	if h.answeredRange(w, r, &o) {
-		return
+		return true
 	}
 	h.serveWhole(w, r, &o, rep)
+	return true
 }
 
 // target finds the object the request path names and its validators, or
-// answers with the error and returns false.
-func (h *Handler) target(w http.ResponseWriter, r *http.Request) (object, bool) {
+// answers with the error and returns false. With stat, the object's file
+// is opened only if its validators must be read; a file found changed
+// since its stat answers nothing and sets changed.
+func (h *Handler) target(w http.ResponseWriter, r *http.Request, stat bool) (object, bool) {
 	key, status := cleanKey(r.URL.Path)
 	if status != 0 {
 		h.fail(w, r, status)
 		return object{}, false
 	}
 	ctx := r.Context()
-	body, info, src, err := h.open(ctx, key)
+	body, info, src, err := h.open(ctx, key, stat && mayNotRead(r, key))
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			h.fail(w, r, http.StatusNotFound)
-		} else {
-			h.log.LogAttrs(ctx, slog.LevelWarn, "cdncache: open failed", slog.String("key", key), slog.Any("err", err))
-			h.fail(w, r, http.StatusInternalServerError)
-		}
+		h.openFailed(w, r, key, err)
 		return object{}, false
 	}
 	m, err := h.meta(src, key, body, info)
 	if err != nil {
 		body.Close()
+		if errors.Is(err, errChanged) && stat {
+			return object{changed: true}, false
+		}
 		h.log.LogAttrs(ctx, slog.LevelWarn, "cdncache: validator failed", slog.String("key", key), slog.Any("err", err))
 		h.fail(w, r, http.StatusInternalServerError)
 		return object{}, false
@@ -206,7 +232,7 @@ func (h *Handler) target(w http.ResponseWriter, r *http.Request) (object, bool) 
 		h.fail(w, r, http.StatusNotFound)
 		return object{}, false
 	}
-	o := object{key: key, src: src, body: body, info: info, m: m}
+	o := object{key: key, src: src, body: body, info: info, m: m, stat: stat}
 	if m.lastModified != "" {
 		o.lastMod = info.ModTime
 	}
@@ -214,6 +240,16 @@ func (h *Handler) target(w http.ResponseWriter, r *http.Request) (object, bool) 
 		o.q = acceptedCodings(r.Header["Accept-Encoding"])
 	}
 	return o, true
+}
+
+// openFailed answers a request whose object could not be opened.
+func (h *Handler) openFailed(w http.ResponseWriter, r *http.Request, key string, err error) {
+	if errors.Is(err, fs.ErrNotExist) {
+		h.fail(w, r, http.StatusNotFound)
+		return
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "cdncache: open failed", slog.String("key", key), slog.Any("err", err))
+	h.fail(w, r, http.StatusInternalServerError)
 }
 
 // selectRepresentation chooses the representation to send: identity for a
@@ -383,7 +419,7 @@ func (h *Handler) selectEncoding(ctx context.Context, o *object, identity repres
 // unless it is missing, older than o (left behind by a deploy) or a link
 // into another prefix's policy.
 func (h *Handler) sibling(ctx context.Context, o *object, c int) (representation, bool) {
-	sib, sinfo, err := h.sources[o.src].Open(ctx, o.key+siblingExt[c])
+	sib, sinfo, err := openOrStat(ctx, h.sources[o.src], o.key+siblingExt[c], o.stat)
 	if err != nil {
 		return representation{}, false
 	}
@@ -433,10 +469,11 @@ func hasConditional(h http.Header) bool {
 	return false
 }
 
-// open finds key in the sources, first match wins.
-func (h *Handler) open(ctx context.Context, key string) (io.ReadSeekCloser, ObjectInfo, int, error) {
+// open finds key in the sources, first match wins. With stat, a source
+// that can describe an object without opening it returns a lazyFile.
+func (h *Handler) open(ctx context.Context, key string, stat bool) (io.ReadSeekCloser, ObjectInfo, int, error) {
 	for i, s := range h.sources {
-		obj, info, err := s.Open(ctx, key)
+		obj, info, err := openOrStat(ctx, s, key, stat)
 		if err == nil {
 			if info.Size < 0 {
 				obj.Close()

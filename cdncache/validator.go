@@ -107,6 +107,11 @@ func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) 
 			return m, nil
 		}
 	}
+	if l, ok := obj.(*lazyFile); ok { // the validators are read: open it
+		if _, err := l.file(); err != nil {
+			return nil, err
+		}
+	}
 	if !racy && h.interimFits(info) {
 		return h.interimMeta(src, vk, obj, info)
 	}
