@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -8,12 +9,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/dedw3n/hardening/cdncache"
 	"github.com/dedw3n/hardening/internal/nginxtest"
 	"github.com/klauspost/compress/gzhttp"
@@ -22,6 +25,10 @@ import (
 // assetFiles are real minified scripts and a stylesheet of 36 to 120 KB
 // (bench/testdata/assets, licences in LICENSES.md).
 var assetFiles = []string{"popper.min.js", "twgl-full.min.js", "jquery.min.js", "bootstrap.min.css"}
+
+// assetConns is how many keep-alive connections each asset benchmark
+// keeps busy (on GOMAXPROCS 2).
+const assetConns = 8
 
 // browserEncodings is what browsers and CDNs send.
 const browserEncodings = "gzip, deflate, br, zstd"
@@ -76,6 +83,34 @@ func assetServers(b *testing.B, dir string) map[string]string {
 	return urls
 }
 
+// memoryServer serves the brotli body (quality 11, as cdncache makes it)
+// of each file in dir from memory, with nothing but its length and coding:
+// the fastest a net/http handler can answer on this machine, the ceiling
+// of any handler sending the same bytes.
+func memoryServer(b *testing.B, dir string) string {
+	b.Helper()
+	bodies := map[string][]byte{}
+	for _, name := range assetFiles {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var buf bytes.Buffer
+		w := brotli.NewWriterLevel(&buf, brotli.BestCompression)
+		_, _ = w.Write(data)
+		_ = w.Close()
+		bodies["/"+name] = buf.Bytes()
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := bodies[r.URL.Path]
+		w.Header()["Content-Encoding"] = []string{"br"}
+		w.Header()["Content-Length"] = []string{strconv.Itoa(len(body))}
+		_, _ = w.Write(body)
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // fetch sends one GET and returns the status, Content-Encoding and the
 // body's length on the wire.
 func fetch(c *http.Client, req *http.Request) (int, string, int64, error) {
@@ -107,10 +142,12 @@ func warm(b *testing.B, c *http.Client, req *http.Request, impl string) {
 
 // BenchmarkAssets serves real minified JS and CSS to a browser-like client
 // (Accept-Encoding: gzip, deflate, br, zstd, keep-alive, loopback) from
-// cdncache, gzhttp.GzipHandler(http.FileServer) and nginx with gzip on,
-// and an incompressible object of the same size from cdncache
+// cdncache, gzhttp.GzipHandler(http.FileServer) and nginx with gzip on; an
+// incompressible object of the same size from cdncache
 // (impl=cdncache-identity), the speed compressed assets are measured
-// against. wire-B/op is the body's length as received.
+// against; and the same brotli bytes from memory (impl=memory), the
+// ceiling. wire-B/op is the body's length as received. The client is
+// wireConn, one connection per goroutine.
 func BenchmarkAssets(b *testing.B) {
 	src, err := filepath.Abs("testdata/assets")
 	if err != nil {
@@ -134,8 +171,9 @@ func BenchmarkAssets(b *testing.B) {
 	waitSettled(b, dir)
 	urls := assetServers(b, dir)
 	urls["cdncache-identity"] = urls["cdncache"]
+	urls["memory"] = memoryServer(b, src)
 	for _, name := range assetFiles {
-		for _, impl := range []string{"cdncache", "cdncache-identity", "gzhttp", "nginx"} {
+		for _, impl := range []string{"cdncache", "cdncache-identity", "gzhttp", "nginx", "memory"} {
 			b.Run("file="+name+"/impl="+impl, func(b *testing.B) {
 				base, ok := urls[impl]
 				if !ok {
@@ -159,12 +197,13 @@ func benchAsset(b *testing.B, impl, url string) {
 	warm(b, client, req, impl)
 	var wire atomic.Int64 // body bytes received, all goroutines
 	b.ReportAllocs()
-	b.SetParallelism(2)
+	b.SetParallelism(assetConns / 2)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		conn := dialWire(b, url, http.Header{"Accept-Encoding": {browserEncodings}})
 		var n int64
 		for pb.Next() {
-			status, enc, size, err := fetch(client, req)
+			status, enc, size, err := conn.do()
 			if err != nil || status != http.StatusOK || (enc == "") != (impl == "cdncache-identity") {
 				b.Errorf("%s: status %d, encoding %q, err %v", impl, status, enc, err)
 				return
