@@ -131,6 +131,16 @@ func (p *parser) array(dst []byte, depth int) ([]byte, error) {
 }
 
 func (p *parser) object(dst []byte, depth int) ([]byte, error) {
+	members, err := p.members(depth)
+	if err != nil {
+		return nil, err
+	}
+	return appendMembers(dst, members)
+}
+
+// members reads an object and returns its members in order, each value
+// canonical.
+func (p *parser) members(depth int) ([]member, error) {
 	p.i++ // {
 	var members []member
 	var vals []byte // the members' canonical values, end to end
@@ -140,9 +150,9 @@ func (p *parser) object(dst []byte, depth int) ([]byte, error) {
 		case '}':
 			p.i++
 			for i := range members {
-				members[i].val = vals[members[i].start:members[i].end]
+				members[i].val = vals[members[i].start:members[i].end:members[i].end]
 			}
-			return appendMembers(dst, members)
+			return members, nil
 		case ',':
 			p.i++
 			p.skipSpace()
@@ -160,6 +170,33 @@ func (p *parser) object(dst []byte, depth int) ([]byte, error) {
 		m.end = len(vals)
 		members = append(members, m)
 	}
+}
+
+// canonicalValues returns the values of the JSON object data by key, each
+// in its canonical form, in one pass; of duplicate keys the last wins. A
+// JSON null is the empty object.
+func canonicalValues(data []byte) (map[string]json.RawMessage, error) {
+	if !json.Valid(data) {
+		return nil, fmt.Errorf("%w: not valid JSON", ErrInvalidValue)
+	}
+	p := parser{b: data}
+	p.skipSpace()
+	switch p.b[p.i] {
+	case 'n':
+		return map[string]json.RawMessage{}, nil
+	case '{':
+	default:
+		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidValue)
+	}
+	ms, err := p.members(-1) // each value may nest as deep as canonical allows it alone
+	if err != nil {
+		return nil, err
+	}
+	vals := make(map[string]json.RawMessage, len(ms))
+	for _, m := range ms {
+		vals[m.key] = m.val
+	}
+	return vals, nil
 }
 
 // member is one key and canonical value of an object.

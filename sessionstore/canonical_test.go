@@ -84,6 +84,7 @@ func FuzzCanonical(f *testing.F) {
 		got, err := canonical([]byte(raw))
 		want, werr := referenceCanonical([]byte(raw))
 		require.Equal(t, werr == nil, err == nil, "same verdict: %v / %v", err, werr)
+		checkCanonicalValues(t, []byte(raw))
 		if err != nil {
 			assert.ErrorIs(t, err, ErrInvalidValue)
 			return
@@ -94,4 +95,25 @@ func FuzzCanonical(f *testing.F) {
 		assert.Equal(t, string(got), string(again), "idempotent")
 		assert.True(t, json.Valid(got))
 	})
+}
+
+// checkCanonicalValues: reading stored session data in one pass gives what
+// decoding it with encoding/json and canonicalizing each value gives.
+func checkCanonicalValues(t *testing.T, data []byte) {
+	t.Helper()
+	got, err := canonicalValues(data)
+	var want map[string]json.RawMessage
+	werr := json.Unmarshal(data, &want)
+	for k, v := range want {
+		if werr == nil {
+			want[k], werr = canonical(v)
+		}
+	}
+	require.Equal(t, werr == nil, err == nil, "same verdict on %q: %v / %v", data, err, werr)
+	if err == nil {
+		if want == nil {
+			want = map[string]json.RawMessage{} // null
+		}
+		assert.Equal(t, want, got)
+	}
 }

@@ -65,17 +65,11 @@ func (s *Session) parse() error {
 	if s.values != nil {
 		return nil
 	}
-	vals := make(map[string]json.RawMessage)
+	vals := map[string]json.RawMessage{}
 	if len(s.rec.Data) > 0 {
-		if err := json.Unmarshal(s.rec.Data, &vals); err != nil {
-			return fmt.Errorf("sessionstore: stored session data is not a JSON object: %w", err)
-		}
-		for k, v := range vals {
-			c, err := canonical(v)
-			if err != nil {
-				return fmt.Errorf("sessionstore: stored session data: %w", err)
-			}
-			vals[k] = c
+		var err error
+		if vals, err = canonicalValues(s.rec.Data); err != nil {
+			return fmt.Errorf("sessionstore: stored session data: %w", err)
 		}
 	}
 	s.values = vals
