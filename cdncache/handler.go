@@ -130,7 +130,7 @@ type object struct {
 // representation is the selected form of an object: identity, a
 // precompressed sibling, or compressed on the fly.
 type representation struct {
-	body    io.ReadSeeker
+	body    io.ReadSeekCloser
 	data    []byte // a kept encoded body, instead of body
 	size    int64  // -1 when compressed on the fly
 	etag    string
@@ -140,8 +140,8 @@ type representation struct {
 
 // close closes a precompressed sibling's file.
 func (rep representation) close() {
-	if c, ok := rep.body.(io.Closer); ok && rep.coding >= 0 && !rep.dynamic {
-		c.Close()
+	if rep.body != nil && rep.coding >= 0 && !rep.dynamic {
+		rep.body.Close()
 	}
 }
 
@@ -186,7 +186,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, stat bool) bool 
 			return true
 		}
 		if rep.body == o.body {
-			o.body = f.(io.ReadSeekCloser)
+			o.body = f
 		}
 		rep.body = f
 	}

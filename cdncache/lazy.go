@@ -109,7 +109,7 @@ func (l *lazyFile) Close() error {
 }
 
 // opened returns the file r is, opening a lazyFile.
-func opened(r io.ReadSeeker) (io.ReadSeeker, error) {
+func opened(r io.ReadSeekCloser) (io.ReadSeekCloser, error) {
 	if l, ok := r.(*lazyFile); ok {
 		return l.file()
 	}

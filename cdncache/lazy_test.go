@@ -58,6 +58,7 @@ func TestKeptAnswersOpenNoFile(t *testing.T) {
 	assert.Zero(t, src.opens.Load(), "kept answers opened the file")
 
 	resp, body := do(t, c, "GET", url, nil)
+	assert.Equal(t, 200, resp.StatusCode)
 	assert.Equal(t, js, body)
 	assert.Equal(t, int64(1), src.opens.Load(), "an identity answer opens the file once")
 	resp, body = do(t, c, "GET", url, map[string]string{"Range": "bytes=10-19"})
