@@ -22,9 +22,6 @@ var (
 	sharedBouncerMu  sync.Mutex
 	sharedBouncer    *Bouncer // guarded by sharedBouncerMu; in front of the shared server
 	sharedBouncerErr error    // guarded by sharedBouncerMu
-
-	bouncersMu sync.Mutex
-	bouncers   = map[*Bouncer]struct{}{} // guarded by bouncersMu; every bouncer not yet removed
 )
 
 // Bouncer is a PgBouncer in transaction mode (pool_mode=transaction) in
@@ -168,9 +165,7 @@ func newBouncer(target string) (*Bouncer, error) {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
 	b := &Bouncer{dir: dir, target: target}
-	bouncersMu.Lock()
-	bouncers[b] = struct{}{}
-	bouncersMu.Unlock()
+	register(b)
 	// A free port can be taken between our probe and PgBouncer's bind: retry.
 	for attempt := 0; ; attempt++ {
 		if b.port, err = freePort(); err == nil {
@@ -230,8 +225,8 @@ func (b *Bouncer) startLocked() error {
 	if err != nil {
 		return err
 	}
-	cmd, done, err := startChild("pgbouncer", exec.Command(bin, filepath.Join(b.dir, "pgbouncer.ini")),
-		filepath.Join(b.dir, "stderr.log"), b.listening, b.logTail)
+	cmd, done, err := startChild("pgbouncer", exec.Command(bin, filepath.Join(b.dir, "pgbouncer.ini")), b.listening,
+		filepath.Join(b.dir, "stderr.log"), filepath.Join(b.dir, "pgbouncer.log"))
 	if err != nil {
 		return err
 	}
@@ -249,35 +244,9 @@ func (b *Bouncer) listening() error {
 	return err
 }
 
-func (b *Bouncer) logTail() string {
-	var all []byte
-	for _, name := range []string{"stderr.log", "pgbouncer.log"} {
-		data, _ := os.ReadFile(filepath.Join(b.dir, name))
-		all = append(all, data...)
-	}
-	if len(all) > 2000 {
-		all = all[len(all)-2000:]
-	}
-	return strings.TrimSpace(string(all))
-}
-
 // remove stops the bouncer and deletes its files.
 func (b *Bouncer) remove() {
 	_ = b.Stop()
 	os.RemoveAll(b.dir)
-	bouncersMu.Lock()
-	delete(bouncers, b)
-	bouncersMu.Unlock()
-}
-
-func removeBouncers() {
-	bouncersMu.Lock()
-	all := make([]*Bouncer, 0, len(bouncers))
-	for b := range bouncers {
-		all = append(all, b)
-	}
-	bouncersMu.Unlock()
-	for _, b := range all {
-		b.remove()
-	}
+	unregister(b)
 }

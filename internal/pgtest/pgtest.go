@@ -48,8 +48,8 @@ var (
 	shared    *Server // guarded by sharedMu; started on first use
 	sharedErr error   // guarded by sharedMu; why the shared server is unavailable
 
-	serversMu sync.Mutex
-	servers   = map[*Server]struct{}{} // guarded by serversMu; every server not yet removed
+	childrenMu sync.Mutex
+	children   = map[child]struct{}{} // guarded by childrenMu; every server and bouncer not yet removed
 
 	dbSeq atomic.Int64
 )
@@ -74,16 +74,30 @@ func (r cleanupRunner) Run() int {
 	return code
 }
 
+// child is a Server or Bouncer: a process of ours with its files.
+type child interface{ remove() }
+
+func register(c child) {
+	childrenMu.Lock()
+	children[c] = struct{}{}
+	childrenMu.Unlock()
+}
+
+func unregister(c child) {
+	childrenMu.Lock()
+	delete(children, c)
+	childrenMu.Unlock()
+}
+
 func removeAll() {
-	removeBouncers()
-	serversMu.Lock()
-	all := make([]*Server, 0, len(servers))
-	for s := range servers {
-		all = append(all, s)
+	childrenMu.Lock()
+	all := make([]child, 0, len(children))
+	for c := range children {
+		all = append(all, c)
 	}
-	serversMu.Unlock()
-	for _, s := range all {
-		s.remove()
+	childrenMu.Unlock()
+	for _, c := range all {
+		c.remove()
 	}
 	removeTemplate()
 }

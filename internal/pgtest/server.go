@@ -136,7 +136,7 @@ func (s *Server) startLocked() error {
 		"-c", "shared_buffers=64MB",
 		"-c", "log_min_messages=warning",
 	)
-	cmd, done, err := startChild("postgres", cmd, filepath.Join(s.dir, "postgres.log"), s.ping, s.logTail)
+	cmd, done, err := startChild("postgres", cmd, s.ping, filepath.Join(s.dir, "postgres.log"))
 	if err != nil {
 		return err
 	}
@@ -145,12 +145,12 @@ func (s *Server) startLocked() error {
 }
 
 // startChild starts cmd (the program name) as the server OS user with its
-// output appended to logPath, killed if the test binary dies, and waits up
-// to 30 s for ready to succeed, saying why (with logTail) when the process
-// exits or never gets ready. done is closed once the process has exited; on
-// a failed start nothing is left running.
-func startChild(name string, cmd *exec.Cmd, logPath string, ready func() error, logTail func() string) (*exec.Cmd, chan struct{}, error) {
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+// output appended to logs[0], killed if the test binary dies, and waits up
+// to 30 s for ready to succeed, saying why (with the end of its logs) when
+// the process exits or never gets ready. done is closed once the process
+// has exited; on a failed start nothing is left running.
+func startChild(name string, cmd *exec.Cmd, ready func() error, logs ...string) (*exec.Cmd, chan struct{}, error) {
+	logf, err := os.OpenFile(logs[0], os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pgtest: open %s log: %w", name, err)
 	}
@@ -170,7 +170,7 @@ func startChild(name string, cmd *exec.Cmd, logPath string, ready func() error, 
 		logf.Close()
 		close(done)
 	}()
-	if err := waitUp(name, done, ready, logTail); err != nil {
+	if err := waitUp(name, done, ready, logs); err != nil {
 		_ = cmd.Process.Kill()
 		<-done
 		return nil, nil, err
@@ -179,7 +179,7 @@ func startChild(name string, cmd *exec.Cmd, logPath string, ready func() error, 
 }
 
 // waitUp polls ready until it succeeds, the process exits or 30 s pass.
-func waitUp(name string, exited <-chan struct{}, ready func() error, logTail func() string) error {
+func waitUp(name string, exited <-chan struct{}, ready func() error, logs []string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := ready()
@@ -188,11 +188,11 @@ func waitUp(name string, exited <-chan struct{}, ready func() error, logTail fun
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("pgtest: %s exited during start-up: %s", name, logTail())
+			return fmt.Errorf("pgtest: %s exited during start-up: %s", name, tail(logs))
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("pgtest: %s not ready after 30s: %v: %s", name, err, logTail())
+			return fmt.Errorf("pgtest: %s not ready after 30s: %v: %s", name, err, tail(logs))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -209,21 +209,24 @@ func (s *Server) ping() error {
 	return err
 }
 
-func (s *Server) logTail() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "postgres.log"))
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
+// tail returns the last 2000 bytes of the files named, end to end.
+func tail(paths []string) string {
+	var all []byte
+	for _, p := range paths {
+		data, _ := os.ReadFile(p)
+		all = append(all, data...)
 	}
-	return strings.TrimSpace(string(b))
+	if len(all) > 2000 {
+		all = all[len(all)-2000:]
+	}
+	return strings.TrimSpace(string(all))
 }
 
 // remove stops the server and deletes its files.
 func (s *Server) remove() {
 	_ = s.Stop()
 	os.RemoveAll(s.dir)
-	serversMu.Lock()
-	delete(servers, s)
-	serversMu.Unlock()
+	unregister(s)
 }
 
 // newServer makes a cluster from the binary's initdb template on a free port,
@@ -246,9 +249,7 @@ func newServer(start bool) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{dir: dir}
-	serversMu.Lock()
-	servers[s] = struct{}{}
-	serversMu.Unlock()
+	register(s)
 	// A free port can be taken between our probe and the server's bind: retry.
 	for attempt := 0; ; attempt++ {
 		if s.port, err = freePort(); err != nil {
