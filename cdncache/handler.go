@@ -212,7 +212,8 @@ func (h *Handler) target(w http.ResponseWriter, r *http.Request, stat bool) (obj
 		return object{}, false
 	}
 	ctx := r.Context()
-	body, info, src, err := h.open(ctx, key, stat && mayNotRead(r, key))
+	stat = stat && mayNotRead(r, key)
+	body, info, src, err := h.open(ctx, key, stat)
 	if err != nil {
 		h.openFailed(w, r, key, err)
 		return object{}, false
