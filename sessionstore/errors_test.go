@@ -96,6 +96,7 @@ func sessionErrors(t *testing.T, l *errorLog) {
 	_, err = store.Save(t.Context(), Record{ID: idOf([]byte("x")), Version: 3, Expires: time.Now().Add(time.Hour)}, ID{})
 	l.add(t, err, ErrConflict)
 
+	storedDataErrors(t, l, store)
 	for _, st := range []Store{store, conflicting{store}} {
 		m, err := NewManager(st, Config{Secrets: [][]byte{testSecret}, MaxSize: 64, Cookie: CookieConfig{Insecure: true},
 			Logger: (&testlog.Buffer{}).Text(),
@@ -172,4 +173,24 @@ func postgresErrors(t *testing.T, l *errorLog) {
 	l.add(t, down.Ready(ctx), ErrNotReady)
 	_, _, err = down.Load(ctx, idOf([]byte("x")))
 	l.add(t, err, ErrNotReady)
+}
+
+// storedDataErrors reads sessions whose stored data another program left
+// unreadable: an array, and a number beyond PostgreSQL's numeric.
+func storedDataErrors(t *testing.T, l *errorLog, store Store) {
+	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Cookie: CookieConfig{Insecure: true}})
+	require.NoError(t, err)
+	now := time.Now()
+	for _, data := range []string{`[1]`, `{"n":1e999999}`} {
+		token := newToken()
+		_, err := store.Save(t.Context(), Record{ID: idOf(token[:]), Data: []byte(data), Created: now, Touched: now,
+			Expires: now.Add(time.Hour), Deadline: now.Add(time.Hour)}, ID{})
+		require.NoError(t, err)
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(&http.Cookie{Name: "session", Value: m.codec.encode(token[:])})
+		m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _, err := Get[int](FromContext(r.Context()), "n")
+			l.add(t, err, ErrInvalidValue)
+		})).ServeHTTP(httptest.NewRecorder(), r)
+	}
 }

@@ -69,7 +69,7 @@ func (s *Session) parse() error {
 	if len(s.rec.Data) > 0 {
 		var err error
 		if vals, err = canonicalValues(s.rec.Data); err != nil {
-			return fmt.Errorf("sessionstore: stored session data: %w", err)
+			return wrapf("stored session data: %w", err)
 		}
 	}
 	s.values = vals
