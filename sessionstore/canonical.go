@@ -131,16 +131,6 @@ func (p *parser) array(dst []byte, depth int) ([]byte, error) {
 }
 
 func (p *parser) object(dst []byte, depth int) ([]byte, error) {
-	members, err := p.members(depth)
-	if err != nil {
-		return nil, err
-	}
-	return appendMembers(dst, members)
-}
-
-// members reads an object and returns its members in order, each value
-// canonical.
-func (p *parser) members(depth int) ([]member, error) {
 	p.i++ // {
 	var members []member
 	var vals []byte // the members' canonical values, end to end
@@ -150,9 +140,9 @@ func (p *parser) members(depth int) ([]member, error) {
 		case '}':
 			p.i++
 			for i := range members {
-				members[i].val = vals[members[i].start:members[i].end:members[i].end]
+				members[i].val = vals[members[i].start:members[i].end]
 			}
-			return members, nil
+			return appendMembers(dst, members)
 		case ',':
 			p.i++
 			p.skipSpace()
@@ -172,10 +162,10 @@ func (p *parser) members(depth int) ([]member, error) {
 	}
 }
 
-// canonicalValues returns the values of the JSON object data by key, each
-// in its canonical form, in one pass; of duplicate keys the last wins. A
-// JSON null is the empty object.
-func canonicalValues(data []byte) (map[string]json.RawMessage, error) {
+// rawValues returns the values of the JSON object data by key, as they
+// are written there (see Session.parse); of duplicate keys the last wins.
+// A JSON null is the empty object.
+func rawValues(data []byte) (map[string]json.RawMessage, error) {
 	if !json.Valid(data) {
 		return nil, fmt.Errorf("%w: not valid JSON", ErrInvalidValue)
 	}
@@ -188,15 +178,65 @@ func canonicalValues(data []byte) (map[string]json.RawMessage, error) {
 	default:
 		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidValue)
 	}
-	ms, err := p.members(-1) // each value may nest as deep as canonical allows it alone
-	if err != nil {
-		return nil, err
+	vals := map[string]json.RawMessage{}
+	p.i++ // {
+	for {
+		p.skipSpace()
+		switch p.b[p.i] {
+		case '}':
+			return vals, nil
+		case ',':
+			p.i++
+			p.skipSpace()
+		}
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		p.i++ // :
+		p.skipSpace()
+		vals[key] = p.skip()
 	}
-	vals := make(map[string]json.RawMessage, len(ms))
-	for _, m := range ms {
-		vals[m.key] = m.val
+}
+
+// skip moves past one value and returns it.
+func (p *parser) skip() []byte {
+	start := p.i
+	switch p.b[p.i] {
+	case '"':
+		p.skipString()
+	case '{', '[':
+		for depth := 0; ; {
+			switch p.b[p.i] {
+			case '"':
+				p.skipString()
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			p.i++
+			if depth == 0 {
+				break
+			}
+		}
+	default: // a number, true, false or null
+		for p.i < len(p.b) && strings.IndexByte(",}] \t\n\r", p.b[p.i]) < 0 {
+			p.i++
+		}
 	}
-	return vals, nil
+	return p.b[start:p.i:p.i]
+}
+
+func (p *parser) skipString() {
+	for p.i++; p.b[p.i] != '"'; p.i++ {
+		if p.b[p.i] == '\\' {
+			p.i++
+		}
+	}
+	p.i++
 }
 
 // member is one key and canonical value of an object.

@@ -175,8 +175,8 @@ func postgresErrors(t *testing.T, l *errorLog) {
 	l.add(t, err, ErrNotReady)
 }
 
-// storedDataErrors reads sessions whose stored data another program left
-// unreadable: an array, and a number beyond PostgreSQL's numeric.
+// storedDataErrors changes sessions whose stored data another program
+// left unusable: an array, and a number beyond PostgreSQL's numeric.
 func storedDataErrors(t *testing.T, l *errorLog, store Store) {
 	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Cookie: CookieConfig{Insecure: true}})
 	require.NoError(t, err)
@@ -189,8 +189,7 @@ func storedDataErrors(t *testing.T, l *errorLog, store Store) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.AddCookie(&http.Cookie{Name: "session", Value: m.codec.encode(token[:])})
 		m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _, err := Get[int](FromContext(r.Context()), "n")
-			l.add(t, err, ErrInvalidValue)
+			l.add(t, FromContext(r.Context()).Put("m", 1), ErrInvalidValue)
 		})).ServeHTTP(httptest.NewRecorder(), r)
 	}
 }

@@ -202,7 +202,7 @@ func (m *Manager) expiry(now, deadline time.Time) time.Time {
 // after each version conflict.
 func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 	for replay := 0; ; replay++ {
-		if err := s.parse(); err != nil {
+		if err := s.parseCanonical(); err != nil {
 			m.storeErrors.Add(1)
 			return err
 		}
@@ -282,7 +282,7 @@ func (s *Session) rebase(fresh Record, found bool) error {
 	if !found {
 		s.hasToken = false
 	}
-	if err := s.parse(); err != nil {
+	if err := s.parseCanonical(); err != nil {
 		return err
 	}
 	for _, o := range s.ops {

@@ -32,7 +32,8 @@ type Session struct {
 	rec      Record                     // as loaded; rec.Version 0 when not stored
 	found    bool                       // the session exists in the store
 	values   map[string]json.RawMessage // parsed rec.Data; nil until first needed
-	size     int                        // encoded size of values, valid when values != nil
+	canon    bool                       // values are canonical and size is their encoded size (parseCanonical)
+	size     int                        // encoded size of values, valid when canon
 	ops      []op                       // this request's changes, in order, replayed on conflict
 	userID   string
 	userSet  bool // this request set userID
@@ -58,9 +59,8 @@ type op struct {
 	fn   func(old json.RawMessage, found bool) (json.RawMessage, error) // opUpdate
 }
 
-// parse fills values from rec.Data on first use, each value in its
-// canonical form (see canonical): sizes then do not depend on the store
-// nor on how often the data was read back.
+// parse fills values from rec.Data on first use, as they are stored: a
+// request that only reads its session costs one pass over the data.
 func (s *Session) parse() error {
 	if s.values != nil {
 		return nil
@@ -68,12 +68,29 @@ func (s *Session) parse() error {
 	vals := map[string]json.RawMessage{}
 	if len(s.rec.Data) > 0 {
 		var err error
-		if vals, err = canonicalValues(s.rec.Data); err != nil {
+		if vals, err = rawValues(s.rec.Data); err != nil {
 			return wrapf("stored session data: %w", err)
 		}
 	}
-	s.values = vals
-	s.size = encodedSize(vals)
+	s.values, s.canon = vals, false
+	return nil
+}
+
+// parseCanonical is parse, then every value in its canonical form (see
+// canonical) and the size known, before a change: sizes then do not depend
+// on the store nor on how often the data was read back.
+func (s *Session) parseCanonical() error {
+	if err := s.parse(); err != nil || s.canon {
+		return err
+	}
+	for k, v := range s.values {
+		c, err := canonical(v)
+		if err != nil {
+			return wrapf("stored session data: %w", err)
+		}
+		s.values[k] = c
+	}
+	s.size, s.canon = encodedSize(s.values), true
 	return nil
 }
 
@@ -171,7 +188,7 @@ func (s *Session) edit(fn func() error) error {
 // change applies a change now and records it for replay.
 func (s *Session) change(o op) error {
 	return s.edit(func() error {
-		if err := s.parse(); err != nil {
+		if err := s.parseCanonical(); err != nil {
 			return err
 		}
 		if err := s.apply(o); err != nil {
@@ -230,6 +247,13 @@ func Get[T any](s *Session, key string) (v T, found bool, err error) {
 	raw, ok := s.values[key]
 	if !ok {
 		return v, false, nil
+	}
+	if !s.canon { // a value reads as it would once saved, whichever store it came from
+		c, err := canonical(raw)
+		if err != nil {
+			return v, true, wrapf("get %q: stored session data: %w", key, err)
+		}
+		raw, s.values[key] = c, c
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return v, true, fmt.Errorf("sessionstore: get %q: %w", key, err)
@@ -328,8 +352,7 @@ func (s *Session) Destroy() error {
 		s.cleared = true
 		s.hasToken, s.found = false, false
 		s.rec = Record{}
-		s.values = map[string]json.RawMessage{}
-		s.size = 2
+		s.values, s.size, s.canon = map[string]json.RawMessage{}, 2, true
 		s.ops = nil
 		s.userID, s.userSet, s.renew = "", false, false
 		return nil

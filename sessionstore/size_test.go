@@ -48,7 +48,7 @@ func (p prober) do(cookie, key string, raw json.RawMessage, put bool) outcome {
 		}
 		out.value, _, _ = Get[json.RawMessage](s, key)
 		s.mu.Lock()
-		if s.parse() == nil {
+		if s.parseCanonical() == nil {
 			out.size = s.size
 			out.encoded = len(encode(s.values))
 		}
