@@ -267,20 +267,19 @@ func (l *listener) handle(n *pgconn.Notification) {
 		return
 	}
 	nt, err := parseNotice(n.Payload)
-	switch {
-	case err == nil:
+	if err == nil {
 		l.c.notify(nt)
 		return
-	case nt.id.IsZero() && n.Payload == "*": // TRUNCATE
-	default:
-		l.c.malformed.Add(1)
-		l.log.Warn("sessionstore: cache listener got a notification it cannot read; dropping what it names",
-			"err", err, "payload_len", len(n.Payload))
 	}
 	if nt.id.IsZero() {
 		l.c.flush()
 	} else {
 		l.c.invalidate(nt.id)
+	}
+	if n.Payload != "*" { // not a TRUNCATE: counted once what it names is gone
+		l.c.malformed.Add(1)
+		l.log.Warn("sessionstore: cache listener got a notification it cannot read; dropped what it names",
+			"err", err, "payload_len", len(n.Payload))
 	}
 }
 
