@@ -139,9 +139,6 @@ func (d *dirSource) Open(_ context.Context, key string) (io.ReadSeekCloser, Obje
 // linkedKey returns the key of the file obj really is, when a symbolic
 // link led from key to another one; "" otherwise or when unknown.
 func (d *dirSource) linkedKey(obj io.ReadSeeker, key string) string {
-	if l, ok := obj.(*lazyFile); ok {
-		obj = l.f // opened by Handler.meta before validators are read
-	}
 	f, ok := obj.(*os.File)
 	if !ok {
 		return ""

@@ -108,9 +108,11 @@ func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) 
 		}
 	}
 	if l, ok := obj.(*lazyFile); ok { // the validators are read: open it
-		if _, err := l.file(); err != nil {
+		f, err := l.file()
+		if err != nil {
 			return nil, err
 		}
+		obj = f
 	}
 	if !racy && h.interimFits(info) {
 		return h.interimMeta(src, vk, obj, info)
