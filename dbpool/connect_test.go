@@ -149,3 +149,52 @@ func TestSingleAttemptWithNegativeBudget(t *testing.T) {
 	assert.Contains(t, err.Error(), "gave up after 1 attempt(s)")
 	assert.Len(t, logs.Lines(`"msg":"connect attempt failed"`), 1)
 }
+
+// An attempt cut short by the budget says nothing of the server: New
+// reports the previous attempt's error. The server closes every connection
+// at once for half the budget, then holds them, so the last attempt is the
+// one the budget cuts.
+func TestBudgetCutAttemptKeepsTheLastCause(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var (
+		mu   sync.Mutex
+		held []net.Conn
+		wg   sync.WaitGroup
+	)
+	refuseUntil := time.Now().Add(500 * time.Millisecond)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			if time.Now().Before(refuseUntil) {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		l.Close()
+		wg.Wait()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+
+	log, logs := testLogger()
+	_, err = New(context.Background(), "postgres://app@"+l.Addr().String()+"/shop?sslmode=disable",
+		Config{ConnectBudget: time.Second, ConnectTimeout: 20 * time.Second, Logger: log})
+	require.Error(t, err)
+	t.Log(err)
+	require.GreaterOrEqual(t, len(logs.Lines(`"msg":"connect attempt failed"`)), 1, "an attempt failed on its own")
+	var ce *pgconn.ConnectError
+	assert.True(t, errors.As(err, &ce), "a pgx error is the cause")
+	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the budget is not the cause")
+}

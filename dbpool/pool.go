@@ -190,6 +190,11 @@ func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) 
 		if err == nil {
 			return nil
 		}
+		if lastErr != nil && ending(ctx) {
+			// Cut short by the budget, this attempt says nothing of the
+			// server: the previous attempt's error stays the cause.
+			return backoff.Permanent(context.DeadlineExceeded)
+		}
 		lastErr = redact.Error(err, p.s.secrets)
 		p.mu.Lock()
 		r := &p.report
@@ -208,6 +213,14 @@ func (p *Pool) connect(ctx context.Context, start time.Time, b backoff.BackOff) 
 		err = lastErr
 	}
 	return attempts, latency, err
+}
+
+// ending reports whether ctx has ended or its deadline is within a
+// millisecond: capConnectTimeout ends a connection attempt at the budget's
+// end by pgx's own timer, which may fire just before ctx's.
+func ending(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && time.Until(d) < time.Millisecond
 }
 
 // connectError says why New gave up.
