@@ -131,34 +131,51 @@ func (p *parser) array(dst []byte, depth int) ([]byte, error) {
 }
 
 func (p *parser) object(dst []byte, depth int) ([]byte, error) {
-	p.i++ // {
 	var members []member
 	var vals []byte // the members' canonical values, end to end
+	err := p.members(func(key string) error {
+		m := member{key: key, start: len(vals)}
+		var err error
+		if vals, err = p.value(vals, depth+1); err != nil {
+			return err
+		}
+		m.end = len(vals)
+		members = append(members, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range members {
+		members[i].val = vals[members[i].start:members[i].end]
+	}
+	return appendMembers(dst, members)
+}
+
+// members reads the object at p.i, calling fn with each key and p.i at its
+// value, which fn reads.
+func (p *parser) members(fn func(key string) error) error {
+	p.i++ // {
 	for {
 		p.skipSpace()
 		switch p.b[p.i] {
 		case '}':
 			p.i++
-			for i := range members {
-				members[i].val = vals[members[i].start:members[i].end]
-			}
-			return appendMembers(dst, members)
+			return nil
 		case ',':
 			p.i++
 			p.skipSpace()
 		}
 		key, err := p.str()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.skipSpace()
 		p.i++ // :
-		m := member{key: key, start: len(vals)}
-		if vals, err = p.value(vals, depth+1); err != nil {
-			return nil, err
+		p.skipSpace()
+		if err := fn(key); err != nil {
+			return err
 		}
-		m.end = len(vals)
-		members = append(members, m)
 	}
 }
 
@@ -179,25 +196,11 @@ func rawValues(data []byte) (map[string]json.RawMessage, error) {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidValue)
 	}
 	vals := map[string]json.RawMessage{}
-	p.i++ // {
-	for {
-		p.skipSpace()
-		switch p.b[p.i] {
-		case '}':
-			return vals, nil
-		case ',':
-			p.i++
-			p.skipSpace()
-		}
-		key, err := p.str()
-		if err != nil {
-			return nil, err
-		}
-		p.skipSpace()
-		p.i++ // :
-		p.skipSpace()
+	err := p.members(func(key string) error {
 		vals[key] = p.skip()
-	}
+		return nil
+	})
+	return vals, err
 }
 
 // skip moves past one value and returns it.
