@@ -79,41 +79,14 @@ func TestNewUnreachableServer(t *testing.T) {
 // stuck while waking: New still returns within its budget, and nothing it
 // started keeps running (goleak checks at the end of the package).
 func TestNewHangingServerStaysWithinBudget(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		wg    sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		l.Close()
-		wg.Wait()
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-
+	addr := holdingServer(t, time.Time{})
 	log, logs := testLogger()
 	cfg := Config{ConnectBudget: time.Second, ConnectTimeout: 20 * time.Second, Logger: log}
 	start := time.Now()
-	_, err = New(context.Background(), "postgres://app:pw-hang-1234@"+l.Addr().String()+"/shop?sslmode=disable", cfg)
+	_, err := New(context.Background(), "postgres://app:pw-hang-1234@"+addr+"/shop?sslmode=disable", cfg)
 	elapsed := time.Since(start)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), l.Addr().String())
+	assert.Contains(t, err.Error(), addr)
 	assert.NotContains(t, err.Error()+logs.String(), "pw-hang-1234")
 	assert.Less(t, elapsed, cfg.ConnectBudget+2*time.Second, "the 20s connect timeout is capped by the 1s budget")
 }
@@ -150,11 +123,10 @@ func TestSingleAttemptWithNegativeBudget(t *testing.T) {
 	assert.Len(t, logs.Lines(`"msg":"connect attempt failed"`), 1)
 }
 
-// An attempt cut short by the budget says nothing of the server: New
-// reports the previous attempt's error. The server closes every connection
-// at once for half the budget, then holds them, so the last attempt is the
-// one the budget cuts.
-func TestBudgetCutAttemptKeepsTheLastCause(t *testing.T) {
+// holdingServer accepts TCP connections and closes those that arrive
+// before refuseUntil at once; it holds the others open without a word,
+// like a compute stuck while waking, until the test ends.
+func holdingServer(t *testing.T, refuseUntil time.Time) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	var (
@@ -162,7 +134,6 @@ func TestBudgetCutAttemptKeepsTheLastCause(t *testing.T) {
 		held []net.Conn
 		wg   sync.WaitGroup
 	)
-	refuseUntil := time.Now().Add(500 * time.Millisecond)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -180,16 +151,24 @@ func TestBudgetCutAttemptKeepsTheLastCause(t *testing.T) {
 			mu.Unlock()
 		}
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		l.Close()
 		wg.Wait()
 		for _, c := range held {
 			c.Close()
 		}
-	}()
+	})
+	return l.Addr().String()
+}
 
+// An attempt cut short by the budget says nothing of the server: New
+// reports the previous attempt's error. The server closes every connection
+// at once for half the budget, then holds them, so the last attempt is the
+// one the budget cuts.
+func TestBudgetCutAttemptKeepsTheLastCause(t *testing.T) {
+	addr := holdingServer(t, time.Now().Add(500*time.Millisecond))
 	log, logs := testLogger()
-	_, err = New(context.Background(), "postgres://app@"+l.Addr().String()+"/shop?sslmode=disable",
+	_, err := New(context.Background(), "postgres://app@"+addr+"/shop?sslmode=disable",
 		Config{ConnectBudget: time.Second, ConnectTimeout: 20 * time.Second, Logger: log})
 	require.Error(t, err)
 	t.Log(err)
