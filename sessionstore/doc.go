@@ -208,6 +208,11 @@
 // while an instance with the cache on is running. Use the cache where the
 // database is up anyway, or leave it off. Each UPDATE or DELETE of a
 // session row also sends a notification, and PostgreSQL serialises the
-// commits of notifying transactions. At session write rates this costs
-// little, but a prune batch sends one notification per row.
+// commits of notifying transactions. A change then costs the database
+// about twice the CPU it costs without the cache (60–67 µs against 30 µs
+// measured on one session saved in a row, most of it the notification),
+// and two transactions where it counts them: the change, and the one in
+// which each listening backend reads the notification queue. At session
+// write rates this costs little, but a prune batch sends one notification
+// per row.
 package sessionstore
