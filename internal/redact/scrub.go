@@ -23,7 +23,10 @@ var (
 
 	// secretPattern matches key=value and key: value pairs whose key names a
 	// secret, in libpq/pgx connection strings, query strings, headers, JSON.
-	secretPattern = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credentials?|authorization|cookie|session[_\-]?id|dsn|conn[_\-]?str(?:ing)?))(["']?\s*[=:]\s*)((?:(?:bearer|basic|token|digest|negotiate)\s+)?(?:"[^"]*"[^\s,;}]*|'[^']*'[^\s,;}]*|\S+))`)
+	// A value that is already Redacted, ended as a quoted value's redaction
+	// ends, is kept with what ends it (group 4), so a second Scrub changes
+	// nothing.
+	secretPattern = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credentials?|authorization|cookie|session[_\-]?id|dsn|conn[_\-]?str(?:ing)?))(["']?\s*[=:]\s*)((?:(?:bearer|basic|token|digest|negotiate)\s+)?(?:\[redacted\]([\s,;}]|$)|"[^"]*"[^\s,;}]*|'[^']*'[^\s,;}]*|\S+))`)
 
 	// schemePattern matches HTTP authentication scheme credentials outside
 	// an Authorization header ("Token x" is left alone there: "token
@@ -51,7 +54,7 @@ func Scrub(s string) string {
 	// Scheme credentials first: "Authorization: Bearer x" must lose x, not
 	// only the word Bearer.
 	s = schemePattern.ReplaceAllString(s, "${1}${2}"+Redacted)
-	s = secretPattern.ReplaceAllString(s, "${1}${2}"+Redacted)
+	s = secretPattern.ReplaceAllString(s, "${1}${2}"+Redacted+"${4}")
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) > MaxScrubbed {
 		cut := MaxScrubbed - len(ellipsis)

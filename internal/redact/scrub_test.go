@@ -26,6 +26,11 @@ func TestScrub(t *testing.T) {
 		{"x-api-key: k-123 denied", "x-api-key: [redacted] denied"},
 		{"token expired", "token expired"},
 		{"password authentication failed for user \"app\"", "password authentication failed for user \"app\""},
+		// A redacted quoted value keeps what ended it, on every pass.
+		{`token:"",`, `token:[redacted],`},
+		{`token:[redacted],`, `token:[redacted],`},
+		// A value that only starts like a redaction is redacted whole.
+		{"password=[redacted]hunter2 x", "password=[redacted] x"},
 	} {
 		assert.Equal(t, tc.want, Scrub(tc.in), "Scrub(%q)", tc.in)
 	}
