@@ -1,19 +1,15 @@
 package cdncache
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,42 +69,11 @@ func TestEncodedOncePerContentAndCoding(t *testing.T) {
 	assert.Positive(t, st.Gzip.EncodeTime)
 }
 
-// gatedText serves app.js, whose reads block until release is closed,
-// counting the opens and the bytes read.
-type gatedText struct {
-	data    []byte
-	release chan struct{}
-	opens   atomic.Int64
-	read    atomic.Int64
-}
-
-type gatedTextReader struct {
-	*bytes.Reader
-	s *gatedText
-}
-
-func (r gatedTextReader) Read(p []byte) (int, error) {
-	<-r.s.release
-	n, err := r.Reader.Read(p)
-	r.s.read.Add(int64(n))
-	return n, err
-}
-
-func (gatedTextReader) Close() error { return nil }
-
-func (s *gatedText) Open(_ context.Context, key string) (io.ReadSeekCloser, ObjectInfo, error) {
-	if key != "app.js" {
-		return nil, ObjectInfo{}, fs.ErrNotExist
-	}
-	s.opens.Add(1)
-	return gatedTextReader{bytes.NewReader(s.data), s}, ObjectInfo{Size: int64(len(s.data)), ModTime: fixtureTime}, nil
-}
-
 // TestEncodeMissStormEncodesOnce: 64 concurrent first requests for a new
 // bundle (every edge asking after a deploy) cost one hash and one encoding
 // per coding, not one each.
 func TestEncodeMissStormEncodesOnce(t *testing.T) {
-	store := &gatedText{data: []byte(textJS(1, 64<<10)), release: make(chan struct{})}
+	store := &gatedStore{key: "app.js", data: []byte(textJS(1, 64<<10)), release: make(chan struct{})}
 	h := New(Config{}, store)
 	t.Cleanup(func() { h.Close() })
 	srv := serve(t, h)

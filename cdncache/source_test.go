@@ -342,9 +342,10 @@ func (plainInfo) ModTime() time.Time { return time.Time{} }
 func (plainInfo) IsDir() bool        { return false }
 func (plainInfo) Sys() any           { return nil }
 
-// gatedStore serves one object whose reads block until release is closed,
-// counting the opens and the bytes read.
+// gatedStore serves one object, key, whose reads block until release is
+// closed, counting the opens and the bytes read.
 type gatedStore struct {
+	key     string
 	data    []byte
 	release chan struct{}
 	opens   atomic.Int64
@@ -366,7 +367,7 @@ func (r gatedReader) Read(p []byte) (int, error) {
 func (gatedReader) Close() error { return nil }
 
 func (s *gatedStore) Open(_ context.Context, key string) (io.ReadSeekCloser, ObjectInfo, error) {
-	if key != "video.webm" {
+	if key != s.key {
 		return nil, ObjectInfo{}, fs.ErrNotExist
 	}
 	s.opens.Add(1)
@@ -376,7 +377,7 @@ func (s *gatedStore) Open(_ context.Context, key string) (io.ReadSeekCloser, Obj
 // TestMissStormHashesOnce: concurrent first requests for one object version
 // (a CDN miss storm after a deploy) read it once to hash it, not once each.
 func TestMissStormHashesOnce(t *testing.T) {
-	store := &gatedStore{data: bytes.Repeat([]byte("0123456789abcdef"), 1<<14), release: make(chan struct{})}
+	store := &gatedStore{key: "video.webm", data: bytes.Repeat([]byte("0123456789abcdef"), 1<<14), release: make(chan struct{})}
 	srv := serve(t, New(Config{}, store))
 	const n = 8
 	var wg sync.WaitGroup
