@@ -81,20 +81,7 @@ func benchCacheCase(b *testing.B, impl string, reads int) {
 		return newSessionStack(b, impl, dsn)
 	}
 	stack := open()
-	client := newBenchClient()
-	cookies := make([]string, benchSessionCount)
-	for i := range cookies {
-		resp := do(b, client, http.MethodPost, stack.srv.URL+"/write", "", "")
-		for _, c := range resp.Cookies() {
-			if c.Name == "session" {
-				cookies[i] = c.Value
-			}
-		}
-		if cookies[i] == "" {
-			b.Fatalf("%s set no session cookie", impl)
-		}
-	}
-	client.CloseIdleConnections()
+	cookies := establish(b, stack)
 	stack.close()
 	// Backends report their counts when they exit: count from here, with
 	// everything closed, to the end with everything closed again. The
@@ -103,24 +90,11 @@ func benchCacheCase(b *testing.B, impl string, reads int) {
 	before := transactions(b, dsn)
 
 	stack = open()
-	client = newBenchClient()
+	client := newBenchClient()
 	for _, c := range cookies { // untimed: warm connections and (for the cache) the heartbeat
 		do(b, client, http.MethodGet, stack.srv.URL+"/read", "session", c)
 	}
-	var next atomic.Int64
-	b.ReportAllocs()
-	b.SetParallelism(4)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		cookie := cookies[int(next.Add(1))%len(cookies)]
-		for i := 0; pb.Next(); i++ {
-			if reads < 100 && i%20 == 19 {
-				do(b, client, http.MethodPost, stack.srv.URL+"/write", "session", cookie)
-			} else {
-				do(b, client, http.MethodGet, stack.srv.URL+"/read", "session", cookie)
-			}
-		}
-	})
+	runWorkload(b, client, stack.srv.URL, cookies, reads < 100)
 	b.StopTimer()
 	elapsed := b.Elapsed()
 	client.CloseIdleConnections()

@@ -187,6 +187,45 @@ func do(b *testing.B, c *http.Client, method, url, cookieName, cookie string) *h
 	return resp
 }
 
+// establish creates benchSessionCount sessions through stack (a POST
+// /write each) and returns their "session" cookie values.
+func establish(b *testing.B, stack *sessionStack) []string {
+	client := newBenchClient()
+	defer client.CloseIdleConnections()
+	cookies := make([]string, benchSessionCount)
+	for i := range cookies {
+		resp := do(b, client, http.MethodPost, stack.srv.URL+"/write", "", "")
+		for _, c := range resp.Cookies() {
+			if c.Name == "session" {
+				cookies[i] = c.Value
+			}
+		}
+		if cookies[i] == "" {
+			b.Fatal("no session cookie set")
+		}
+	}
+	return cookies
+}
+
+// runWorkload is the timed part: 8 keep-alive clients, each on one of the
+// sessions, reading it; with writes, every 20th request changes it.
+func runWorkload(b *testing.B, client *http.Client, url string, cookies []string, writes bool) {
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		cookie := cookies[int(next.Add(1))%len(cookies)]
+		for i := 0; pb.Next(); i++ {
+			if writes && i%20 == 19 {
+				do(b, client, http.MethodPost, url+"/write", "session", cookie)
+			} else {
+				do(b, client, http.MethodGet, url+"/read", "session", cookie)
+			}
+		}
+	})
+}
+
 // BenchmarkSessions runs the same workload through sessionstore and through
 // scs with pgxstore (IdleTimeout set, as people use it), over real HTTP with
 // keep-alive clients on the same PostgreSQL: 64 established sessions,
@@ -197,47 +236,19 @@ func BenchmarkSessions(b *testing.B) {
 	for _, impl := range []string{"ours", "scs"} {
 		b.Run("impl="+impl, func(b *testing.B) {
 			dsn := pgtest.DB(b)
-			cookieName := map[string]string{"ours": "session", "scs": "session"}[impl]
-
 			// Establish the sessions, then close everything so that the
 			// set-up's writes are flushed to the statistics.
 			stack := newSessionStack(b, impl, dsn)
-			client := newBenchClient()
-			cookies := make([]string, benchSessionCount)
-			for i := range cookies {
-				resp := do(b, client, http.MethodPost, stack.srv.URL+"/write", "", "")
-				for _, c := range resp.Cookies() {
-					if c.Name == cookieName {
-						cookies[i] = c.Value
-					}
-				}
-				if cookies[i] == "" {
-					b.Fatalf("%s set no %q cookie", impl, cookieName)
-				}
-			}
-			client.CloseIdleConnections()
+			cookies := establish(b, stack)
 			stack.close()
 			before := tableWrites(b, dsn)
 
 			stack = newSessionStack(b, impl, dsn)
-			client = newBenchClient()
+			client := newBenchClient()
 			// Both pools start warm; the warm-up touches no session, so every
 			// write PostgreSQL counts from here on is the workload's.
 			stack.warm(b)
-			var next atomic.Int64
-			b.ReportAllocs()
-			b.SetParallelism(4)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				cookie := cookies[int(next.Add(1))%len(cookies)]
-				for i := 0; pb.Next(); i++ {
-					if i%20 == 19 {
-						do(b, client, http.MethodPost, stack.srv.URL+"/write", cookieName, cookie)
-					} else {
-						do(b, client, http.MethodGet, stack.srv.URL+"/read", cookieName, cookie)
-					}
-				}
-			})
+			runWorkload(b, client, stack.srv.URL, cookies, true)
 			b.StopTimer()
 			elapsed := b.Elapsed()
 			client.CloseIdleConnections()
