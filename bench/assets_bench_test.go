@@ -200,10 +200,11 @@ func benchAsset(b *testing.B, impl, url string) {
 	b.SetParallelism(assetConns / 2)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		conn := dialWire(b, url, http.Header{"Accept-Encoding": {browserEncodings}})
+		conn := dialWire(b, url)
+		req := wireRequest(b, http.MethodGet, url, http.Header{"Accept-Encoding": {browserEncodings}})
 		var n int64
 		for pb.Next() {
-			status, enc, size, err := conn.do()
+			status, enc, size, err := conn.do(req)
 			if err != nil || status != http.StatusOK || (enc == "") != (impl == "cdncache-identity") {
 				b.Errorf("%s: status %d, encoding %q, err %v", impl, status, enc, err)
 				return

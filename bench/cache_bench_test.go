@@ -94,10 +94,10 @@ func benchCacheCase(b *testing.B, impl string, reads int) {
 	for _, c := range cookies { // untimed: warm connections and (for the cache) the heartbeat
 		do(b, client, http.MethodGet, stack.srv.URL+"/read", "session", c)
 	}
-	runWorkload(b, client, stack.srv.URL, cookies, reads < 100)
+	client.CloseIdleConnections()
+	runWorkload(b, stack.srv.URL, cookies, reads < 100)
 	b.StopTimer()
 	elapsed := b.Elapsed()
-	client.CloseIdleConnections()
 	stack.close()
 	queries := transactions(b, dsn) - before - 2
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")

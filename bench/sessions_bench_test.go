@@ -207,20 +207,27 @@ func establish(b *testing.B, stack *sessionStack) []string {
 	return cookies
 }
 
-// runWorkload is the timed part: 8 keep-alive clients, each on one of the
-// sessions, reading it; with writes, every 20th request changes it.
-func runWorkload(b *testing.B, client *http.Client, url string, cookies []string, writes bool) {
+// runWorkload is the timed part: 8 keep-alive clients (wireConn), each on
+// one of the sessions, reading it; with writes, every 20th request changes
+// it. The clients keep sending the cookie they started with.
+func runWorkload(b *testing.B, url string, cookies []string, writes bool) {
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(4)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		cookie := cookies[int(next.Add(1))%len(cookies)]
+		cookie := http.Header{"Cookie": {"session=" + cookies[int(next.Add(1))%len(cookies)]}}
+		read := wireRequest(b, http.MethodGet, url+"/read", cookie)
+		write := wireRequest(b, http.MethodPost, url+"/write", cookie)
+		conn := dialWire(b, url)
 		for i := 0; pb.Next(); i++ {
+			req := read
 			if writes && i%20 == 19 {
-				do(b, client, http.MethodPost, url+"/write", "session", cookie)
-			} else {
-				do(b, client, http.MethodGet, url+"/read", "session", cookie)
+				req = write
+			}
+			if status, _, _, err := conn.do(req); err != nil || status != http.StatusOK {
+				b.Errorf("status %d, err %v", status, err)
+				return
 			}
 		}
 	})
@@ -244,14 +251,12 @@ func BenchmarkSessions(b *testing.B) {
 			before := tableWrites(b, dsn)
 
 			stack = newSessionStack(b, impl, dsn)
-			client := newBenchClient()
 			// Both pools start warm; the warm-up touches no session, so every
 			// write PostgreSQL counts from here on is the workload's.
 			stack.warm(b)
-			runWorkload(b, client, stack.srv.URL, cookies, true)
+			runWorkload(b, stack.srv.URL, cookies, true)
 			b.StopTimer()
 			elapsed := b.Elapsed()
-			client.CloseIdleConnections()
 			stack.close()
 			writes := tableWrites(b, dsn) - before
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")

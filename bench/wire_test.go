@@ -12,19 +12,35 @@ import (
 )
 
 // wireConn is one keep-alive HTTP/1.1 connection with no Transport behind
-// it: the request is written in one piece and the response read with
+// it: each request is written in one piece and the response read with
 // http.ReadResponse, as wrk does. The throughput benchmarks measure
 // servers, and net/http's client spends about as much CPU per request as
 // the fastest of them, on the same two cores.
 type wireConn struct {
 	conn net.Conn
 	r    *bufio.Reader
-	req  []byte
 }
 
-// dialWire opens a connection to rawURL's host that sends GET rawURL with
-// the given header lines on every request.
-func dialWire(b *testing.B, rawURL string, header http.Header) *wireConn {
+// wireRequest is method rawURL with the given header lines and no body, as
+// bytes for wireConn.do.
+func wireRequest(b *testing.B, method, rawURL string, header http.Header) []byte {
+	b.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var req strings.Builder
+	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, u.RequestURI(), u.Host)
+	if method != http.MethodGet {
+		req.WriteString("Content-Length: 0\r\n")
+	}
+	_ = header.Write(&req)
+	req.WriteString("\r\n")
+	return []byte(req.String())
+}
+
+// dialWire opens a connection to rawURL's host, closed when b ends.
+func dialWire(b *testing.B, rawURL string) *wireConn {
 	b.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -35,17 +51,13 @@ func dialWire(b *testing.B, rawURL string, header http.Header) *wireConn {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { conn.Close() })
-	var req strings.Builder
-	fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: %s\r\n", u.RequestURI(), u.Host)
-	_ = header.Write(&req)
-	req.WriteString("\r\n")
-	return &wireConn{conn: conn, r: bufio.NewReaderSize(conn, 64<<10), req: []byte(req.String())}
+	return &wireConn{conn: conn, r: bufio.NewReaderSize(conn, 64<<10)}
 }
 
-// do sends the request and reads the whole response; it returns the
-// status, the Content-Encoding and the body's length on the wire.
-func (w *wireConn) do() (int, string, int64, error) {
-	if _, err := w.conn.Write(w.req); err != nil {
+// do sends req (from wireRequest) and reads the whole response; it returns
+// the status, the Content-Encoding and the body's length on the wire.
+func (w *wireConn) do(req []byte) (int, string, int64, error) {
+	if _, err := w.conn.Write(req); err != nil {
 		return 0, "", 0, err
 	}
 	resp, err := http.ReadResponse(w.r, nil)
