@@ -38,8 +38,7 @@ func newCodec(name string, secrets [][]byte) *codec {
 		label: []byte("sessionstore/v1\x00" + name + "\x00"),
 		pools: make([]sync.Pool, len(secrets)),
 	}
-	for i, s := range secrets {
-		key := append([]byte(nil), s...)
+	for i, key := range secrets { // copied by Config's check
 		c.pools[i].New = func() any { return hmac.New(sha256.New, key) }
 	}
 	return c

@@ -62,28 +62,11 @@ func (m *Manager) clientVersion(r *http.Request) int64 {
 	return v
 }
 
-// setVersionCookie sets (or with maxAge < 0 deletes) the companion cookie,
-// when the store caches.
+// setVersionCookie sets (or with maxAge under a second deletes) the
+// companion cookie, when the store caches.
 func (m *Manager) setVersionCookie(h http.Header, version int64, maxAge time.Duration) {
-	if !m.tracksVersions() {
-		return
-	}
-	ck := m.cfg.Cookie
-	c := &http.Cookie{
-		Name:     ck.Name + versionCookieSuffix,
-		Value:    strconv.FormatInt(version, 10),
-		Path:     ck.Path,
-		Domain:   ck.Domain,
-		Secure:   !ck.Insecure,
-		HttpOnly: true,
-		SameSite: ck.SameSite,
-		MaxAge:   int(maxAge / time.Second),
-	}
-	if maxAge < 0 || c.MaxAge == 0 {
-		c.Value, c.MaxAge = "", -1
-	}
-	if v := c.String(); v != "" {
-		h.Add("Set-Cookie", v)
+	if m.tracksVersions() {
+		m.addCookie(h, m.cfg.Cookie.Name+versionCookieSuffix, strconv.FormatInt(version, 10), maxAge, false)
 	}
 }
 

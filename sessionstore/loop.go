@@ -3,7 +3,6 @@ package sessionstore
 import (
 	"context"
 	"math/rand/v2"
-	"sync"
 	"time"
 )
 
@@ -12,7 +11,6 @@ import (
 type loop struct {
 	cancel context.CancelFunc
 	done   chan struct{}
-	once   sync.Once
 }
 
 // startLoop starts fn every interval; a non-positive interval starts
@@ -43,7 +41,7 @@ func startLoop(interval time.Duration, fn func(ctx context.Context)) *loop {
 
 // stop cancels the loop and waits for it to return. Safe to call twice.
 func (l *loop) stop() {
-	l.once.Do(l.cancel)
+	l.cancel()
 	<-l.done
 }
 

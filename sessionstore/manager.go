@@ -126,7 +126,7 @@ func (m *Manager) load(r *http.Request) (s *Session, sawCookie bool, err error) 
 		}
 		if found && rec.alive(m.now()) {
 			m.hits.Add(1)
-			s.rec, s.found, s.token, s.hasToken, s.userID = rec, true, token, true, rec.UserID
+			s.rec, s.found, s.token, s.userID = rec, true, token, rec.UserID
 			return s, true, nil
 		}
 		if lookups == maxLookups {
@@ -211,7 +211,7 @@ func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 		if err == nil {
 			m.writes.Add(1)
 			rec.Version = v
-			s.rec, s.found, s.token, s.hasToken, s.renew = rec, true, token, true, false
+			s.rec, s.found, s.token, s.renew = rec, true, token, false
 			return nil
 		}
 		if !errors.Is(err, ErrConflict) {
@@ -279,9 +279,6 @@ func (s *Session) rebase(fresh Record, found bool) error {
 		fresh = Record{}
 	}
 	s.rec, s.found, s.values = fresh, found, nil
-	if !found {
-		s.hasToken = false
-	}
 	if err := s.parseCanonical(); err != nil {
 		return err
 	}
@@ -296,35 +293,32 @@ func (s *Session) rebase(fresh Record, found bool) error {
 	return nil
 }
 
-// setCookie sets the session cookie (or, with maxAge < 0, deletes it) and
-// the headers that keep shared caches from storing the response, whatever
-// an inner handler (such as cdncache) already put there.
+// setCookie sets the session cookie (or, with maxAge under a second,
+// deletes it) and the headers that keep shared caches from storing the
+// response, whatever an inner handler (such as cdncache) already put there.
 func (m *Manager) setCookie(h http.Header, value string, maxAge time.Duration) {
+	m.addCookie(h, m.cfg.Cookie.Name, value, maxAge, true)
+	nostore.Apply(h)
+	addVary(h)
+}
+
+// addCookie adds a Set-Cookie for name with the configured attributes,
+// kept for maxAge; under a second (already expired, or negative) it
+// deletes the cookie rather than keep it for the browser session. expires
+// also sets Expires, for clients that ignore Max-Age.
+func (m *Manager) addCookie(h http.Header, name, value string, maxAge time.Duration, expires bool) {
 	ck := m.cfg.Cookie
-	c := &http.Cookie{
-		Name:     ck.Name,
-		Value:    value,
-		Path:     ck.Path,
-		Domain:   ck.Domain,
-		Secure:   !ck.Insecure,
-		HttpOnly: true,
-		SameSite: ck.SameSite,
-	}
-	if maxAge < 0 {
-		c.MaxAge = -1
-	} else {
-		c.MaxAge = int(maxAge / time.Second)
-		if c.MaxAge == 0 {
-			c.MaxAge = -1 // already expired: delete rather than keep for the browser session
-		} else {
-			c.Expires = m.cfg.Now().Add(maxAge).UTC()
-		}
+	c := &http.Cookie{Name: name, Value: value, Path: ck.Path, Domain: ck.Domain, Secure: !ck.Insecure,
+		HttpOnly: true, SameSite: ck.SameSite, MaxAge: int(maxAge / time.Second)}
+	switch {
+	case c.MaxAge <= 0:
+		c.Value, c.MaxAge = "", -1
+	case expires:
+		c.Expires = m.cfg.Now().Add(maxAge).UTC()
 	}
 	if v := c.String(); v != "" {
 		h.Add("Set-Cookie", v)
 	}
-	nostore.Apply(h)
-	addVary(h)
 }
 
 func addVary(h http.Header) {

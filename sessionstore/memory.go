@@ -86,30 +86,24 @@ func (s *MemoryStore) Save(ctx context.Context, rec Record, replace ID) (int64, 
 	rec.Data = append([]byte(nil), rec.Data...)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	checked := rec.ID // the row whose version rec was read at
 	if !replace.IsZero() {
-		old, ok := s.rows[replace]
-		var v int64
-		if ok {
-			v = old.Version
-		}
-		if v != rec.Version {
-			return 0, ErrConflict
-		}
-		if _, taken := s.rows[rec.ID]; taken {
-			return 0, ErrConflict
-		}
-		delete(s.rows, replace)
-		rec.Version = 1
-		s.rows[rec.ID] = &rec
-		return 1, nil
+		checked = replace
 	}
-	old, ok := s.rows[rec.ID]
+	old, ok := s.rows[checked]
 	var v int64
 	if ok {
 		v = old.Version
 	}
 	if v != rec.Version {
 		return 0, ErrConflict
+	}
+	if !replace.IsZero() { // a renewal: rec is a new row under a new ID
+		if _, taken := s.rows[rec.ID]; taken {
+			return 0, ErrConflict
+		}
+		delete(s.rows, replace)
+		ok, v = false, 0
 	}
 	if ok {
 		rec.Created, rec.Deadline = old.Created, old.Deadline

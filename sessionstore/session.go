@@ -27,8 +27,7 @@ type Session struct {
 	err error // set by Manager.Tolerant when the session could not be loaded; never changes
 
 	mu       sync.Mutex                 // protects everything below
-	token    [tokenLen]byte             // the session's token, valid when hasToken
-	hasToken bool                       // token names a stored session (or the one this request will create)
+	token    [tokenLen]byte             // the session's token, valid when found
 	rec      Record                     // as loaded; rec.Version 0 when not stored
 	found    bool                       // the session exists in the store
 	values   map[string]json.RawMessage // parsed rec.Data; nil until first needed
@@ -350,7 +349,7 @@ func (s *Session) Destroy() error {
 			s.destroy = s.rec.ID
 		}
 		s.cleared = true
-		s.hasToken, s.found = false, false
+		s.found = false
 		s.rec = Record{}
 		s.values, s.size, s.canon = map[string]json.RawMessage{}, 2, true
 		s.ops = nil

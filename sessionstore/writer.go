@@ -79,11 +79,7 @@ func (w *writer) ReadFrom(src io.Reader) (int64, error) {
 
 // Flush commits, then flushes: a streaming handler's session is saved
 // before its first bytes leave.
-func (w *writer) Flush() {
-	if w.commit() {
-		_ = http.NewResponseController(w.ResponseWriter).Flush()
-	}
-}
+func (w *writer) Flush() { _ = w.FlushError() }
 
 // FlushError is Flush for http.ResponseController.
 func (w *writer) FlushError() error {
