@@ -1,6 +1,7 @@
 package configcheck
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -69,16 +70,5 @@ func (r Rule) String() string {
 }
 
 func (r Rule) appliesIn(env Env) bool {
-	if r.check == nil {
-		return false
-	}
-	if len(r.envs) == 0 {
-		return true
-	}
-	for _, e := range r.envs {
-		if e == env {
-			return true
-		}
-	}
-	return false
+	return r.check != nil && (len(r.envs) == 0 || slices.Contains(r.envs, env))
 }

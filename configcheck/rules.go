@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,10 +117,8 @@ func OneOf(values ...string) Rule {
 	vals := append([]string(nil), values...)
 	list := strings.Join(vals, ", ")
 	return Rule{kind: "one-of", detail: list, check: func(_ *checkCtx, v *varState) []finding {
-		for _, w := range vals {
-			if v.value == w {
-				return nil
-			}
+		if slices.Contains(vals, v.value) {
+			return nil
 		}
 		return one(got(v, "is not one of "+list), "use one of "+list)
 	}}

@@ -2,8 +2,9 @@ package configcheck
 
 import (
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -33,20 +34,10 @@ type Source struct {
 // Map returns a Source over m: lookups and typo detection read m, NAME_FILE
 // reads the file system. The map is copied.
 func Map(m map[string]string) Source {
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
+	c := maps.Clone(m)
 	return Source{
 		Lookup: func(name string) (string, bool) { v, ok := c[name]; return v, ok },
-		Names: func() []string {
-			names := make([]string, 0, len(c))
-			for k := range c {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			return names
-		},
+		Names:  func() []string { return slices.Sorted(maps.Keys(c)) },
 	}
 }
 

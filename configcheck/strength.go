@@ -2,6 +2,7 @@ package configcheck
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -34,7 +35,7 @@ func Strong() Rule {
 		switch {
 		case norm == "secret" || norm == "test" || norm == "dev":
 			return one(got(v, "is a placeholder"), hint)
-		case containsAny(norm, placeholders):
+		case slices.ContainsFunc(placeholders, func(p string) bool { return strings.Contains(norm, p) }):
 			return one(got(v, "contains a placeholder word or pattern"), hint)
 		case repeats(s):
 			return one(got(v, "repeats a short pattern"), hint)
@@ -57,15 +58,6 @@ func normalize(s string) string {
 		}
 	}
 	return b.String()
-}
-
-func containsAny(s string, subs []string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
 }
 
 // maxPeriod bounds the pattern length repeats looks for, keeping it linear.

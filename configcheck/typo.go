@@ -27,7 +27,7 @@ func (rs *RuleSet) typos(src Source) []Problem {
 		}
 		best, bestD := "", 3
 		for _, k := range names {
-			if d := editDistanceBuf(n, k, bestD, &scratch); d < bestD {
+			if d := editDistance(n, k, bestD, &scratch); d < bestD {
 				best, bestD = k, d
 			}
 		}
@@ -74,14 +74,9 @@ func safeName(n string) string {
 
 // editDistance is the optimal-string-alignment distance between a and b
 // (insertions, deletions, substitutions and adjacent transpositions cost 1),
-// or limit when it is limit or more.
-func editDistance(a, b string, limit int) int {
-	var scratch []int
-	return editDistanceBuf(a, b, limit, &scratch)
-}
-
-// editDistanceBuf is editDistance with its rows in *scratch, grown as needed.
-func editDistanceBuf(a, b string, limit int, scratch *[]int) int {
+// or limit when it is limit or more. Its rows live in *scratch, grown as
+// needed.
+func editDistance(a, b string, limit int, scratch *[]int) int {
 	if d := len(a) - len(b); d >= limit || -d >= limit {
 		return limit
 	}

@@ -61,6 +61,6 @@ func TestEditDistance(t *testing.T) {
 		{"ABC", "XYZUVW", 3}, {"", "ABC", 3},
 	}
 	for _, tc := range cases {
-		assert.Equal(t, tc.want, editDistance(tc.a, tc.b, 3), "%s %s", tc.a, tc.b)
+		assert.Equal(t, tc.want, editDistance(tc.a, tc.b, 3, new([]int)), "%s %s", tc.a, tc.b)
 	}
 }
