@@ -23,7 +23,7 @@ import (
 // The breaker is about health only. How often the upstream may be called
 // (MinInterval, Retry-After) is the pacer's business.
 type breaker struct {
-	cb        *gobreaker.CircuitBreaker[fetchResult]
+	cb        *gobreaker.CircuitBreaker[map[Pair]Price]
 	threshold uint32
 
 	tripped  atomic.Bool   // open or half-open: only then does state ask gobreaker
@@ -42,16 +42,9 @@ type transition struct {
 	at time.Time // wall time, as gobreaker sees it
 }
 
-// fetchResult is what one upstream call yields: the prices to keep and the
-// problems validation found.
-type fetchResult struct {
-	good     map[Pair]Price
-	problems []string
-}
-
 func newBreaker(threshold int, cooldown time.Duration) *breaker {
 	b := &breaker{threshold: uint32(min(threshold, math.MaxUint32))}
-	b.cb = gobreaker.NewCircuitBreaker[fetchResult](gobreaker.Settings{
+	b.cb = gobreaker.NewCircuitBreaker[map[Pair]Price](gobreaker.Settings{
 		Name:        "cryptorates",
 		MaxRequests: 1, // exactly one half-open probe
 		Timeout:     cooldown,
@@ -97,19 +90,6 @@ func (b *breaker) state() BreakerState {
 		return BreakerHalfOpen
 	}
 	return BreakerClosed
-}
-
-// errBreakerOpen means gobreaker refused the call: open, or its one
-// half-open probe already taken. No call was made.
-var errBreakerOpen = errors.New("circuit breaker open")
-
-// execute runs fn through gobreaker.
-func (b *breaker) execute(fn func() (fetchResult, error)) (fetchResult, error) {
-	res, err := b.cb.Execute(fn)
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		err = errBreakerOpen
-	}
-	return res, err
 }
 
 // drain returns the changes recorded since the last drain, in order.

@@ -32,7 +32,6 @@ type Client struct {
 
 	view    atomic.Pointer[view] // what is served; written only by the worker
 	serving atomic.Uint32        // tierIndex+1 of the serving level last logged
-	closed  atomic.Bool
 
 	kick   chan struct{} // buffered 1: asks the worker for a round
 	kicked atomic.Int64  // kicks sent; equal to rounds when the worker is idle
@@ -42,9 +41,8 @@ type Client struct {
 	round    chan struct{} // closed when the in-flight (or next) round ends
 	inflight bool          // a round is running
 
-	ctx    context.Context // canceled by Close: aborts an in-flight call
+	ctx    context.Context // canceled by Close: stops the worker, aborts an in-flight call
 	cancel context.CancelFunc
-	stop   chan struct{}
 	done   chan struct{} // closed when the worker has returned
 	once   sync.Once
 
@@ -86,7 +84,6 @@ func New(cfg Config) (*Client, error) {
 		pace:      &pacer{interval: cfg.MinInterval},
 		kick:      make(chan struct{}, 1),
 		round:     make(chan struct{}),
-		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
 	if cfg.Plan == PlanPro {
@@ -114,9 +111,7 @@ func New(cfg Config) (*Client, error) {
 // call more than once and always returns nil.
 func (c *Client) Close() error {
 	c.once.Do(func() {
-		c.closed.Store(true)
 		c.cancel()
-		close(c.stop)
 		<-c.done
 	})
 	return nil
@@ -312,7 +307,7 @@ func (c *Client) sendKick() {
 // up to ColdWait or ctx. It returns at once when the client is closed or a
 // round is paced out and none is in flight.
 func (c *Client) await(ctx context.Context, now time.Time) {
-	if c.closed.Load() {
+	if c.ctx.Err() != nil { // closed
 		return
 	}
 	c.mu.Lock()

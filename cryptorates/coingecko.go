@@ -232,7 +232,7 @@ func minTime(a, b time.Time) time.Time {
 // that check accepts; other pairs keep their previous value. It returns a
 // failInvalid error listing the rejections, if any: partial when some
 // values are still usable.
-func (c *Client) validate(raw rawPrices, coins []string, prev map[Pair]Price, now time.Time) (fetchResult, error) {
+func (c *Client) validate(raw rawPrices, coins []string, prev map[Pair]Price, now time.Time) (map[Pair]Price, error) {
 	good := make(map[Pair]Price, len(coins)*len(c.cfg.Currencies))
 	var problems []string
 	for _, coin := range coins {
@@ -261,11 +261,10 @@ func (c *Client) validate(raw rawPrices, coins []string, prev map[Pair]Price, no
 			good[p] = pr
 		}
 	}
-	res := fetchResult{good: good, problems: problems}
 	if len(problems) == 0 {
-		return res, nil
+		return good, nil
 	}
-	return res, &fetchError{class: failInvalid, status: http.StatusOK, problems: problems, partial: len(good) > 0,
+	return good, &fetchError{class: failInvalid, status: http.StatusOK, problems: problems, partial: len(good) > 0,
 		err: errors.New("values rejected: " + summary(problems))}
 }
 

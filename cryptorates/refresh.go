@@ -21,7 +21,7 @@ func (c *Client) run() {
 	defer close(c.done)
 	for {
 		select {
-		case <-c.stop:
+		case <-c.ctx.Done():
 			c.mu.Lock()
 			close(c.round) // release waiters; later ones see it closed
 			c.mu.Unlock()
@@ -143,22 +143,22 @@ func (c *Client) fetchAll(base map[Pair]Price, now time.Time, next *Snapshot) (m
 	calls := 0
 	for _, b := range c.batches {
 		probe := c.br.state() == BreakerHalfOpen
-		res, err := c.br.execute(func() (fetchResult, error) {
+		kept, err := c.br.cb.Execute(func() (map[Pair]Price, error) {
 			c.stats.calls.Add(1)
 			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HTTPTimeout)
 			defer cancel()
 			raw, err := c.call(ctx, b.url, now)
 			if err != nil {
-				return fetchResult{}, err
+				return nil, err
 			}
 			return c.validate(raw, b.coins, base, now)
 		})
-		if errors.Is(err, errBreakerOpen) {
-			break
+		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			break // refused: open, or its one half-open probe already taken
 		}
 		calls++
 		c.record(err, probe, next)
-		maps.Copy(good, res.good)
+		maps.Copy(good, kept)
 		var fe *fetchError
 		if err != nil && (!errors.As(err, &fe) || fe.class != failInvalid) {
 			break
