@@ -1,8 +1,10 @@
 package cdncache
 
 import (
+	"cmp"
 	"context"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,13 +39,7 @@ func acceptedCodings(fields []string) (q [numCodings]float64) {
 	var named [numCodings]bool
 	star := -1.0
 	for _, field := range fields {
-		for field != "" {
-			var elem string
-			if i := strings.IndexByte(field, ','); i >= 0 {
-				elem, field = field[:i], field[i+1:]
-			} else {
-				elem, field = field, ""
-			}
+		for elem := range strings.SplitSeq(field, ",") {
 			coding, params, _ := strings.Cut(elem, ";")
 			coding = strings.TrimSpace(coding)
 			if coding == "" {
@@ -103,12 +99,8 @@ func codingOrder(q [numCodings]float64) []int {
 			order = append(order, c)
 		}
 	}
-	// Stable insertion sort by descending q; ties keep preference order.
-	for i := 1; i < len(order); i++ {
-		for j := i; j > 0 && q[order[j]] > q[order[j-1]]; j-- {
-			order[j], order[j-1] = order[j-1], order[j]
-		}
-	}
+	// By descending q; ties keep preference order.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(q[b], q[a]) })
 	return order
 }
 

@@ -54,14 +54,8 @@ func New(cfg Config, sources ...Source) *Handler {
 	if size <= 0 {
 		size = defaultETagCacheSize
 	}
-	metas, err := lru.New[versionKey, *meta](size)
-	if err != nil {
-		panic("cdncache: " + err.Error()) // unreachable: size > 0
-	}
-	validators, err := lru.New[versionKey, validator](max(minDigestCacheSize, digestCacheFactor*size))
-	if err != nil {
-		panic("cdncache: " + err.Error()) // unreachable: size > 0
-	}
+	metas, _ := lru.New[versionKey, *meta](size) // errors only for a size <= 0
+	validators, _ := lru.New[versionKey, validator](max(minDigestCacheSize, digestCacheFactor*size))
 	h := &Handler{
 		sources:          append([]Source(nil), sources...),
 		pol:              newPolicies(&cfg),
@@ -70,26 +64,17 @@ func New(cfg Config, sources ...Source) *Handler {
 		now:              time.Now,
 		hashInBackground: defaultHashInBackground,
 		maxRanges:        cfg.MaxRanges,
-		minCompress:      cfg.MinCompressSize,
+		minCompress:      cmp.Or(cfg.MinCompressSize, defaultMinCompressSize),
 		tags:             cfg.Tags,
-		tagHeader:        http.CanonicalHeaderKey(cfg.TagHeader),
-		log:              cfg.Logger,
+		tagHeader:        cmp.Or(http.CanonicalHeaderKey(cfg.TagHeader), "Surrogate-Key"),
+		log:              cmp.Or(cfg.Logger, slog.Default()),
 	}
 	if h.maxRanges <= 0 {
 		h.maxRanges = defaultMaxRanges
 	}
-	if h.minCompress == 0 {
-		h.minCompress = defaultMinCompressSize
-	}
-	if h.tagHeader == "" {
-		h.tagHeader = "Surrogate-Key"
-	}
 	h.tagSep = ", "
 	if h.tagHeader == "Surrogate-Key" {
 		h.tagSep = " "
-	}
-	if h.log == nil {
-		h.log = slog.Default()
 	}
 	h.bg = newBackground()
 	if budget := cmp.Or(cfg.EncodedCacheBytes, defaultEncodedCacheBytes); budget > 0 {

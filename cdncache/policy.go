@@ -171,13 +171,7 @@ func mediaType(ct string) string {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	ct = strings.TrimSpace(ct)
-	for i := 0; i < len(ct); i++ {
-		if c := ct[i]; 'A' <= c && c <= 'Z' {
-			return strings.ToLower(ct)
-		}
-	}
-	return ct
+	return strings.ToLower(strings.TrimSpace(ct)) // no copy when already lower case
 }
 
 // isFingerprinted is the default Config.Fingerprinted: the file name (without
@@ -190,14 +184,7 @@ func isFingerprinted(key string) bool {
 		return false
 	}
 	stem := name[:len(name)-len(ext)]
-	for stem != "" {
-		i := strings.IndexAny(stem, ".-")
-		tok := stem
-		if i >= 0 {
-			tok, stem = stem[:i], stem[i+1:]
-		} else {
-			stem = ""
-		}
+	for tok := range strings.FieldsFuncSeq(stem, func(r rune) bool { return r == '.' || r == '-' }) {
 		if isHexHash(tok) {
 			return true
 		}

@@ -49,13 +49,7 @@ func parseRange(v string, size int64, maxRanges int) ([]byteRange, rangeResult) 
 	v = v[1:]
 	var out []byteRange
 	specs := 0
-	for v != "" {
-		var spec string
-		if i := strings.IndexByte(v, ','); i >= 0 {
-			spec, v = v[:i], v[i+1:]
-		} else {
-			spec, v = v, ""
-		}
+	for spec := range strings.SplitSeq(v, ",") {
 		spec = strings.Trim(spec, " \t")
 		if spec == "" {
 			continue // empty list elements are allowed (RFC 9110 §5.6.1)

@@ -92,7 +92,7 @@ func (h *Handler) racy(info ObjectInfo) bool {
 // the object (hashing it unless the source gave a hash). Concurrent first
 // requests for one version (a miss storm after a deploy) read it once: the
 // others wait for that result.
-func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) (*meta, error) {
+func (h *Handler) meta(src int, key string, obj io.ReadSeekCloser, info ObjectInfo) (*meta, error) {
 	vk := versionOf(src, key, info)
 	if m, ok := h.metas.Get(vk); ok {
 		h.stats.etagHits.Add(1)
@@ -107,12 +107,9 @@ func (h *Handler) meta(src int, key string, obj io.ReadSeeker, info ObjectInfo) 
 			return m, nil
 		}
 	}
-	if l, ok := obj.(*lazyFile); ok { // the validators are read: open it
-		f, err := l.file()
-		if err != nil {
-			return nil, err
-		}
-		obj = f
+	obj, err := opened(obj) // the validators are read
+	if err != nil {
+		return nil, err
 	}
 	if !racy && h.interimFits(info) {
 		return h.interimMeta(src, vk, obj, info)
