@@ -89,12 +89,12 @@ func (s *Session) parseCanonical() error {
 		}
 		s.values[k] = c
 	}
-	s.size, s.canon = encodedSize(s.values), true
+	s.size, s.canon = len(encode(s.values)), true
 	return nil
 }
 
 // encode returns the session's data as stored: the canonical JSON object
-// of values, encodedSize(values) bytes long.
+// of values.
 func encode(vals map[string]json.RawMessage) []byte {
 	ms := make([]member, 0, len(vals))
 	for k, v := range vals {
@@ -102,18 +102,6 @@ func encode(vals map[string]json.RawMessage) []byte {
 	}
 	b, _ := appendMembers(nil, ms)
 	return b // keys were checked when they were set
-}
-
-// encodedSize is the length of encode(vals).
-func encodedSize(vals map[string]json.RawMessage) int {
-	n := 2
-	for k, v := range vals {
-		n += entrySize(k, v) + 1
-	}
-	if len(vals) > 0 {
-		n-- // no comma after the last entry
-	}
-	return n
 }
 
 func entrySize(k string, v json.RawMessage) int {
