@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -113,6 +115,34 @@ func TestNewHonoursContext(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.NotContains(t, err.Error(), "ctx-secret-9")
+}
+
+// TestNewHonoursContextKeepsTheLastCause: when ctx ends while New retries
+// a server that refuses (a role over its connection limit: 53300, which
+// retrying can fix), the error wraps both the cancellation and the last
+// attempt's *pgconn.PgError.
+func TestNewHonoursContextKeepsTheLastCause(t *testing.T) {
+	dsn := pgtest.DB(t)
+	admin, err := pgx.Connect(context.Background(), dsn)
+	require.NoError(t, err)
+	defer admin.Close(context.Background())
+	_, err = admin.Exec(context.Background(), `DROP ROLE IF EXISTS limited; CREATE ROLE limited LOGIN CONNECTION LIMIT 0`)
+	require.NoError(t, err)
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	u.User = url.User("limited")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	log, _ := testLogger()
+	_, err = New(ctx, u.String(), fastConfig(log))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe, "%v", err)
+	assert.Equal(t, "53300", pe.Code)
+	assert.Contains(t, err.Error(), "last error: ")
+	assert.Equal(t, 1, strings.Count(err.Error(), "dbpool:"))
 }
 
 func TestSingleAttemptWithNegativeBudget(t *testing.T) {

@@ -216,6 +216,10 @@ func (p *Pool) probe(ctx context.Context) (time.Duration, error) {
 	return time.Since(start), err
 }
 
+// slow reports whether latency is over limit, a threshold that is on
+// (positive).
+func slow(latency, limit time.Duration) bool { return limit > 0 && latency > limit }
+
 // record stores a check's result and logs it, outside the lock.
 func (p *Pool) record(at time.Time, latency time.Duration, err error, waiting bool, st *pgxpool.Stat) {
 	p.mu.Lock()
@@ -227,7 +231,7 @@ func (p *Pool) record(at time.Time, latency time.Duration, err error, waiting bo
 		r.State, r.ConsecutiveFailures, r.Failures, r.LastError = StateUnhealthy, r.ConsecutiveFailures+1, r.Failures+1, err.Error()
 	} else {
 		r.State, r.Latency, r.LastSuccess, r.ConsecutiveFailures = StateHealthy, latency, p.s.now(), 0
-		if p.s.warnLatency > 0 && latency > p.s.warnLatency {
+		if slow(latency, p.s.warnLatency) || slow(latency, p.s.errorLatency) {
 			r.State = StateDegraded
 		}
 	}
@@ -239,9 +243,9 @@ func (p *Pool) record(at time.Time, latency time.Duration, err error, waiting bo
 	case err != nil:
 		p.log.Error("database health check failed",
 			append(attrs, "consecutive_failures", failures, "err", err.Error())...)
-	case p.s.errorLatency > 0 && latency > p.s.errorLatency:
+	case slow(latency, p.s.errorLatency):
 		p.log.Error("database health check very slow", attrs...)
-	case p.s.warnLatency > 0 && latency > p.s.warnLatency:
+	case slow(latency, p.s.warnLatency):
 		p.log.Warn("database health check slow", attrs...)
 	case prev == StateUnhealthy:
 		p.log.Info("database health recovered", attrs...)

@@ -74,6 +74,8 @@ func testSlowChecksAreLogged(t *testing.T, target pgtest.Target) {
 	}{
 		{"above WarnLatency", time.Nanosecond, -1, "WARN", "database health check slow"},
 		{"above ErrorLatency", time.Nanosecond, time.Nanosecond, "ERROR", "database health check very slow"},
+		{"above ErrorLatency, warning off", -1, time.Nanosecond, "ERROR", "database health check very slow"},
+		{"above ErrorLatency, below WarnLatency", time.Hour, time.Nanosecond, "ERROR", "database health check very slow"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

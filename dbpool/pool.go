@@ -228,8 +228,8 @@ func (p *Pool) connectError(ctx context.Context, err error, attempts int, start 
 	elapsed := time.Since(start).Round(time.Millisecond)
 	err = redact.Error(err, p.s.secrets)
 	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("dbpool: connect to %s: %w after %d attempt(s) in %v (last error: %s)",
-			p.s.target, cerr, attempts, elapsed, err.Error())
+		return fmt.Errorf("dbpool: connect to %s: %w after %d attempt(s) in %v (last error: %w)",
+			p.s.target, cerr, attempts, elapsed, err)
 	}
 	return fmt.Errorf("dbpool: cannot connect to %s: gave up after %d attempt(s) in %v: %w",
 		p.s.target, attempts, elapsed, err)
