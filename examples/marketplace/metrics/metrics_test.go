@@ -102,6 +102,22 @@ func scrape(t *testing.T, reg prometheus.Gatherer) string {
 	return rec.Body.String()
 }
 
+// TestEveryPoolStateHasItsSeries: whatever state dbpool reports (every
+// State up to the first that names itself "unknown" again), its series is
+// the one at 1.
+func TestEveryPoolStateHasItsSeries(t *testing.T) {
+	at1 := regexp.MustCompile(`(?m)^hardening_dbpool_health_state\{state="(\w+)"\} 1$`)
+	for st := dbpool.StateUnknown; st == dbpool.StateUnknown || st.String() != "unknown"; st++ {
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(metrics.DBPool(func() dbpool.Stats { return dbpool.Stats{Health: dbpool.Report{State: st}} }))
+		var got []string
+		for _, m := range at1.FindAllStringSubmatch(scrape(t, reg), -1) {
+			got = append(got, m[1])
+		}
+		require.Equal(t, []string{st.String()}, got, "state %d", int(st))
+	}
+}
+
 func TestExpositionPassesPromtool(t *testing.T) {
 	text := exposition(t)
 	promtool.Run(t, text, "check", "metrics")

@@ -41,7 +41,7 @@ func DBPool(stats func() dbpool.Stats) prometheus.Collector {
 		lastOK    = gauge(ns+"health_last_success_timestamp_seconds", "When a health check last succeeded (0 for never).", nil)
 		consecutv = gauge(ns+"health_consecutive_failures", "Failed health checks since the last success.", nil)
 	)
-	states := []dbpool.State{dbpool.StateUnknown, dbpool.StateHealthy, dbpool.StateDegraded, dbpool.StateUnhealthy, dbpool.StateIdle}
+	states := []dbpool.State{dbpool.StateUnknown, dbpool.StateHealthy, dbpool.StateDegraded, dbpool.StateUnhealthy, dbpool.StateIdle, dbpool.StateConnecting}
 	return collector(func(ch chan<- prometheus.Metric) {
 		s := stats()
 		conns.send(ch, float64(s.IdleConns), "idle")
