@@ -107,6 +107,12 @@ func TestStorefrontFormsWorkWithoutJavaScript(t *testing.T) {
 	if rec := post(h, "/login", form, "user=", sameOrigin); rec.Code != http.StatusBadRequest {
 		t.Errorf("form login with an empty user: status %d, want 400", rec.Code)
 	}
+	if rec := post(h, "/login", form, "user="+strings.Repeat("a", 1<<20), sameOrigin); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("form login over 1 MiB: status %d, want 413 as for JSON", rec.Code)
+	}
+	if rec := post(h, "/login", form, "user=%zz", sameOrigin); rec.Code != http.StatusBadRequest {
+		t.Errorf("malformed form login: status %d, want 400", rec.Code)
+	}
 	req = httptest.NewRequest("POST", "http://shop.example/logout", strings.NewReader(""))
 	req.Header.Set("Content-Type", form)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")

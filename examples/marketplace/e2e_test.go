@@ -141,6 +141,9 @@ func TestCartInputErrors(t *testing.T) {
 		{"zero quantity", map[string]any{"product_id": "mug", "quantity": 0}, 400},
 		{"quantity 100", map[string]any{"product_id": "mug", "quantity": 100}, 400},
 		{"malformed JSON", `{"product_id":`, 400},
+		{"a value then a closing bracket", `{"product_id":"mug","quantity":1}]`, 400},
+		{"a value then another", `{"product_id":"mug","quantity":1} {}`, 400},
+		{"trailing junk over 1 MiB", `{"product_id":"mug","quantity":1} "` + strings.Repeat("a", 1<<20) + `"`, 413},
 		{"body over 1 MiB", `{"product_id":"` + strings.Repeat("a", 1<<20+10) + `","quantity":1}`, 413},
 	}
 	for _, tc := range cases {

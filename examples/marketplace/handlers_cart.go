@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -106,19 +107,28 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("trailing data after the JSON value")
+	if err == nil { // only white space may follow (dec.More misses a stray ']' or '}')
+		if _, err = dec.Token(); err == io.EOF {
+			err = nil
+		} else if err == nil {
+			err = errors.New("trailing data after the JSON value")
+		}
 	}
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		jsonError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
-		return false
-	case err != nil:
-		jsonError(w, http.StatusBadRequest, "malformed JSON body")
+	if err != nil {
+		refuseBody(w, err, "malformed JSON body")
 		return false
 	}
 	return true
+}
+
+// refuseBody answers a request whose body could not be read: 413 when it
+// is over maxBody, otherwise 400 saying what was malformed.
+func refuseBody(w http.ResponseWriter, err error, malformed string) {
+	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+		jsonError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
+		return
+	}
+	jsonError(w, http.StatusBadRequest, malformed)
 }
 
 func (a *app) addItem(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +181,7 @@ func readLogin(w http.ResponseWriter, r *http.Request) (loginJSON, bool) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if err := r.ParseForm(); err != nil {
-		jsonError(w, http.StatusBadRequest, "malformed form body")
+		refuseBody(w, err, "malformed form body")
 		return in, false
 	}
 	in.User = r.PostForm.Get("user")
