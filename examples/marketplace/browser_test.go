@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -12,6 +11,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dedw3n/hardening/internal/pgtest"
 )
 
 // findBrowser returns Debian's Chromium (or another Chrome) if installed.
@@ -34,10 +35,7 @@ type staticFetch struct {
 func TestBrowserStorefront(t *testing.T) {
 	browser := findBrowser()
 	if browser == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no Chromium found; .ci/run installs it with apt-get")
-		}
-		t.Skip("no Chromium found (apt-get install chromium); CI runs this test")
+		pgtest.Unavailable(t, "no Chromium found (apt-get install chromium; .ci/run does)")
 	}
 	a := startApp(t, "COINGECKO_BASE_URL="+closedURL(t))
 

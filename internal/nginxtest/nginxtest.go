@@ -16,14 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dedw3n/hardening/internal/pgtest"
 	"github.com/dedw3n/hardening/internal/testlog"
 )
 
 // Bin is where Debian installs nginx.
 const Bin = "/usr/sbin/nginx"
-
-// envRequire is pgtest's switch: set to 1, a missing server fails the test.
-const envRequire = "PGTEST_REQUIRE"
 
 // Available reports whether nginx is installed.
 func Available() bool {
@@ -43,11 +41,7 @@ type Server struct {
 func New(t testing.TB) *Server {
 	t.Helper()
 	if !Available() {
-		why := "nginx is not installed at " + Bin + " (Debian package nginx-light)"
-		if os.Getenv(envRequire) == "1" {
-			t.Fatalf("%s, and %s=1 forbids skipping", why, envRequire)
-		}
-		t.Skip(why)
+		pgtest.Unavailable(t, "nginx is not installed at "+Bin+" (Debian package nginx-light)")
 	}
 	return &Server{Prefix: t.TempDir(), t: t}
 }

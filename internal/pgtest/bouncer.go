@@ -48,7 +48,7 @@ func NewBouncer(t testing.TB, s *Server) *Bouncer {
 	t.Helper()
 	b, err := newBouncer(s.Addr())
 	if err != nil {
-		unavailable(t, err.Error())
+		Unavailable(t, err.Error())
 	}
 	t.Cleanup(b.remove)
 	return b
@@ -60,7 +60,7 @@ func NewBouncer(t testing.TB, s *Server) *Bouncer {
 func PooledDB(t testing.TB) string {
 	t.Helper()
 	if os.Getenv(EnvURL) != "" {
-		unavailable(t, "pgtest: "+EnvURL+" is set: pgtest puts PgBouncer only in front of servers it starts")
+		Unavailable(t, "pgtest: "+EnvURL+" is set: pgtest puts PgBouncer only in front of servers it starts")
 	}
 	s := sharedServer(t)
 	sharedBouncerMu.Lock()
@@ -70,7 +70,7 @@ func PooledDB(t testing.TB) string {
 	b, err := sharedBouncer, sharedBouncerErr
 	sharedBouncerMu.Unlock()
 	if err != nil {
-		unavailable(t, err.Error())
+		Unavailable(t, err.Error())
 	}
 	return b.Via(s.CreateDB(t))
 }

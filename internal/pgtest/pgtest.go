@@ -119,7 +119,7 @@ func DB(t testing.TB) string {
 func Shared(t testing.TB) *Server {
 	t.Helper()
 	if os.Getenv(EnvURL) != "" {
-		unavailable(t, "pgtest: "+EnvURL+" is set: the shared server is not ours to hand out")
+		Unavailable(t, "pgtest: "+EnvURL+" is set: the shared server is not ours to hand out")
 	}
 	return sharedServer(t)
 }
@@ -137,13 +137,15 @@ func sharedServer(t testing.TB) *Server {
 		}
 	}
 	if sharedErr != nil {
-		unavailable(t, sharedErr.Error())
+		Unavailable(t, sharedErr.Error())
 	}
 	return shared
 }
 
-// unavailable skips the test, or fails it when PGTEST_REQUIRE=1.
-func unavailable(t testing.TB, why string) {
+// Unavailable skips the test because a real part it needs is missing (why
+// says which), or fails it when PGTEST_REQUIRE=1, as CI runs: every
+// test helper that needs an installed tool goes through it.
+func Unavailable(t testing.TB, why string) {
 	t.Helper()
 	if os.Getenv(EnvRequire) == "1" {
 		t.Fatalf("%s (and %s=1 forbids skipping)", why, EnvRequire)

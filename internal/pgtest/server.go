@@ -44,11 +44,11 @@ type Server struct {
 func NewServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if os.Getenv(EnvURL) != "" {
-		unavailable(t, "pgtest: this test stops and starts its own PostgreSQL, which "+EnvURL+" does not allow")
+		Unavailable(t, "pgtest: this test stops and starts its own PostgreSQL, which "+EnvURL+" does not allow")
 	}
 	s, err := newServer(!opts.Stopped)
 	if err != nil {
-		unavailable(t, err.Error())
+		Unavailable(t, err.Error())
 	}
 	t.Cleanup(s.remove)
 	return s

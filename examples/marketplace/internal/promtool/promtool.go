@@ -5,10 +5,11 @@
 package promtool
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/dedw3n/hardening/internal/pgtest"
 )
 
 // Path returns the path of the named tool ("promtool" or "prometheus").
@@ -16,10 +17,7 @@ func Path(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("PGTEST_REQUIRE") == "1" {
-			t.Fatalf("%s not found (install Debian's prometheus package); PGTEST_REQUIRE=1 forbids skipping", name)
-		}
-		t.Skipf("%s not found (install Debian's prometheus package)", name)
+		pgtest.Unavailable(t, name+" not found (install Debian's prometheus package)")
 	}
 	return p
 }
