@@ -2,6 +2,7 @@ package cdncache
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,13 +18,16 @@ const (
 
 // checkPreconditions evaluates If-Match, If-Unmodified-Since, If-None-Match
 // and If-Modified-Since in the order of RFC 9110 §13.2.2 (steps 1 to 4).
-// candidates are the tags of the current representation, the selected one
-// first; lastMod is zero when the object has no real modification time. For
-// a 304 it also returns the tag that matched, to be sent back.
-func checkPreconditions(h http.Header, method string, candidates []string, lastMod time.Time) (precondition, string) {
-	// Step 1: If-Match, strong comparison (§13.1.1).
+// selected are the tags of the representation to be sent (its ETag first),
+// the only ones If-Match accepts; others are those of the object's other
+// current representations, which If-None-Match accepts too (a cache holding
+// the gzip body may keep it). lastMod is zero when the object has no real
+// modification time. For a 304 it also returns the tag that matched, to be
+// sent back.
+func checkPreconditions(h http.Header, method string, selected, others []string, lastMod time.Time) (precondition, string) {
+	// Step 1: If-Match, strong comparison with the selected representation (§13.1.1).
 	if im, ok := h["If-Match"]; ok {
-		if _, match := matchList(strings.Join(im, ","), candidates, false); !match {
+		if _, match := matchList(strings.Join(im, ","), selected, false); !match {
 			return condFailed, ""
 		}
 	} else if ius, ok := httpDate(h, "If-Unmodified-Since"); ok && !lastMod.IsZero() {
@@ -35,7 +39,7 @@ func checkPreconditions(h http.Header, method string, candidates []string, lastM
 	safe := method == http.MethodGet || method == http.MethodHead
 	// Step 3: If-None-Match, weak comparison (§13.1.2).
 	if inm, ok := h["If-None-Match"]; ok {
-		if tag, match := matchList(strings.Join(inm, ","), candidates, true); match {
+		if tag, match := matchList(strings.Join(inm, ","), slices.Concat(selected, others), true); match {
 			if safe {
 				return condNotModified, tag
 			}
@@ -46,17 +50,21 @@ func checkPreconditions(h http.Header, method string, candidates []string, lastM
 	// Step 4: If-Modified-Since, only without If-None-Match (§13.1.3).
 	if ims, ok := httpDate(h, "If-Modified-Since"); ok && safe && !lastMod.IsZero() {
 		if !lastMod.Truncate(time.Second).After(ims) {
-			return condNotModified, candidates[0]
+			return condNotModified, selected[0]
 		}
 	}
 	return condProceed, ""
 }
 
 // ifRangeAllows reports whether a Range header may be honoured given
-// If-Range (RFC 9110 §13.1.5): absent, or a strong entity-tag equal to etag,
-// or a date exactly equal to lastMod. Weak tags and invalid values never
-// match, so the full representation is sent.
-func ifRangeAllows(h http.Header, etag string, lastMod time.Time) bool {
+// If-Range (RFC 9110 §13.1.5): absent, or a strong entity-tag equal to etag.
+// Weak tags, invalid values and dates never match, so the full
+// representation is sent. A date would need a strong Last-Modified
+// (§8.8.2.2), and a modification time is not one: a deploy that keeps file
+// times (rsync -t, tar, reproducible builds) can replace an object by
+// another of the same size, and a 206 of the new bytes would be spliced onto
+// the old ones. Every response carries a strong ETag to resume with.
+func ifRangeAllows(h http.Header, etag string) bool {
 	v, ok := h["If-Range"]
 	if !ok || len(v) == 0 {
 		return true
@@ -69,11 +77,7 @@ func ifRangeAllows(h http.Header, etag string, lastMod time.Time) bool {
 		tag, rest := scanETag(val)
 		return tag != "" && strings.TrimSpace(rest) == "" && etagMatch(tag, etag, false)
 	}
-	if lastMod.IsZero() {
-		return false
-	}
-	t, err := http.ParseTime(val)
-	return err == nil && t.Equal(lastMod.Truncate(time.Second))
+	return false
 }
 
 // httpDate returns the HTTP-date in header name; ok is false when it is

@@ -59,6 +59,9 @@ type Config struct {
 	// TagHeader names the purge-tag header: "Surrogate-Key" (space
 	// separated, Fastly style) or any other name such as "Cache-Tag" (comma
 	// separated, Cloudflare style). The default "" means "Surrogate-Key".
+	// New registers the name for the whole process, so that a response
+	// that sets a cookie loses it whichever of the module's middlewares
+	// (sessionstore's too) sees the cookie.
 	TagHeader string
 
 	// ETagCacheSize bounds the LRU of what a response needs per object

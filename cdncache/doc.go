@@ -36,9 +36,12 @@
 // A response that sets a cookie is "private, no-store" with no
 // CDN-Cache-Control, Surrogate-Control or purge tag, whatever the policy
 // says. The check runs when the response header is written, so a cookie
-// added by a middleware on either side (a session middleware reissuing its
-// cookie when the response starts) is seen; sessionstore applies the same
-// rule when it adds its cookie. Keep static objects outside session
+// added by next or by a middleware inside Handler.Middleware, even one that
+// adds it when the response starts, is seen. A middleware outside that adds
+// its cookie when the response starts (as scs's LoadAndSave does) writes it
+// after the check, and must make the response private itself: sessionstore
+// does, removing every field of a shared cache, purge tags included (a
+// TagHeader of the user's own too). Keep static objects outside session
 // middleware all the same: Vary: Cookie splits a CDN's cache per visitor.
 //
 // # Validators and conditional requests
@@ -52,7 +55,12 @@
 // time) in a cache of small entries, 16 times larger than ETagCacheSize, so
 // a range request for a few bytes of a known version reads those bytes only.
 // Preconditions follow RFC 9110 §13.2.2: If-Match, If-Unmodified-Since,
-// If-None-Match, If-Modified-Since, then If-Range.
+// If-None-Match, If-Modified-Since, then If-Range. If-Match names the
+// representation to be sent (a range is sent from identity, so the tag of
+// a gzip body does not match it); If-None-Match may name any current one
+// the client accepts. A date in If-Range never matches: a file's
+// modification time is not a strong validator (a deploy may keep it), so
+// only the ETag resumes a download.
 //
 // The trade-offs: the first request for a version under 16 MiB (unless its
 // Source gives a Hash) reads it whole before answering. A larger version is

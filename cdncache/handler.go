@@ -76,6 +76,7 @@ func New(cfg Config, sources ...Source) *Handler {
 	if h.tagHeader == "Surrogate-Key" {
 		h.tagSep = " "
 	}
+	nostore.AddPurgeTag(h.tagHeader) // removed from any response that sets a cookie, by any middleware
 	h.bg = newBackground()
 	if budget := cmp.Or(cfg.EncodedCacheBytes, defaultEncodedCacheBytes); budget > 0 {
 		h.encoded = newEncodedCache(budget)
@@ -256,11 +257,15 @@ func (h *Handler) answeredPreconditions(w http.ResponseWriter, r *http.Request, 
 	if !hasConditional(r.Header) {
 		return false
 	}
-	cands := candidates(rep.etag, o.m.etag, o.q)
-	if i := o.m.interim; i != "" && i != o.m.etag {
-		cands = append(cands, i) // a large version's first validator still names it
+	selected, others := []string{rep.etag}, candidates(rep.etag, o.m.etag, o.q)
+	if i := o.m.interim; i != "" && i != o.m.etag { // a large version's first validator still names it
+		if rep.coding < 0 {
+			selected = append(selected, i)
+		} else {
+			others = append(others, i)
+		}
 	}
-	switch cond, tag := checkPreconditions(r.Header, r.Method, cands, o.lastMod); cond {
+	switch cond, tag := checkPreconditions(r.Header, r.Method, selected, others, o.lastMod); cond {
 	case condFailed:
 		h.fail(w, r, http.StatusPreconditionFailed)
 		return true
@@ -284,18 +289,14 @@ func (h *Handler) answeredRange(w http.ResponseWriter, r *http.Request, o *objec
 	if _, ranged := r.Header["Range"]; !ranged {
 		return false
 	}
-	if !ifRangeAllows(r.Header, o.m.etag, o.lastMod) && (o.m.interim == "" || !ifRangeAllows(r.Header, o.m.interim, o.lastMod)) {
+	if !ifRangeAllows(r.Header, o.m.etag) && (o.m.interim == "" || !ifRangeAllows(r.Header, o.m.interim)) {
 		return false
 	}
 	size := o.info.Size
 	ranges, res := parseRange(strings.Join(r.Header["Range"], ","), size, h.maxRanges)
 	switch res {
 	case rangeUnsatisfiable:
-		hdr := w.Header()
-		hdr.Del("ETag")
-		hdr.Del("Last-Modified")
-		hdr.Del(h.tagHeader)
-		hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 		h.fail(w, r, http.StatusRequestedRangeNotSatisfiable)
 		return true
 	case rangeSatisfiable:
@@ -427,12 +428,12 @@ func withSuffix(etag, coding string) string {
 	return etag[:len(etag)-1] + "-" + coding + `"`
 }
 
-// candidates lists the tags an If-None-Match or If-Match may name for the
-// current object: the selected representation first, then identity and the
-// encodings made here of the codings the client accepts, so that a cache holding any of
-// them gets its 304.
+// candidates lists the tags, besides the selected representation's, that an
+// If-None-Match may name for the current object: identity and the encodings
+// made here of the codings the client accepts, so that a cache holding any
+// of them gets its 304.
 func candidates(selected, identity string, q [numCodings]float64) []string {
-	c := []string{selected}
+	var c []string
 	if identity != selected {
 		c = append(c, identity)
 	}
@@ -488,7 +489,7 @@ func (h *Handler) setCacheHeaders(hdr http.Header, m *meta, key, etag string) {
 			hdr[h.tagHeader] = []string{v}
 		}
 	}
-	nostore.IfCookie(hdr, h.tagHeader)
+	nostore.IfCookie(hdr)
 }
 
 // joinTags joins purge tags, dropping the ones that would break the header.
@@ -510,9 +511,10 @@ func joinTags(tags []string, sep string) string {
 // publicly.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int) {
 	hdr := w.Header()
-	for _, k := range []string{"Etag", "Last-Modified", "Cdn-Cache-Control", "Content-Encoding", "Accept-Ranges"} {
+	for _, k := range []string{"Etag", "Last-Modified", "Content-Encoding", "Accept-Ranges"} {
 		delete(hdr, k)
 	}
+	nostore.Untarget(hdr)
 	hdr.Set("Cache-Control", h.pol.forError(status))
 	if h.pol.private {
 		hdr.Set("Cdn-Cache-Control", ccNoStore)
@@ -522,7 +524,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	body := http.StatusText(status) + "\n"
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	nostore.IfCookie(hdr, h.tagHeader)
+	nostore.IfCookie(hdr)
 	w.WriteHeader(status)
 	var n int
 	if r.Method != http.MethodHead {

@@ -19,9 +19,14 @@ import (
 //   - an error status always gets the error policy ("no-store", or the short
 //     404 policy), replacing whatever the handler set;
 //   - in private mode every response is private;
+//   - an error, or any response in private mode, keeps no other field for a
+//     shared cache (RFC 9213 targeted fields such as
+//     Cloudflare-CDN-Cache-Control, Surrogate-Control, purge tags);
 //   - a response that sets a cookie (next, or a middleware inside this one,
 //     when the response starts) is "private, no-store" with no
-//     CDN-Cache-Control, Surrogate-Control or purge tag, whatever was set.
+//     CDN-Cache-Control, Surrogate-Control or purge tag, whatever was set. A
+//     middleware outside this one that adds a cookie when the response
+//     starts does so after this check (see the package doc).
 //
 // The policy is chosen by the cleaned path, the one http.FileServer serves:
 // "//private/x", "/./private/x" and "/public/../private/x" all take the
@@ -104,9 +109,8 @@ func (h *Handler) applyPolicy(hdr http.Header, r *http.Request, status int) {
 	ps := h.pol
 	switch {
 	case status >= 400:
+		nostore.Untarget(hdr)
 		hdr.Set("Cache-Control", ps.forError(status))
-		delete(hdr, "Cdn-Cache-Control")
-		delete(hdr, h.tagHeader)
 		if ps.private {
 			hdr.Set("Cdn-Cache-Control", ccNoStore)
 		}
@@ -114,12 +118,12 @@ func (h *Handler) applyPolicy(hdr http.Header, r *http.Request, status int) {
 		if !hasDirective(hdr.Get("Cache-Control"), "no-store") {
 			hdr.Set("Cache-Control", ccPrivate)
 		}
+		nostore.Untarget(hdr)
 		hdr.Set("Cdn-Cache-Control", ccNoStore)
-		delete(hdr, h.tagHeader)
 	default:
 		h.applyObjectPolicy(hdr, r, status)
 	}
-	nostore.IfCookie(hdr, h.tagHeader)
+	nostore.IfCookie(hdr)
 }
 
 // applyObjectPolicy gives a 2xx or 304 without a Cache-Control of its own

@@ -220,3 +220,39 @@ func TestPolicyKey(t *testing.T) {
 		assert.Equal(t, want, policyKey(in), in)
 	}
 }
+
+// TestMiddlewareDropsEveryTargetedField: an error, and any response in
+// private mode, keeps no field that tells a CDN to store it, whichever CDN
+// it names (RFC 9213 targeted fields such as Cloudflare-CDN-Cache-Control,
+// Surrogate-Control) nor a purge tag, whatever the handler set.
+func TestMiddlewareDropsEveryTargetedField(t *testing.T) {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cloudflare-CDN-Cache-Control", "max-age=86400")
+		w.Header().Set("Surrogate-Control", "max-age=86400")
+		w.Header().Set("Cache-Tag", "account")
+		if r.URL.Path == "/fail" {
+			http.Error(w, "database down", http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write([]byte("account page"))
+	})
+	for _, tc := range []struct {
+		name, path string
+		cfg        Config
+		status     int
+	}{
+		{"error, public mode", "/fail", Config{}, 500},
+		{"200, private mode", "/ok", Config{Private: true}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := New(tc.cfg)
+			t.Cleanup(func() { h.Close() })
+			resp, _ := do(t, client(t), "GET", serve(t, h.Middleware(inner)).URL+tc.path, nil)
+			require.Equal(t, tc.status, resp.StatusCode)
+			for _, k := range []string{"Cloudflare-CDN-Cache-Control", "Surrogate-Control", "Cache-Tag"} {
+				assert.Empty(t, resp.Header.Values(k), k)
+			}
+			assert.NotContains(t, resp.Header.Get("Cache-Control"), "public")
+		})
+	}
+}

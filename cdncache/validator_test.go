@@ -274,3 +274,50 @@ func TestCloseStopsBackgroundHashing(t *testing.T) {
 	assert.Equal(t, before, h.validators.Len(), "no background hash after Close")
 	require.NoError(t, h.Close())
 }
+
+// TestIfRangeDateNeverSplices: a client resuming with the Last-Modified it
+// got, after a deploy that replaced the file by another of the same size and
+// modification time, receives the whole new file, not a 206 of new bytes to
+// splice onto its old ones. A date in If-Range never matches.
+func TestIfRangeDateNeverSplices(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.txt": "AAAAAAAA1111"})
+	h := settled(New(Config{}, Dir(dir)))
+	t.Cleanup(func() { h.Close() })
+	srv := serve(t, h)
+	c := client(t)
+	resp, body := do(t, c, "GET", srv.URL+"/a.txt", nil)
+	require.Equal(t, "AAAAAAAA1111", body)
+	lm := resp.Header.Get("Last-Modified")
+	require.NotEmpty(t, lm)
+
+	writeFiles(t, dir, map[string]string{"new.tmp": "BBBBBBBB2222"}) // the same size and time
+	require.NoError(t, os.Rename(filepath.Join(dir, "new.tmp"), filepath.Join(dir, "a.txt")))
+	resp, body = do(t, c, "GET", srv.URL+"/a.txt", map[string]string{"Range": "bytes=8-", "If-Range": lm})
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "BBBBBBBB2222", body)
+}
+
+// TestIfMatchNamesTheSelectedRepresentation: If-Match compares with the
+// representation to be sent (RFC 9110 §13.1.1). A client resuming the gzip
+// body it holds (If-Match with its "…-gzip" tag, and a Range, which is
+// answered from identity) gets a 412, not identity bytes to append to gzip
+// ones; If-None-Match still accepts any current representation.
+func TestIfMatchNamesTheSelectedRepresentation(t *testing.T) {
+	h := settled(New(Config{}, Dir(fixtureDir(t))))
+	t.Cleanup(func() { h.Close() })
+	srv := serve(t, h)
+	c := client(t)
+	resp, _ := do(t, c, "GET", srv.URL+"/plain.css", map[string]string{"Accept-Encoding": "gzip"})
+	require.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+	gz := resp.Header.Get("ETag")
+
+	resp, _ = do(t, c, "GET", srv.URL+"/plain.css", map[string]string{"Accept-Encoding": "gzip", "Range": "bytes=50-", "If-Match": gz})
+	assert.Equal(t, http.StatusPreconditionFailed, resp.StatusCode)
+	resp, body := do(t, c, "GET", srv.URL+"/plain.css", map[string]string{"Accept-Encoding": "gzip", "If-Match": gz})
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the gzip body is the one selected")
+	assert.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+	assert.NotEmpty(t, body)
+	resp, _ = do(t, c, "GET", srv.URL+"/plain.css", map[string]string{"Accept-Encoding": "gzip", "Range": "bytes=50-", "If-None-Match": gz})
+	assert.Equal(t, http.StatusNotModified, resp.StatusCode)
+}

@@ -13,45 +13,75 @@ package nostore
 
 import (
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // CacheControl is the Cache-Control of a response that sets a cookie.
 const CacheControl = "private, no-store"
 
-// purgeTags are the purge-tag fields of the common CDNs (Fastly, Varnish
-// xkey, Cloudflare, Akamai); a response no cache may store has nothing to
-// purge.
-var purgeTags = [...]string{"Surrogate-Key", "Xkey", "Cache-Tag", "Edge-Cache-Tag"}
+// purgeTags are the purge-tag fields Apply and Untarget delete: those of
+// the common CDNs (Fastly, Varnish xkey, Cloudflare, Akamai) and any that
+// AddPurgeTag named. A response no cache may store has nothing to purge.
+var (
+	purgeTags atomic.Pointer[[]string]
+	addMu     sync.Mutex // serializes AddPurgeTag
+)
 
-// IfCookie makes h uncacheable by shared caches when it holds Set-Cookie,
-// and reports whether it did. See [Apply].
-func IfCookie(h http.Header, extraTags ...string) bool {
-	if _, ok := h["Set-Cookie"]; !ok {
-		return false
+func init() { purgeTags.Store(&[]string{"Surrogate-Key", "Xkey", "Cache-Tag", "Edge-Cache-Tag"}) }
+
+// AddPurgeTag adds name to the purge-tag fields deleted from every
+// response that sets a cookie, in the whole process. A handler that sends
+// purge tags under a name of its own registers it once, so that a
+// middleware that knows nothing of it (a session middleware outside the
+// handler) still removes it.
+func AddPurgeTag(name string) {
+	addMu.Lock()
+	defer addMu.Unlock()
+	tags := *purgeTags.Load()
+	if !slices.ContainsFunc(tags, func(t string) bool { return strings.EqualFold(t, name) }) {
+		tags = append(slices.Clip(tags), name)
+		purgeTags.Store(&tags)
 	}
-	Apply(h, extraTags...)
-	return true
 }
 
-// Apply sets Cache-Control to "private, no-store" and deletes every field
-// that targets a cache other than the browser, whatever it says: the
-// targeted fields of RFC 9213 (any "<target>-Cache-Control", such as
-// CDN-Cache-Control or Cloudflare-CDN-Cache-Control), Surrogate-Control and
-// Edge-Control, and the purge tags (Surrogate-Key, Cache-Tag, … and
-// extraTags, the canonical names of other tag fields the caller sends).
-func Apply(h http.Header, extraTags ...string) {
-	h["Cache-Control"] = []string{CacheControl}
+// IfCookie makes h uncacheable by shared caches when it holds Set-Cookie
+// (under any case of the name), and reports whether it did. See [Apply].
+func IfCookie(h http.Header) bool {
+	_, ok := h["Set-Cookie"]
 	for k := range h {
-		if isTargeted(k) {
+		ok = ok || strings.EqualFold(k, "Set-Cookie")
+	}
+	if ok {
+		Apply(h)
+	}
+	return ok
+}
+
+// Apply sets Cache-Control to "private, no-store", the only Cache-Control
+// field left (in any case of the name), and deletes what [Untarget]
+// deletes.
+func Apply(h http.Header) {
+	drop(h, true)
+	h["Cache-Control"] = []string{CacheControl}
+}
+
+// Untarget deletes every field, whatever it says and in any case of its
+// name, that targets a cache other than the browser: the targeted fields
+// of RFC 9213 (any "<target>-Cache-Control", such as CDN-Cache-Control or
+// Cloudflare-CDN-Cache-Control), Surrogate-Control and Edge-Control, and
+// the purge tags (Surrogate-Key, Cache-Tag, … and those of AddPurgeTag).
+func Untarget(h http.Header) { drop(h, false) }
+
+func drop(h http.Header, cacheControl bool) {
+	tags := *purgeTags.Load()
+	for k := range h {
+		if isTargeted(k) || cacheControl && strings.EqualFold(k, "Cache-Control") ||
+			slices.ContainsFunc(tags, func(t string) bool { return strings.EqualFold(k, t) }) {
 			delete(h, k)
 		}
-	}
-	for _, k := range purgeTags {
-		delete(h, k)
-	}
-	for _, k := range extraTags {
-		delete(h, http.CanonicalHeaderKey(k))
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// purgeTagFields are the tag fields cdncache can send (TagHeader).
-var purgeTagFields = []string{"Surrogate-Key", "Cache-Tag"}
+// purgeTagFields are the tag fields cdncache sends in these tests
+// (TagHeader: the default, Cloudflare's, and a name of the user's own).
+var purgeTagFields = []string{"Surrogate-Key", "Cache-Tag", "X-Purge-Key"}
 
 // assertNotSharedStorable fails when a response that sets a cookie could be
 // stored by a shared cache, or still carries purge tags.
@@ -103,7 +104,7 @@ func TestNoResponseSettingACookieIsSharedStorable(t *testing.T) {
 	tags := func(string) []string { return []string{"static", "v1"} }
 	var configs []cdncache.Config
 	for _, browser := range []time.Duration{0, time.Minute} {
-		for _, tagHeader := range []string{"none", "", "Cache-Tag"} {
+		for _, tagHeader := range []string{"none", "", "Cache-Tag", "X-Purge-Key"} {
 			for _, private := range []bool{false, true} {
 				cfg := cdncache.Config{BrowserMaxAge: browser, Private: private, NotFoundMaxAge: time.Minute}
 				if tagHeader != "none" {
@@ -149,4 +150,20 @@ func TestNoResponseSettingACookieIsSharedStorable(t *testing.T) {
 			assert.Positive(t, withCookie[step.name], "no response of step %q set a cookie: the test checked nothing", step.name)
 		}
 	}
+}
+
+// TestNonCanonicalSetCookieKeyIsSeen: a handler that writes its header map
+// directly (w.Header()["set-cookie"]) still sends the cookie, as written;
+// the response is private, no-store all the same.
+func TestNonCanonicalSetCookieKeyIsSeen(t *testing.T) {
+	cdn := cdncache.New(cdncache.Config{BrowserMaxAge: time.Minute})
+	t.Cleanup(func() { cdn.Close() })
+	srv := serve(t, cdn.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["set-cookie"] = []string{"sid=abc; Path=/; HttpOnly"}
+		w.Header().Set("Content-Type", "text/css")
+		_, _ = w.Write([]byte("body{}"))
+	})))
+	resp := get(t, newClient(t), "GET", srv.URL+"/app.css", "", "", nil)
+	require.NotEmpty(t, resp.Header.Values("Set-Cookie"))
+	assertNotSharedStorable(t, "lower-case set-cookie", resp.Header)
 }
