@@ -26,7 +26,7 @@ type Coordinator struct {
 	cfg      Config        // normalized copy; read-only after init
 	done     chan struct{} // closed when the sequence has finished
 
-	draining atomic.Bool
+	draining atomic.Bool // the sequence has begun; set under mu
 
 	// counters for Stats
 	hookTimeouts   atomic.Uint64
@@ -39,7 +39,6 @@ type Coordinator struct {
 	mu       sync.Mutex // protects the fields below
 	hooks    []hook
 	checks   []*check
-	started  bool   // the sequence has begun
 	finished bool   // the sequence has ended; report is set
 	step     string // what the running sequence is doing now
 	report   Report
@@ -89,7 +88,7 @@ func (c *Coordinator) Register(name string, fn func(context.Context) error) {
 func (c *Coordinator) register(h hook) bool {
 	c.init()
 	c.mu.Lock()
-	started := c.started
+	started := c.draining.Load()
 	if !started {
 		c.hooks = append(c.hooks, h)
 	}
@@ -125,7 +124,7 @@ func (c *Coordinator) Shutdown(ctx context.Context) (Report, error) {
 func (c *Coordinator) shutdown(ctx context.Context, trigger string) (Report, error) {
 	c.init()
 	c.mu.Lock()
-	if c.started {
+	if c.draining.Swap(true) {
 		c.mu.Unlock()
 		select {
 		case <-c.done:
@@ -135,7 +134,6 @@ func (c *Coordinator) shutdown(ctx context.Context, trigger string) (Report, err
 			return Report{}, fmt.Errorf("shutdown: waiting for the running sequence: %w", ctx.Err())
 		}
 	}
-	c.started = true
 	order := make([]hook, 0, len(c.hooks))
 	for _, server := range []bool{true, false} {
 		for i := len(c.hooks) - 1; i >= 0; i-- {
@@ -162,7 +160,6 @@ func (c *Coordinator) run(ctx context.Context, trigger string, order []hook) Rep
 	now := c.cfg.Now
 	start := now()
 	log := c.cfg.Logger
-	c.draining.Store(true)
 	log.Info("shutdown: draining",
 		slog.String("trigger", trigger),
 		slog.Duration("drain_delay", c.cfg.DrainDelay),
@@ -231,24 +228,19 @@ func (c *Coordinator) runHook(parent context.Context, h hook, share time.Duratio
 	done := make(chan error, 1)
 	go func() { done <- callHook(ctx, h.fn) }()
 
-	res := HookResult{Name: h.name, Share: share}
+	var err error
 	select {
-	case err := <-done:
-		res.Err = err
-		// An error after the share ran out is an overrun, whatever its text.
-		res.TimedOut = err != nil && ctx.Err() != nil
+	case err = <-done:
 	case <-ctx.Done():
 		select {
-		case err := <-done: // returned at the same moment
-			res.Err = err
-			res.TimedOut = err != nil
+		case err = <-done: // returned at the same moment
 		default:
-			res.Err = ctx.Err()
-			res.TimedOut = true
+			err = ctx.Err()
 		}
 	}
-	res.Duration = c.cfg.Now().Sub(start)
-	return res
+	// An error after the share ran out is an overrun, whatever its text.
+	return HookResult{Name: h.name, Share: share, Err: err, TimedOut: err != nil && ctx.Err() != nil,
+		Duration: c.cfg.Now().Sub(start)}
 }
 
 // callHook calls fn, turning a panic into an error.

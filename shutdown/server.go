@@ -69,10 +69,7 @@ func (c *Coordinator) Serve(srv *http.Server, ln net.Listener) error {
 		err = srv.ListenAndServe()
 	}
 	if errors.Is(err, http.ErrServerClosed) {
-		c.mu.Lock()
-		started := c.started
-		c.mu.Unlock()
-		if !started {
+		if !c.draining.Load() {
 			return nil
 		}
 		<-c.done

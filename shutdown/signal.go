@@ -31,12 +31,9 @@ func (c *Coordinator) HandleSignals() (stop func()) {
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { c.watch(ch, quit, &wg) })
-	var once sync.Once
+	unsubscribe := sync.OnceFunc(func() { signal.Stop(ch); close(quit) })
 	return func() {
-		once.Do(func() {
-			signal.Stop(ch)
-			close(quit)
-		})
+		unsubscribe()
 		wg.Wait()
 	}
 }
@@ -101,7 +98,7 @@ func (c *Coordinator) stuckIn() string {
 	switch {
 	case c.finished:
 		return "(sequence finished)"
-	case !c.started:
+	case !c.draining.Load():
 		return "(sequence not started)"
 	case c.step == "":
 		return "(between steps)"
