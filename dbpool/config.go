@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -339,37 +340,19 @@ func pick[T comparable](field T, dsnSet bool, dsnValue, def T) T {
 	}
 }
 
-type hostPort struct {
-	host string
-	port uint16
-}
-
-// hosts lists the distinct hosts pgconn will try, primary first.
-func hosts(cc *pgx.ConnConfig) []hostPort {
-	out := []hostPort{{cc.Host, cc.Port}}
-	for _, f := range cc.Fallbacks {
-		hp := hostPort{f.Host, f.Port}
-		dup := false
-		for _, o := range out {
-			dup = dup || o == hp
-		}
-		if !dup {
-			out = append(out, hp)
-		}
-	}
-	return out
-}
-
-// describeTarget names the server for errors and logs: hosts, database
-// and user, never the password.
+// describeTarget names the server for errors and logs: the distinct hosts
+// pgconn will try, primary first, the database and the user, never the
+// password.
 func describeTarget(cc *pgx.ConnConfig) string {
 	var addrs []string
-	for _, h := range hosts(cc) {
-		if strings.HasPrefix(h.host, "/") { // unix socket directory
-			addrs = append(addrs, h.host)
-			continue
+	for _, h := range append([]*pgconn.FallbackConfig{{Host: cc.Host, Port: cc.Port}}, cc.Fallbacks...) {
+		a := h.Host // a unix socket directory as it is
+		if !strings.HasPrefix(a, "/") {
+			a = net.JoinHostPort(a, strconv.Itoa(int(h.Port)))
 		}
-		addrs = append(addrs, net.JoinHostPort(h.host, strconv.Itoa(int(h.port))))
+		if !slices.Contains(addrs, a) {
+			addrs = append(addrs, a)
+		}
 	}
 	return fmt.Sprintf("%s (database %q, user %q)", strings.Join(addrs, ","), cc.Database, cc.User)
 }

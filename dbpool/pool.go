@@ -145,15 +145,12 @@ func open(ctx context.Context, dsn string, cfg Config, start time.Time) (*Pool, 
 	if cfg.Configure != nil {
 		cfg.Configure(s.pool)
 	}
-	if user := s.pool.BeforeConnect; user != nil {
-		s.pool.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
-			if err := p.capConnectTimeout(ctx, cc); err != nil {
-				return err
-			}
-			return user(ctx, cc)
+	user := s.pool.BeforeConnect // Configure's, if any, runs after dbpool's
+	s.pool.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+		if err := p.capConnectTimeout(ctx, cc); err != nil || user == nil {
+			return err
 		}
-	} else {
-		s.pool.BeforeConnect = p.capConnectTimeout
+		return user(ctx, cc)
 	}
 	if s.pooler {
 		level := slog.LevelInfo
