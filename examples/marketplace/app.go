@@ -92,10 +92,10 @@ func (a *app) openStore() (sessionstore.Store, error) {
 		return nil, err
 	}
 	a.db = db
-	a.coord.Register("database pool", a.db.close)
+	a.coord.Register("database pool", a.db.pool.Close) // within the hook's budget
 	a.coord.AddCheck("database", a.db.check)
 	a.coord.AddCheck("rates table", a.db.checkRates)
-	a.registry.MustRegister(metrics.DBPool(a.db.stats))
+	a.registry.MustRegister(metrics.DBPool(a.db.pool.Stats))
 
 	// The session store has its own small pool: a busy application pool
 	// never starves logins, and the reverse.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/dedw3n/hardening/configcheck"
@@ -107,14 +108,8 @@ func configFrom(rep *configcheck.Report) config {
 // rules is the marketplace's rule set: every variable the server reads, in
 // the order `check-config --list` shows them.
 func rules() *configcheck.RuleSet {
-	var vars []configcheck.Var
-	for _, group := range [][]configcheck.Var{
-		serverVars(), sessionVars(), databaseVars(), ratesVars(), objectVars(), paymentVars(),
-	} {
-		vars = append(vars, group...)
-	}
 	return &configcheck.RuleSet{
-		Vars:   vars,
+		Vars:   slices.Concat(serverVars(), sessionVars(), databaseVars(), ratesVars(), objectVars(), paymentVars()),
 		EnvVar: "APP_ENV",
 		Prefixes: []string{
 			"APP_", "DATABASE_", "SESSION_", "DB_", "COINGECKO_", "RATES_", "PUBLIC_OBJECT_",

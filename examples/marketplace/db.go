@@ -62,8 +62,3 @@ func (d *database) checkRates(ctx context.Context) error {
 	}
 	return nil
 }
-
-func (d *database) stats() dbpool.Stats { return d.pool.Stats() }
-
-// close closes the pool within the hook's budget.
-func (d *database) close(ctx context.Context) error { return d.pool.Close(ctx) }

@@ -83,7 +83,7 @@ func (a *app) statusJSON(w http.ResponseWriter, _ *http.Request) {
 		"shutdown": a.coord.Stats(),
 	}
 	if a.db != nil {
-		body["database"] = a.db.stats()
+		body["database"] = a.db.pool.Stats()
 	}
 	if a.public != nil {
 		body["public_objects"] = a.public.Stats()
@@ -116,13 +116,9 @@ func value(m *dto.Metric) float64 {
 }
 
 // sum adds the series of family name whose labels include every pair of
-// match (label=value); ok is false when the family is absent.
-func sum(byName map[string]*dto.MetricFamily, name string, match ...string) (total float64, ok bool) {
-	mf := byName[name]
-	if mf == nil {
-		return 0, false
-	}
-	for _, m := range mf.GetMetric() {
+// match (label=value); 0 when the family is absent.
+func sum(byName map[string]*dto.MetricFamily, name string, match ...string) (total float64) {
+	for _, m := range byName[name].GetMetric() {
 		have := map[string]string{}
 		for _, l := range m.GetLabel() {
 			have[l.GetName()] = l.GetValue()
@@ -135,7 +131,7 @@ func sum(byName map[string]*dto.MetricFamily, name string, match ...string) (tot
 			total += value(m)
 		}
 	}
-	return total, true
+	return total
 }
 
 // ratio formats part/whole as a percentage, or "no traffic yet".
@@ -150,49 +146,41 @@ func ratio(part, whole float64) string {
 func verdict(prefix string, m map[string]*dto.MetricFamily) (string, bool) {
 	switch prefix {
 	case "hardening_ready":
-		ready, _ := sum(m, "hardening_ready")
+		ready := sum(m, "hardening_ready")
 		return map[bool]string{true: "ready", false: "NOT READY: see /readyz"}[ready == 1], ready == 1
 	case "hardening_dbpool_":
-		healthy, _ := sum(m, "hardening_dbpool_health_state", "state", "healthy")
-		idle, _ := sum(m, "hardening_dbpool_health_state", "state", "idle")
-		used, _ := sum(m, "hardening_dbpool_connections", "state", "acquired")
-		limit, _ := sum(m, "hardening_dbpool_max_connections")
-		return fmt.Sprintf("health %s, %g of %g connections in use", healthState(m), used, limit), healthy+idle == 1
+		healthy := sum(m, "hardening_dbpool_health_state", "state", "healthy")
+		idle := sum(m, "hardening_dbpool_health_state", "state", "idle")
+		used := sum(m, "hardening_dbpool_connections", "state", "acquired")
+		limit := sum(m, "hardening_dbpool_max_connections")
+		return fmt.Sprintf("health %s, %g of %g connections in use", stateOf(m, "hardening_dbpool_health_state"), used, limit), healthy+idle == 1
 	case "hardening_sessions_":
-		ready, _ := sum(m, "hardening_sessions_store_ready")
-		hits, _ := sum(m, "hardening_sessions_lookups_total", "result", "hit")
-		lookups, _ := sum(m, "hardening_sessions_lookups_total")
-		errs, _ := sum(m, "hardening_sessions_store_errors_total")
+		ready := sum(m, "hardening_sessions_store_ready")
+		hits := sum(m, "hardening_sessions_lookups_total", "result", "hit")
+		lookups := sum(m, "hardening_sessions_lookups_total")
+		errs := sum(m, "hardening_sessions_store_errors_total")
 		state := map[bool]string{true: "store ready", false: "STORE UNAVAILABLE"}[ready == 1]
 		return fmt.Sprintf("%s, %s of cookies found a session, %g store errors", state, ratio(hits, lookups), errs), ready == 1
 	case "hardening_rates_":
-		open, _ := sum(m, "hardening_rates_breaker_state", "state", "open")
-		cached, _ := sum(m, "hardening_rates_served_total", "tier", "fresh")
-		acceptable, _ := sum(m, "hardening_rates_served_total", "tier", "acceptable")
-		served, _ := sum(m, "hardening_rates_served_total")
-		return fmt.Sprintf("breaker %s, %s of quotes fresh or acceptable", breakerState(m), ratio(cached+acceptable, served)), open == 0
+		open := sum(m, "hardening_rates_breaker_state", "state", "open")
+		cached := sum(m, "hardening_rates_served_total", "tier", "fresh")
+		acceptable := sum(m, "hardening_rates_served_total", "tier", "acceptable")
+		served := sum(m, "hardening_rates_served_total")
+		return fmt.Sprintf("breaker %s, %s of quotes fresh or acceptable", stateOf(m, "hardening_rates_breaker_state"), ratio(cached+acceptable, served)), open == 0
 	case "hardening_cdn_":
-		hits, _ := sum(m, "hardening_cdn_etag_lookups_total", "result", "hit")
-		lookups, _ := sum(m, "hardening_cdn_etag_lookups_total")
-		encHits, _ := sum(m, "hardening_cdn_encoded_lookups_total", "result", "hit")
-		encLookups, _ := sum(m, "hardening_cdn_encoded_lookups_total")
+		hits := sum(m, "hardening_cdn_etag_lookups_total", "result", "hit")
+		lookups := sum(m, "hardening_cdn_etag_lookups_total")
+		encHits := sum(m, "hardening_cdn_encoded_lookups_total", "result", "hit")
+		encLookups := sum(m, "hardening_cdn_encoded_lookups_total")
 		return fmt.Sprintf("ETag cache hit ratio %s, compressed-body cache hit ratio %s", ratio(hits, lookups), ratio(encHits, encLookups)), true
 	case "hardening_shutdown_":
-		draining, _ := sum(m, "hardening_shutdown_draining")
+		draining := sum(m, "hardening_shutdown_draining")
 		return map[bool]string{true: "DRAINING", false: "serving"}[draining == 1], draining == 0
 	}
 	return "", true
 }
 
-// healthState and breakerState name the state label whose gauge is 1.
-func healthState(m map[string]*dto.MetricFamily) string {
-	return stateOf(m, "hardening_dbpool_health_state")
-}
-
-func breakerState(m map[string]*dto.MetricFamily) string {
-	return stateOf(m, "hardening_rates_breaker_state")
-}
-
+// stateOf names the state label of family name whose gauge is 1.
 func stateOf(m map[string]*dto.MetricFamily, name string) string {
 	if mf := m[name]; mf != nil {
 		for _, s := range mf.GetMetric() {

@@ -77,55 +77,44 @@ type timedStore struct {
 	hist *prometheus.HistogramVec
 }
 
-// observe records an operation that started at start and ended with err.
-func (t *timedStore) observe(op string, start time.Time, err error) {
+// observe records an operation that started at start and ended with *err;
+// it is deferred, with err pointing at the operation's named result.
+func (t *timedStore) observe(op string, start time.Time, err *error) {
 	result := "ok"
-	if err != nil && !errors.Is(err, sessionstore.ErrConflict) {
+	if *err != nil && !errors.Is(*err, sessionstore.ErrConflict) {
 		result = "error"
 	}
 	t.hist.WithLabelValues(op, result).Observe(time.Since(start).Seconds())
 }
 
-func (t *timedStore) Load(ctx context.Context, id sessionstore.ID) (sessionstore.Record, bool, error) {
-	start := time.Now()
-	rec, found, err := t.s.Load(ctx, id)
-	t.observe("load", start, err)
-	return rec, found, err
+func (t *timedStore) Load(ctx context.Context, id sessionstore.ID) (rec sessionstore.Record, found bool, err error) {
+	defer t.observe("load", time.Now(), &err)
+	return t.s.Load(ctx, id)
 }
 
-func (t *timedStore) Save(ctx context.Context, rec sessionstore.Record, replace sessionstore.ID) (int64, error) {
-	start := time.Now()
-	v, err := t.s.Save(ctx, rec, replace)
-	t.observe("save", start, err)
-	return v, err
+func (t *timedStore) Save(ctx context.Context, rec sessionstore.Record, replace sessionstore.ID) (v int64, err error) {
+	defer t.observe("save", time.Now(), &err)
+	return t.s.Save(ctx, rec, replace)
 }
 
-func (t *timedStore) Touch(ctx context.Context, id sessionstore.ID, now, expires, touchedBefore time.Time) (bool, error) {
-	start := time.Now()
-	moved, err := t.s.Touch(ctx, id, now, expires, touchedBefore)
-	t.observe("touch", start, err)
-	return moved, err
+func (t *timedStore) Touch(ctx context.Context, id sessionstore.ID, now, expires, touchedBefore time.Time) (moved bool, err error) {
+	defer t.observe("touch", time.Now(), &err)
+	return t.s.Touch(ctx, id, now, expires, touchedBefore)
 }
 
-func (t *timedStore) Delete(ctx context.Context, id sessionstore.ID) error {
-	start := time.Now()
-	err := t.s.Delete(ctx, id)
-	t.observe("delete", start, err)
-	return err
+func (t *timedStore) Delete(ctx context.Context, id sessionstore.ID) (err error) {
+	defer t.observe("delete", time.Now(), &err)
+	return t.s.Delete(ctx, id)
 }
 
-func (t *timedStore) ListUser(ctx context.Context, userID string) ([]sessionstore.Record, error) {
-	start := time.Now()
-	recs, err := t.s.ListUser(ctx, userID)
-	t.observe("list_user", start, err)
-	return recs, err
+func (t *timedStore) ListUser(ctx context.Context, userID string) (recs []sessionstore.Record, err error) {
+	defer t.observe("list_user", time.Now(), &err)
+	return t.s.ListUser(ctx, userID)
 }
 
-func (t *timedStore) DeleteUser(ctx context.Context, userID string, keep sessionstore.ID) (int, error) {
-	start := time.Now()
-	n, err := t.s.DeleteUser(ctx, userID, keep)
-	t.observe("delete_user", start, err)
-	return n, err
+func (t *timedStore) DeleteUser(ctx context.Context, userID string, keep sessionstore.ID) (n int, err error) {
+	defer t.observe("delete_user", time.Now(), &err)
+	return t.s.DeleteUser(ctx, userID, keep)
 }
 
 // Stats passes the store's own counters through (the Manager reads them).
