@@ -26,20 +26,20 @@ type Session struct {
 	m   *Manager
 	err error // set by Manager.Tolerant when the session could not be loaded; never changes
 
-	mu       sync.Mutex                 // protects everything below
-	token    [tokenLen]byte             // the session's token, valid when found
-	rec      Record                     // as loaded; rec.Version 0 when not stored
-	found    bool                       // the session exists in the store
-	values   map[string]json.RawMessage // parsed rec.Data; nil until first needed
-	canon    bool                       // values are canonical and size is their encoded size (parseCanonical)
-	size     int                        // encoded size of values, valid when canon
-	ops      []op                       // this request's changes, in order, replayed on conflict
-	userID   string
-	userSet  bool // this request set userID
-	renew    bool // RenewToken was called
-	destroy  ID   // a stored session to delete at commit (Destroy)
-	cleared  bool // Destroy was called: the cookie is deleted unless a new session replaces it
-	done     bool // committed: further changes are refused
+	mu      sync.Mutex                 // protects everything below
+	token   [tokenLen]byte             // the session's token, valid when found
+	rec     Record                     // as loaded; rec.Version 0 when not stored
+	found   bool                       // the session exists in the store
+	values  map[string]json.RawMessage // parsed rec.Data; nil until first needed
+	canon   bool                       // values are canonical and size is their encoded size (parseCanonical)
+	size    int                        // encoded size of values, valid when canon
+	ops     []op                       // this request's changes, in order, replayed on conflict
+	userID  string
+	userSet bool // this request set userID
+	renew   bool // RenewToken was called
+	destroy ID   // a stored session to delete at commit (Destroy)
+	cleared bool // Destroy was called: the cookie is deleted unless a new session replaces it
+	done    bool // committed: further changes are refused
 }
 
 type opKind uint8
