@@ -7,59 +7,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dedw3n/hardening/internal/redact/pgdsn"
 )
-
-// poolKeys are the pool_* options pgxpool.ParseConfig understands.
-var poolKeys = []string{
-	"pool_max_conns", "pool_min_conns", "pool_min_idle_conns",
-	"pool_max_conn_lifetime", "pool_max_conn_idle_time", "pool_health_check_period",
-	"pool_max_conn_lifetime_jitter", "pool_ping_timeout",
-}
-
-// dsnErrors maps fixed fragments of pgx's parse errors to fixed
-// explanations. pgx's errors quote the connection string (redacted only on a
-// best-effort basis) and the values of some settings, so they are never
-// passed on: only one of these texts is.
-var dsnErrors = []struct{ fragment, text string }{
-	{"failed to parse as URL", "is not a valid postgres:// URL"},
-	{"failed to parse as keyword/value", "is not a valid keyword=value connection string"},
-	{"forbidden NUL byte", "contains a NUL byte"},
-	{"invalid port", "has an invalid port"},
-	{"could not match", "lists a different number of ports than hosts"},
-	{"sslmode is invalid", "has an unknown sslmode"},
-	{"failed to configure TLS", "has TLS settings (sslmode, sslrootcert, sslcert, sslkey) that are invalid or name unreadable files"},
-	{"invalid sslcertmode", "has an invalid sslcertmode"},
-	{"invalid connect_timeout", "has an invalid connect_timeout"},
-	{"target_session_attrs", "has an unknown target_session_attrs"},
-	{"failed to read service", "names a service that cannot be read"},
-	{"protocol_version", "has an invalid min_protocol_version or max_protocol_version"},
-	{"channel_binding", "has an unknown channel_binding"},
-	{"require_auth", "has an invalid require_auth"},
-	{"statement_cache_capacity", "has an invalid statement_cache_capacity"},
-	{"description_cache_capacity", "has an invalid description_cache_capacity"},
-	{"default_query_exec_mode", "has an invalid default_query_exec_mode"},
-	{"pool_max_conns too small", "has pool_max_conns below 1"},
-}
 
 // dsnHint is the fix hint of every DSN problem.
 const dsnHint = "use postgres://user:password@host:5432/dbname?sslmode=verify-full (pool_* options as in pgxpool.ParseConfig)"
-
-// explainDSNError turns a pgx parse error into a fixed text that cannot
-// contain any part of the connection string.
-func explainDSNError(err error) string {
-	msg := err.Error()
-	for _, key := range poolKeys {
-		if strings.Contains(msg, "cannot parse "+key) {
-			return "has a " + key + " that is not a valid number or duration"
-		}
-	}
-	for _, e := range dsnErrors {
-		if strings.Contains(msg, e.fragment) {
-			return e.text
-		}
-	}
-	return "is not a valid PostgreSQL connection string"
-}
 
 // PostgresDSN parses the value with pgx (pgxpool.ParseConfig, as the pool
 // will) and fails on a connection string pgx rejects, on sslmode=disable or
@@ -71,7 +24,9 @@ func explainDSNError(err error) string {
 // pgx also reads the PG* variables of the process environment (PGSSLMODE,
 // PGHOST, …) and ~/.pgpass while parsing; the check sees what the pool will.
 // Its parse errors can quote the connection string, password included, so
-// they are mapped to fixed texts and never shown.
+// they are mapped to fixed texts and never shown; a URL with an unescaped
+// '@' or '/' in its password, whose tail pgx would read as the host or the
+// database, is refused the same way.
 func PostgresDSN() Rule {
 	return Rule{kind: "postgres-dsn", prefixes: []string{"postgres://", "postgresql://"}, check: checkDSN}
 }
@@ -81,8 +36,8 @@ func checkDSN(c *checkCtx, v *varState) []finding {
 	// pgx.ParseConfig keeps pool_* options as run-time parameters, which
 	// tells which ones the string sets; pgxpool.ParseConfig types them.
 	conn, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return one(got(v, explainDSNError(err)), dsnHint)
+	if problem := pgdsn.Problem(dsn, err); problem != "" {
+		return one(got(v, problem), dsnHint)
 	}
 	// The report may name options and numbers of the DSN; the password is
 	// what must never show.
@@ -98,7 +53,7 @@ func checkDSN(c *checkCtx, v *varState) []finding {
 	}
 	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return one(got(v, explainDSNError(err)), dsnHint)
+		return one(got(v, pgdsn.Problem(dsn, err)), dsnHint)
 	}
 
 	fs := checkPoolOptions(pc, set)

@@ -221,15 +221,15 @@ type settings struct {
 
 // resolve applies the precedence rules to dsn and c.
 func resolve(dsn string, c Config) (*settings, error) {
-	// pgconn's parse errors quote the DSN: keep only their reason.
+	// pgx's parse errors quote the DSN: only a fixed text says why.
 	secrets := pgdsn.Secrets(dsn)
 	present, err := pgconn.ParseConfig(dsn)
-	if err != nil {
-		return nil, errors.New("dbpool: cannot parse DSN: " + pgdsn.ParseError(err, secrets))
+	if problem := pgdsn.Problem(dsn, err); problem != "" {
+		return nil, errors.New("dbpool: cannot parse DSN: it " + problem)
 	}
 	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, errors.New("dbpool: cannot parse DSN: " + pgdsn.ParseError(err, secrets))
+		return nil, errors.New("dbpool: cannot parse DSN: it " + pgdsn.Problem(dsn, err))
 	}
 	inDSN := func(key string) bool { _, ok := present.RuntimeParams[key]; return ok }
 

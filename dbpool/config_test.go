@@ -124,8 +124,8 @@ func TestConfigErrors(t *testing.T) {
 		{"explicit MinConns above MaxConns", "postgres://app@h/db", Config{MinConns: 5, MaxConns: 2}, "MinConns 5 exceeds MaxConns 2"},
 		{"DSN MinConns above MaxConns", "postgres://app@h/db?pool_min_conns=5&pool_max_conns=2", Config{}, "MinConns 5 exceeds MaxConns 2"},
 		{"negative MaxConns", "postgres://app@h/db", Config{MaxConns: -1}, "MaxConns -1 is negative"},
-		{"bad pool param, URL", "postgres://app:" + pw + "@h/db?pool_max_conns=many", Config{}, "cannot parse pool_max_conns"},
-		{"bad pool param, keyword/value", "host=h user=app password=" + pw + " pool_max_conn_lifetime=forever", Config{}, "cannot parse pool_max_conn_lifetime"},
+		{"bad pool param, URL", "postgres://app:" + pw + "@h/db?pool_max_conns=many", Config{}, "pool_max_conns that is not a valid number"},
+		{"bad pool param, keyword/value", "host=h user=app password=" + pw + " pool_max_conn_lifetime=forever", Config{}, "pool_max_conn_lifetime that is not a valid number"},
 		{"bad port", "postgres://app:" + pw + "@h:" + pw + "/db", Config{}, "cannot parse DSN"},
 		{"bad exec mode", "postgres://app:" + pw + "@h/db?default_query_exec_mode=fast", Config{}, "invalid default_query_exec_mode"},
 	}

@@ -269,9 +269,9 @@ func openPool(cfg PostgresConfig) (pool *pgxpool.Pool, own bool, err error) {
 		return nil, false, errors.New("sessionstore: PostgresConfig needs a URL or a Pool")
 	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
-	if err != nil {
-		// pgx's parse errors quote the connection string: keep only their reason.
-		return nil, false, errors.New("sessionstore: invalid PostgreSQL connection string: " + pgdsn.ParseError(err, pgdsn.Secrets(cfg.URL)))
+	if problem := pgdsn.Problem(cfg.URL, err); problem != "" {
+		// pgx's parse errors quote the connection string: only a fixed text says why.
+		return nil, false, errors.New("sessionstore: invalid PostgreSQL connection string: it " + problem)
 	}
 	pc.MaxConns = cfg.MaxConns
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
