@@ -3,6 +3,7 @@ package sessionstore
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,18 +36,24 @@ const (
 // Values jsonb cannot hold (a U+0000 character, nesting deeper than
 // maxDepth, numbers beyond numeric's range) are refused with an error
 // wrapping [ErrInvalidValue].
-func canonical(raw []byte) ([]byte, error) {
+func canonical(raw []byte) ([]byte, error) { return canonicalWithin(raw, math.MaxInt) }
+
+// canonicalWithin is canonical, refusing with [ErrTooLarge] a value whose
+// canonical form is over limit bytes before writing it: a few bytes of
+// JSON ("1e131071") make a number of 128 KiB.
+func canonicalWithin(raw []byte, limit int) ([]byte, error) {
 	if !json.Valid(raw) {
 		return nil, fmt.Errorf("%w: not valid JSON", ErrInvalidValue)
 	}
-	p := parser{b: raw}
+	p := parser{b: raw, limit: limit}
 	return p.value(make([]byte, 0, len(raw)), 0)
 }
 
 // parser rewrites valid JSON into its canonical form in one pass.
 type parser struct {
-	b []byte // valid JSON (json.Valid): the parser does not check syntax
-	i int    // position in b
+	b     []byte // valid JSON (json.Valid): the parser does not check syntax
+	i     int    // position in b
+	limit int    // the longest canonical form accepted
 }
 
 func (p *parser) skipSpace() {
@@ -83,7 +90,7 @@ func (p *parser) value(dst []byte, depth int) ([]byte, error) {
 	for p.i < len(p.b) && strings.IndexByte("+-.0123456789eE", p.b[p.i]) >= 0 {
 		p.i++
 	}
-	return appendNumber(dst, string(p.b[start:p.i]))
+	return appendNumber(dst, string(p.b[start:p.i]), p.limit)
 }
 
 // str reads a string token and returns its value; invalid UTF-8 becomes
@@ -315,8 +322,8 @@ func appendString(dst []byte, s string) ([]byte, error) {
 // appendNumber writes the JSON number s as PostgreSQL's numeric prints
 // it: in plain decimal notation, with as many fractional digits as s
 // has after its exponent is applied (its "display scale"), no sign on
-// zero.
-func appendNumber(dst []byte, s string) ([]byte, error) {
+// zero. It writes nothing when dst would pass limit bytes.
+func appendNumber(dst []byte, s string, limit int) ([]byte, error) {
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	mant, exp := s, 0
@@ -337,6 +344,9 @@ func appendNumber(dst []byte, s string) ([]byte, error) {
 	digits = trimmed
 	if point > maxIntDigits || scale > maxFracDigits {
 		return nil, errNumberRange
+	}
+	if n := len(dst) + numberLen(neg, digits, point, scale); n > limit {
+		return nil, fmt.Errorf("%w: a number is written with %d digits, over the limit of %d bytes", ErrTooLarge, n-len(dst), limit)
 	}
 	if neg && digits != "" {
 		dst = append(dst, '-')
@@ -362,6 +372,22 @@ func appendNumber(dst []byte, s string) ([]byte, error) {
 		dst = append(dst, digits[max(point, 0):]...)
 	}
 	return appendZeros(dst, scale-(len(dst)-n)), nil
+}
+
+// numberLen is how many bytes appendNumber writes for a number of the
+// given sign, significant digits, decimal point position and scale.
+func numberLen(neg bool, digits string, point, scale int) int {
+	n := 1 // "0"
+	if digits != "" {
+		if neg {
+			n++
+		}
+		n = max(n, n-1+point)
+	}
+	if scale > 0 {
+		n += 1 + scale
+	}
+	return n
 }
 
 var errNumberRange = fmt.Errorf("%w: a number is beyond PostgreSQL's numeric range (%d digits before the decimal point, %d after)",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"io"
 	"strconv"
 	"strings"
@@ -36,7 +37,7 @@ func referenceValue(dst []byte, v any, depth int) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(dst, v), nil
 	case json.Number:
-		return appendNumber(dst, string(v))
+		return appendNumber(dst, string(v), math.MaxInt)
 	case string:
 		return appendString(dst, v)
 	case []any:
@@ -90,6 +91,15 @@ func FuzzCanonical(f *testing.F) {
 			return
 		}
 		require.Equal(t, string(want), string(got))
+		// The size bound refuses nothing that fits, and a number that
+		// does not, before writing it.
+		within, err := canonicalWithin([]byte(raw), len(got))
+		require.NoError(t, err)
+		require.Equal(t, string(got), string(within))
+		if c := got[0]; c == '-' || c >= '0' && c <= '9' {
+			_, err := canonicalWithin([]byte(raw), len(got)-1)
+			require.ErrorIs(t, err, ErrTooLarge)
+		}
 		again, err := canonical(got)
 		require.NoError(t, err)
 		assert.Equal(t, string(got), string(again), "idempotent")

@@ -195,7 +195,10 @@ func (s *Session) change(o op) error {
 // Two requests putting the same key concurrently: the later commit wins;
 // use [Update] to merge instead.
 func (s *Session) Put(key string, v any) error {
-	b, err := marshal(key, v)
+	if s == nil {
+		return ErrNoSession
+	}
+	b, err := marshal(key, v, s.m.cfg.MaxSize)
 	if err != nil {
 		return wrapf("put %q: %w", key, err)
 	}
@@ -203,8 +206,8 @@ func (s *Session) Put(key string, v any) error {
 }
 
 // marshal returns the canonical JSON encoding of v, or an error if key
-// or v cannot be stored.
-func marshal(key string, v any) (json.RawMessage, error) {
+// or v cannot be stored, or v alone is over limit bytes ([ErrTooLarge]).
+func marshal(key string, v any, limit int) (json.RawMessage, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
@@ -212,7 +215,7 @@ func marshal(key string, v any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return canonical(b)
+	return canonicalWithin(b, limit)
 }
 
 // Delete removes key. Deleting a missing key still counts as a change.
@@ -266,7 +269,7 @@ func Update[T any](s *Session, key string, fn func(v *T) error) error {
 		if err := fn(&v); err != nil {
 			return nil, err
 		}
-		b, err := marshal(key, v)
+		b, err := marshal(key, v, s.m.cfg.MaxSize)
 		if err != nil {
 			return nil, wrapf("update %q: %w", key, err)
 		}
@@ -302,11 +305,20 @@ func (s *Session) UserID() string {
 	return s.userID
 }
 
+// maxUserIDLen is the longest user ID, in bytes, that [Session.SetUserID]
+// accepts: a B-tree index entry of PostgreSQL holds at most about 2.7 kB,
+// and user IDs are short (a number, a UUID, an e-mail address).
+const maxUserIDLen = 1024
+
 // SetUserID ties the session to a user, for [Manager.ListUser] and
 // [Manager.RevokeUser]; "" unties it. At login, call [Session.RenewToken]
 // too. A user ID that PostgreSQL's text cannot hold (U+0000, invalid
-// UTF-8) is refused with [ErrInvalidValue].
+// UTF-8) or longer than 1024 bytes (PostgreSQL's index of user IDs cannot
+// hold much more) is refused with [ErrInvalidValue], by every store.
 func (s *Session) SetUserID(userID string) error {
+	if len(userID) > maxUserIDLen {
+		return wrapf("set user ID: %w: %d bytes, over %d", ErrInvalidValue, len(userID), maxUserIDLen)
+	}
 	if err := checkKey(userID); err != nil {
 		return wrapf("set user ID: %w", err)
 	}

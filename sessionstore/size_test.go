@@ -1,9 +1,12 @@
 package sessionstore
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +157,7 @@ func TestInvalidValues(t *testing.T) {
 			for _, key := range []string{"a\x00b", "\xff"} {
 				assert.ErrorIs(t, p.do("", key, json.RawMessage(`1`), true).putErr, ErrInvalidValue, "key %q", key)
 			}
-			for _, user := range []string{"a\x00b", "\xff"} {
+			for _, user := range []string{"a\x00b", "\xff", strings.Repeat("u", maxUserIDLen+1)} {
 				var err error
 				rec := httptest.NewRecorder()
 				p.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +171,19 @@ func TestInvalidValues(t *testing.T) {
 			require.NoError(t, edge.putErr, "numeric's limits themselves are accepted")
 			assert.Equal(t, http.StatusOK, edge.status)
 			assert.Equal(t, string(edge.value), string(p.do(edge.cookie, "v", nil, false).value))
+
+			// The longest user ID accepted is saved by every store
+			// (PostgreSQL indexes it; 3000 bytes failed there at save).
+			long := hex.EncodeToString(bytes.Repeat([]byte{0x5a, 0x17, 0xc3}, maxUserIDLen/6)) + "abcd"
+			require.Len(t, long, maxUserIDLen)
+			var err error
+			rec := httptest.NewRecorder()
+			p.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				err = FromContext(r.Context()).SetUserID(long)
+			})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusOK, rec.Code)
+			assert.NotEmpty(t, rec.Result().Cookies(), "saved")
 		})
 	}
 }
@@ -249,4 +265,27 @@ func fuzzPG(f *testing.F) Store {
 	s := newPG(f, PostgresConfig{URL: pgtest.DB(f)})
 	waitReady(f, s, 10*time.Second)
 	return s
+}
+
+// TestPutOfExpandingNumbersIsRefusedCheaply: a few bytes of JSON can stand
+// for a huge canonical form ("1e131071" is a number of 128 KiB). Put
+// refuses it with ErrTooLarge before writing it out: 1.8 KB of them once
+// took 153 MB and half a second, and a 1 MiB request body would have taken
+// gigabytes.
+func TestPutOfExpandingNumbersIsRefusedCheaply(t *testing.T) {
+	a := newApp(t, NewMemoryStore(MemoryConfig{PruneInterval: -1}), Config{})
+	raw := []byte("[" + strings.Repeat("1e131071,", 199) + "1e131071]")
+	var putErr, updateErr error
+	var before, after runtime.MemStats
+	h := a.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := FromContext(r.Context())
+		runtime.ReadMemStats(&before)
+		putErr = s.Put("draft", json.RawMessage(raw))
+		updateErr = Update(s, "draft", func(v *json.RawMessage) error { *v = raw; return nil })
+		runtime.ReadMemStats(&after)
+	}))
+	h.ServeHTTP(newRecorder(), mustRequest(t, ""))
+	require.ErrorIs(t, putErr, ErrTooLarge)
+	require.ErrorIs(t, updateErr, ErrTooLarge)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "allocated while refusing")
 }
