@@ -225,6 +225,32 @@ func TestCacheEndedOnAStopsOnB(t *testing.T) {
 	}
 }
 
+// TestCacheSchemaSpellingsShareInvalidations: two instances spelling one
+// table two ways (Schema "" through the search path, and "public") hear
+// each other's changes. The trigger, created once, names one channel, and
+// every listener reads it from the trigger: B once listened on a channel
+// of its own spelling and served a logged-out session for as long as it
+// kept its copy.
+func TestCacheSchemaSpellingsShareInvalidations(t *testing.T) {
+	f := newFleet(t, pgtest.DB(t), PostgresConfig{Schema: "public"})
+	br := newBrowser(t)
+	br.do(t, f.a, http.MethodPost, "/login?user=eve")
+	stolen := br.cookie(t, f.a)
+	warm(t, f.b, f.sb, stolen)
+	br.do(t, f.a, http.MethodPost, "/logout")
+	lat := awaitFresh(t, f.b, stolen, time.Now(), 100*time.Millisecond, isNew)
+	t.Logf("B (schema public) stopped serving the session %v after A (schema \"\") ended it", lat)
+
+	other := newBrowser(t)
+	other.do(t, f.b, http.MethodPost, "/add?id=first")
+	ck := other.cookie(t, f.b)
+	warm(t, f.a, f.sa, ck)
+	other.do(t, f.b, http.MethodPost, "/add?id=second")
+	lat = awaitFresh(t, f.a, ck, time.Now(), 100*time.Millisecond, cartLen(2))
+	t.Logf("A served B's change %v after B answered", lat)
+	assert.Equal(t, f.sa.listener.listeningOn(), f.sb.listener.listeningOn())
+}
+
 // TestCacheReadYourWritesWithStaleCache holds B's listener (its
 // notifications do not arrive) with a long MaxLag, so that B's cache is
 // stale: the client that made the change still sees it on B, another

@@ -160,7 +160,7 @@ func TestCacheMalformedNotice(t *testing.T) {
 		return store.Stats().Cache.Hits > hits
 	}, 10*time.Second, 5*time.Millisecond, "the cache answers")
 
-	exec(t, url, "SELECT pg_notify($1, $2)", store.listener.channel, id.String()+" 99 x 1")
+	exec(t, url, "SELECT pg_notify($1, $2)", store.listener.listeningOn(), id.String()+" 99 x 1")
 	require.Eventually(t, func() bool { return store.Stats().Cache.Malformed == 1 }, 10*time.Second, time.Millisecond)
 	loads := tr.n.Load()
 	_, found, err := store.Load(t.Context(), id)
@@ -174,10 +174,10 @@ func TestCacheMalformedNotice(t *testing.T) {
 // one.
 func TestCacheNotifyTriggerPerRow(t *testing.T) {
 	url := pgtest.DB(t)
-	first := newCachedPG(t, PostgresConfig{URL: url})
+	newCachedPG(t, PostgresConfig{URL: url})
 	exec(t, url, `DROP TRIGGER sessions_notify_row ON sessions`)
 	exec(t, url, `CREATE TRIGGER sessions_notify AFTER UPDATE OR DELETE ON sessions
-EXECUTE FUNCTION sessionstore_notify('`+first.listener.channel+`')`)
+EXECUTE FUNCTION sessionstore_notify('`+channelFor("", "sessions")+`')`)
 	newCachedPG(t, PostgresConfig{URL: url})
 	const perRow = 1 // pg_trigger.tgtype's TRIGGER_TYPE_ROW bit
 	assert.Equal(t, 0, queryInt(t, url, `SELECT count(*)::int FROM pg_trigger WHERE tgname = 'sessions_notify'`))

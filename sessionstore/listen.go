@@ -1,6 +1,7 @@
 package sessionstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -34,16 +35,19 @@ type listener struct {
 	c       *cache
 	cc      *pgx.ConnConfig // the direct connection's configuration
 	pool    *pgxpool.Pool   // sends the heartbeats
-	channel string          // invalidations, shared by the fleet
+	table   string          // the table, qualified as configured
+	trigger string          // its notify trigger's name
+	ready   func() bool     // the store has created the table and its triggers
 	beat    string          // this instance's heartbeats
 	timeout time.Duration   // bounds connecting and each heartbeat
 	idle    time.Duration   // a quiet connection is pinged after this, with this timeout
 	log     *slog.Logger
 	done    sync.WaitGroup
 
-	mu   sync.Mutex           // protects next and sent
-	next uint64               // the next heartbeat's number
-	sent map[uint64]time.Time // heartbeats sent and not yet back
+	mu      sync.Mutex           // protects next, sent and channel
+	next    uint64               // the next heartbeat's number
+	sent    map[uint64]time.Time // heartbeats sent and not yet back
+	channel string               // invalidations, shared by the fleet: the trigger's
 }
 
 // channelFor names the notification channel of a table.
@@ -59,7 +63,8 @@ func channelFor(schema, table string) string {
 // and expires (Unix microseconds): see parseNotice. Any other update (an
 // operator's, changing data without a new version) names the ID alone,
 // like a deletion: no cached copy survives it.
-func notifyDDL(schema, table, channel string) []string {
+// It also returns the table as it qualifies it and the row trigger's name.
+func notifyDDL(schema, table, channel string) (ddl []string, qualified, rowTrigger string) {
 	qual := func(name string) string {
 		if schema == "" {
 			return pgx.Identifier{name}.Sanitize()
@@ -102,7 +107,7 @@ END IF;
 ` + trigger(table+"_notify_row", "AFTER UPDATE OR DELETE", "ROW") + `
 ` + trigger(table+"_notify_truncate", "AFTER TRUNCATE", "STATEMENT") + `
 END $d$`,
-	}
+	}, t, table + "_notify_row"
 }
 
 // startCache sets up the read cache if the configuration asks for one and
@@ -151,10 +156,10 @@ func (s *PostgresStore) startCache() error {
 	}
 	var nonce [8]byte
 	rand.Read(nonce[:])
-	channel := channelFor(s.cfg.Schema, s.cfg.Table)
-	s.table.DDL = append(s.table.DDL, notifyDDL(s.cfg.Schema, s.cfg.Table, channel)...)
+	ddl, table, trigger := notifyDDL(s.cfg.Schema, s.cfg.Table, channelFor(s.cfg.Schema, s.cfg.Table))
+	s.table.DDL = append(s.table.DDL, ddl...)
 	l := &listener{
-		c: newCache(*cfg), cc: cc, pool: s.pool, channel: channel,
+		c: newCache(*cfg), cc: cc, pool: s.pool, table: table, trigger: trigger, ready: s.ready.Load,
 		beat:    "sessionstore_beat_" + hex.EncodeToString(nonce[:]),
 		timeout: s.cfg.ConnectTimeout + s.cfg.QueryTimeout, idle: cfg.idle, log: s.cfg.Logger,
 		sent: make(map[uint64]time.Time),
@@ -164,7 +169,7 @@ func (s *PostgresStore) startCache() error {
 	go l.run(s.ctx)
 	go l.heartbeats(s.ctx)
 	s.cfg.Logger.Info("sessionstore: read cache on", "max_entries", cfg.MaxEntries, "max_bytes", cfg.MaxBytes,
-		"max_lag", cfg.MaxLag, "channel", channel)
+		"max_lag", cfg.MaxLag)
 	return nil
 }
 
@@ -176,6 +181,13 @@ func (l *listener) run(ctx context.Context) {
 		backoff.WithMaxInterval(5*time.Second),
 		backoff.WithMaxElapsedTime(0),
 	)
+	for !l.ready() { // no table, no trigger to read its channel from
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 	for connected := false; ; {
 		up, err := l.session(ctx, connected)
 		l.c.down()
@@ -211,13 +223,18 @@ func (l *listener) session(ctx context.Context, reconnect bool) (up bool, err er
 		defer cancel()
 		conn.Close(cctx)
 	}()
-	for _, ch := range []string{l.channel, l.beat} {
+	channel, err := l.triggerChannel(cctx, conn)
+	if err != nil {
+		return false, err
+	}
+	for _, ch := range []string{channel, l.beat} {
 		if _, err := conn.Exec(cctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
 			return false, fmt.Errorf("listen: %w", err)
 		}
 	}
 	l.mu.Lock()
 	next := l.next
+	l.channel = channel
 	l.mu.Unlock()
 	l.c.listening(next)
 	if reconnect {
@@ -225,6 +242,31 @@ func (l *listener) session(ctx context.Context, reconnect bool) (up bool, err er
 		l.log.Info("sessionstore: cache listener reconnected")
 	}
 	return true, l.serve(ctx, conn)
+}
+
+// triggerChannel reads the channel the table's notify trigger announces
+// changes on. The first instance to create the trigger named it, and the
+// fleet's instances may spell the table differently (Schema "" and
+// "public" are one table, with two names for a channel).
+func (l *listener) triggerChannel(ctx context.Context, conn *pgx.Conn) (string, error) {
+	var args []byte
+	err := conn.QueryRow(ctx, `SELECT tgargs FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2`,
+		l.table, l.trigger).Scan(&args)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("the table has no trigger %s", l.trigger)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the notify trigger: %w", err)
+	}
+	channel, _, _ := bytes.Cut(args, []byte{0})
+	return string(channel), nil
+}
+
+// listeningOn returns the channel of invalidations last listened to.
+func (l *listener) listeningOn() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.channel
 }
 
 // serve handles notifications, pinging the connection when it is quiet.
