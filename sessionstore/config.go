@@ -45,9 +45,10 @@ type Config struct {
 	// discarded; headers set before [Manager.Middleware] ran are kept. The
 	// default answers 503 Service Unavailable with Retry-After: 5 when the
 	// store failed, and 409 Conflict without Retry-After when err wraps
-	// [ErrTooLarge]: the request's changes, accepted by Put or Update, no
-	// longer fit after a concurrent request's changes were merged, which
-	// no retry of the same request fixes.
+	// [ErrConflict]: the request's changes, accepted by Put or Update, no
+	// longer apply after a concurrent request's changes were merged (they
+	// no longer fit, or an Update function refused them), which no retry of
+	// the same request fixes.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 	// Now is the clock the Manager reads for idle and absolute expiry,
@@ -170,9 +171,14 @@ func (ck CookieConfig) withDefaults() (CookieConfig, error) {
 
 // unavailable is the default ErrorHandler.
 func unavailable(w http.ResponseWriter, _ *http.Request, err error) {
-	if errors.Is(err, ErrTooLarge) {
+	switch {
+	case errors.Is(err, ErrTooLarge):
 		w.Header().Set("Cache-Control", "no-store")
 		http.Error(w, "Conflict: the session is full once a concurrent request's changes are merged; this change was not saved.", http.StatusConflict)
+		return
+	case errors.Is(err, ErrConflict):
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "Conflict: a concurrent request changed the session and this request's changes no longer apply; they were not saved.", http.StatusConflict)
 		return
 	}
 	w.Header().Set("Retry-After", "5")

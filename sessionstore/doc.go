@@ -64,9 +64,11 @@
 // ([ErrTooLarge]) and a value no store can hold back unchanged
 // ([ErrInvalidValue]: U+0000 in a string, invalid UTF-8 in a key, nesting
 // deeper than 1000 levels, a number beyond PostgreSQL's numeric range).
-// The one late refusal is a change that no longer fits once replayed on a
-// session a concurrent request made larger: the default ErrorHandler
-// answers it with 409 Conflict, never 503.
+// The late refusals are changes that no longer apply once replayed on a
+// session a concurrent request changed: they no longer fit, or an
+// [Update] function refuses the value it is given then. The default
+// ErrorHandler answers them with 409 Conflict ([ErrConflict]), never 503,
+// and they are not counted as store errors.
 //
 // # Concurrent requests
 //

@@ -10,15 +10,17 @@ var (
 	// ErrConflict is returned by [Store.Save] when the stored version is not
 	// the one the record was read at: another request saved the session in
 	// between. The Manager handles it by reloading and reapplying the
-	// request's changes; handlers never see it.
+	// request's changes. When they no longer apply (they no longer fit, an
+	// [Update] function refuses the value it is given now) or still
+	// conflict after 8 replays, the error passed to [Config].ErrorHandler
+	// wraps it, and the default answers 409 Conflict.
 	ErrConflict = errors.New("sessionstore: version conflict")
 
 	// ErrTooLarge is returned to a handler by [Session.Put] and [Update]
 	// when the change would make the session's data larger than
-	// [Config].MaxSize. The change is not applied. The default
-	// ErrorHandler answers it with 409 Conflict when it happens at commit,
-	// where the request's changes no longer fit once replayed on a
-	// session that a concurrent request made larger.
+	// [Config].MaxSize. The change is not applied. At commit, where the
+	// request's changes no longer fit once replayed on a session that a
+	// concurrent request made larger, it comes with [ErrConflict].
 	ErrTooLarge = errors.New("sessionstore: session data too large")
 
 	// ErrInvalidValue is returned to a handler by [Session.Put], [Update]

@@ -220,11 +220,12 @@ func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
 		}
 		m.conflicts.Add(1)
 		if replay >= maxReplays {
-			m.storeErrors.Add(1)
 			return wrapf("save: still conflicting after %d replays: %w", replay, err)
 		}
 		if err := m.reload(ctx, s, now); err != nil {
-			m.storeErrors.Add(1)
+			if !errors.Is(err, ErrConflict) { // the replay's refusal is the request's, not the store's
+				m.storeErrors.Add(1)
+			}
 			return err
 		}
 	}
@@ -265,7 +266,7 @@ func (m *Manager) reload(ctx context.Context, s *Session, now time.Time) error {
 		found = found && fresh.alive(now)
 	}
 	if err := s.rebase(fresh, found); err != nil {
-		return wrapf("replaying this request's changes on the session a concurrent request saved: %w", err)
+		return wrapf("%w: this request's changes no longer apply to the session a concurrent request saved: %w", ErrConflict, err)
 	}
 	return nil
 }

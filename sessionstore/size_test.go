@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,4 +292,53 @@ func TestPutOfExpandingNumbersIsRefusedCheaply(t *testing.T) {
 	require.ErrorIs(t, putErr, ErrTooLarge)
 	require.ErrorIs(t, updateErr, ErrTooLarge)
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "allocated while refusing")
+}
+
+// TestUpdateRefusedOnReplayIsAConflict: an Update function that refuses the
+// value it is given on replay (an application rule: at most two items) is
+// answered 409 like a change that no longer fits, not 503 as an outage, and
+// is not counted as a store error.
+func TestUpdateRefusedOnReplayIsAConflict(t *testing.T) {
+	for _, b := range everyBackend() {
+		t.Run(b.name, func(t *testing.T) {
+			a := newApp(t, b.store(t), Config{})
+			ck := a.newSession(t) // a cart of one item
+			var arrived sync.WaitGroup
+			arrived.Add(2)
+			gate := make(chan struct{})
+			h := a.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				arrived.Done()
+				<-gate // both loaded the one-item cart
+				err := Update(FromContext(r.Context()), "cart", func(c *[]item) error {
+					if len(*c) >= 2 {
+						return errors.New("cart full")
+					}
+					*c = append(*c, item{ProductID: r.URL.Query().Get("id"), Quantity: 1})
+					return nil
+				})
+				if err != nil {
+					http.Error(w, "cart full", http.StatusUnprocessableEntity)
+				}
+			}))
+			codes := make([]int, 2)
+			bodies := make([]string, 2)
+			var wg sync.WaitGroup
+			for i := range codes {
+				wg.Go(func() {
+					rec, req := newRecorder(), mustRequest(t, a.m.cfg.Cookie.Name+"="+ck)
+					req.URL.RawQuery = "id=" + strconv.Itoa(i)
+					h.ServeHTTP(rec, req)
+					codes[i], bodies[i] = rec.Code, rec.Body.String()
+				})
+			}
+			arrived.Wait()
+			close(gate)
+			wg.Wait()
+			slices.Sort(codes)
+			assert.Equal(t, []int{http.StatusOK, http.StatusConflict}, codes, "%q", bodies)
+			assert.Contains(t, strings.Join(bodies, ""), "no longer apply")
+			assert.Zero(t, a.m.Stats().Errors, "no store operation failed")
+			assert.Len(t, a.get(t, ck).Cart, 2)
+		})
+	}
 }
