@@ -65,8 +65,8 @@
 // ([ErrInvalidValue]: U+0000 in a string, invalid UTF-8 in a key, nesting
 // deeper than 1000 levels, a number beyond PostgreSQL's numeric range).
 // The late refusals are changes that no longer apply once replayed on a
-// session a concurrent request changed: they no longer fit, or an
-// [Update] function refuses the value it is given then. The default
+// session a concurrent request changed: they no longer fit, an [Update]
+// function refuses the value it is given then, or the session ended. The default
 // ErrorHandler answers them with 409 Conflict ([ErrConflict]), never 503,
 // and they are not counted as store errors.
 //
@@ -78,8 +78,10 @@
 // the delta on it and saves again. Put on different keys therefore merges,
 // Put on the same key is last-writer-wins, and [Update] re-runs its
 // function on the fresh value, so two tabs adding to one cart both count.
-// A session destroyed or revoked meanwhile is not resurrected: the delta
-// goes to a new session with a new token and no user.
+// A session that ended meanwhile (destroyed, revoked, or renewed by a
+// login in another tab) is not resurrected, and the delta is not moved to a
+// new session, which would give the client another cookie (logging it out
+// of the tab that logged in): the request gets 409 ([ErrConflict]).
 //
 // # Tokens and cookies
 //

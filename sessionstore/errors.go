@@ -11,9 +11,10 @@ var (
 	// the one the record was read at: another request saved the session in
 	// between. The Manager handles it by reloading and reapplying the
 	// request's changes. When they no longer apply (they no longer fit, an
-	// [Update] function refuses the value it is given now) or still
-	// conflict after 8 replays, the error passed to [Config].ErrorHandler
-	// wraps it, and the default answers 409 Conflict.
+	// [Update] function refuses the value it is given now, the session
+	// ended meanwhile) or still conflict after 8 replays, the error passed
+	// to [Config].ErrorHandler wraps it, and the default answers 409
+	// Conflict.
 	ErrConflict = errors.New("sessionstore: version conflict")
 
 	// ErrTooLarge is returned to a handler by [Session.Put] and [Update]

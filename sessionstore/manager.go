@@ -252,33 +252,33 @@ func (m *Manager) record(s *Session, now time.Time) (rec Record, token [tokenLen
 }
 
 // reload loads the session a concurrent request saved and replays this
-// request's changes on it.
+// request's changes on it. A session that ended meanwhile (a logout, a
+// revocation, or a login in another tab, which renews the token) is not
+// resurrected, nor are the changes moved to a new session, which would
+// give the client another cookie: the request fails with ErrConflict.
 func (m *Manager) reload(ctx context.Context, s *Session, now time.Time) error {
 	var fresh Record
-	found := false
 	if s.found {
-		var err error
 		m.loads.Add(1)
 		// Newer than the copy that conflicted: never a cached one.
-		if fresh, found, err = m.store.Load(withMinVersion(ctx, s.rec.Version+1), s.rec.ID); err != nil {
+		rec, found, err := m.store.Load(withMinVersion(ctx, s.rec.Version+1), s.rec.ID)
+		if err != nil {
 			return err
 		}
-		found = found && fresh.alive(now)
+		if !found || !rec.alive(now) {
+			return wrapf("%w: the session ended (a logout, a revocation, a login in another tab) while this request changed it; its changes were not saved", ErrConflict)
+		}
+		fresh = rec
 	}
-	if err := s.rebase(fresh, found); err != nil {
+	if err := s.rebase(fresh, s.found); err != nil {
 		return wrapf("%w: this request's changes no longer apply to the session a concurrent request saved: %w", ErrConflict, err)
 	}
 	return nil
 }
 
-// rebase replaces the session's base with fresh (or an empty new session
-// when the stored one is gone) and replays the request's changes on it.
+// rebase replaces the session's base with fresh (found: a stored session,
+// otherwise a new one) and replays the request's changes on it.
 func (s *Session) rebase(fresh Record, found bool) error {
-	if !found {
-		// Destroyed or revoked meanwhile: never resurrect it (nor its
-		// user); this request's changes go to a new session.
-		fresh = Record{}
-	}
 	s.rec, s.found, s.values = fresh, found, nil
 	if err := s.parseCanonical(); err != nil {
 		return err

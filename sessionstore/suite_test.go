@@ -285,13 +285,27 @@ func runSuite(t *testing.T, b backend) {
 		})
 		res = a.do(t, http.MethodPost, "/add?id=late", ck)
 		a.setGate(nil)
-		require.Equal(t, http.StatusOK, res.status)
-		require.NotNil(t, res.cookie)
-		assert.NotEqual(t, ck, res.cookie.Value, "the change went to a new session")
-		st := a.get(t, res.cookie.Value)
-		assert.Empty(t, st.User, "no user carried over")
-		assert.Equal(t, []item{{"late", 1}}, st.Cart)
+		assert.Equal(t, http.StatusConflict, res.status, "no 200 that moves the client to another session")
+		assert.Nil(t, res.cookie, "no new cookie")
 		assert.True(t, a.get(t, ck).New)
+	})
+
+	t.Run("a login in another tab during a change keeps the client logged in", func(t *testing.T) {
+		a := newApp(t, b.store(t), Config{})
+		ck := a.newSession(t)
+		var login response
+		a.setGate(func() { // the change has loaded the session; another tab logs in
+			a.setGate(nil)
+			login = a.do(t, http.MethodPost, "/login?user=erin", ck)
+		})
+		res := a.do(t, http.MethodPost, "/add?id=late", ck)
+		require.Equal(t, http.StatusOK, login.status)
+		require.NotNil(t, login.cookie)
+		assert.Equal(t, http.StatusConflict, res.status, "the change is refused, not moved to a new session")
+		assert.Nil(t, res.cookie, "the client keeps the login's cookie")
+		st := a.get(t, login.cookie.Value)
+		assert.Equal(t, "erin", st.User)
+		assert.Len(t, st.Cart, 1, "the data the login renewed")
 	})
 }
 
