@@ -114,6 +114,9 @@ func (c *Coordinator) Draining() bool { return c.draining.Load() }
 // errors of the hooks that failed (Report.Err). ctx may cut the drain delay
 // and the budget short: the running hook's context is then done, and the
 // hooks left are not called but reported as timed out with ctx's error.
+// The HTTP servers run by Serve are the exception: they are stopped all the
+// same, with the ended context, so their listeners close and their
+// connections are dropped at once.
 //
 // The sequence runs once. A call made while it runs, or after, waits for it
 // (or for ctx) and returns the same report.
@@ -188,12 +191,19 @@ func (c *Coordinator) run(ctx context.Context, trigger string, order []hook) Rep
 		// own reserve even when a timer fired late.
 		share := max(deadline.Sub(now())-reserve*time.Duration(len(order)-1-i), reserve)
 		var res HookResult
-		if err := ctx.Err(); err != nil {
-			// The caller's context ended the sequence: the hooks left are
-			// not called.
-			res = HookResult{Name: h.name, Err: err, TimedOut: true}
-		} else {
+		switch {
+		case ctx.Err() == nil:
 			res = c.runHook(ctx, h, share)
+		case h.server:
+			// The caller's context ended the sequence, but a server must
+			// not keep serving after it: with the ended context
+			// srv.Shutdown closes the listeners and returns at once, and
+			// srv.Close drops the connections. Its context had no time.
+			res = c.runHook(ctx, h, share)
+			res.Share = 0
+		default:
+			// The other hooks left are not called.
+			res = HookResult{Name: h.name, Err: ctx.Err(), TimedOut: true}
 		}
 		if res.TimedOut {
 			c.hookTimeouts.Add(1)
@@ -220,6 +230,10 @@ func reservePerHook(budget time.Duration, hooks int) time.Duration {
 
 // runHook calls h with a context bounded by share and waits at most that
 // long for it.
+//
+// A server hook returns as soon as its context is done, so runHook waits
+// for it up to share even when parent ended earlier: the server is stopped
+// before the next hook runs and before the sequence finishes.
 func (c *Coordinator) runHook(parent context.Context, h hook, share time.Duration) HookResult {
 	c.setStep(h.name)
 	ctx, cancel := context.WithTimeout(parent, share)
@@ -228,10 +242,16 @@ func (c *Coordinator) runHook(parent context.Context, h hook, share time.Duratio
 	done := make(chan error, 1)
 	go func() { done <- callHook(ctx, h.fn) }()
 
+	wait := ctx
+	if h.server {
+		var stop context.CancelFunc
+		wait, stop = context.WithTimeout(context.WithoutCancel(parent), share)
+		defer stop()
+	}
 	var err error
 	select {
 	case err = <-done:
-	case <-ctx.Done():
+	case <-wait.Done():
 		select {
 		case err = <-done: // returned at the same moment
 		default:

@@ -225,3 +225,40 @@ func TestServeStoppedDirectlyReturnsNil(t *testing.T) {
 	}
 	assert.False(t, c.Draining())
 }
+
+// TestServeStopsWhenTheContextEndsDuringTheDrainDelay: a Shutdown context
+// that ends during the drain delay still stops the servers (the other hooks
+// are skipped as before), so new connections are refused once the sequence
+// has finished and Serve returns. The servers used to be skipped too: they
+// kept serving and Serve never returned.
+func TestServeStopsWhenTheContextEndsDuringTheDrainDelay(t *testing.T) {
+	c := New(Config{DrainDelay: time.Hour, Timeout: time.Second, Logger: discard})
+	poolClosed := false
+	c.Register("pool", func(context.Context) error { poolClosed = true; return nil })
+	client := newClient(t)
+	ln := listen(t)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })}
+	served := make(chan error, 1)
+	go func() { served <- c.Serve(srv, ln) }()
+	url := "http://" + ln.Addr().String() + "/"
+	require.Equal(t, "ok", get(client, url).body)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	r, err := c.Shutdown(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the pool was not closed")
+	require.Len(t, r.Hooks, 2)
+	assert.Equal(t, "http server "+ln.Addr().String(), r.Hooks[0].Name)
+	assert.True(t, r.Hooks[1].TimedOut)
+	assert.False(t, poolClosed, "the other hooks left are still not called")
+
+	assert.Error(t, get(client, url).err, "a new connection after the sequence must be refused")
+	select {
+	case err := <-served:
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(5 * time.Second):
+		_ = srv.Close() // let the test end
+		<-served
+		t.Fatal("Serve did not return after the sequence finished")
+	}
+}
