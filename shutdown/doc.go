@@ -41,8 +41,9 @@
 //
 // Every error the package returns says "shutdown: " once, at the start of
 // each line: Report.Err gives one line per failed hook, "shutdown: hook
-// "db": " followed by the hook's own error unchanged, which errors.Is and
-// errors.As still reach. The package exports no sentinel.
+// "db": " followed by the hook's own error, its lines (an errors.Join, say)
+// joined by "; ", which errors.Is and errors.As still reach. The package
+// exports no sentinel.
 //
 // A second signal ends the process at once with exit code 128 plus the
 // signal's number, logging the hook (or the drain delay) it was stuck in.

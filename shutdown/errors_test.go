@@ -3,6 +3,7 @@ package shutdown
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,6 +38,7 @@ func TestOnePrefixPerError(t *testing.T) {
 	c.Register("flush", func(context.Context) error { return errFlush })
 	c.Register("boom", func(context.Context) error { panic("kaboom") })
 	c.Register("nil", nil)
+	c.Register("stores", func(context.Context) error { return errors.Join(errFlush, errFlush) })
 	c.Register("first", func(context.Context) error { close(entered); <-release; return nil })
 	done := make(chan error)
 	go func() { _, err := c.Shutdown(context.Background()); done <- err }()
@@ -50,7 +52,7 @@ func TestOnePrefixPerError(t *testing.T) {
 	err = check(<-done)
 	require.ErrorIs(t, err, errFlush)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.Len(t, strings.Split(err.Error(), "\n"), 4, err.Error())
+	require.Len(t, strings.Split(err.Error(), "\n"), 5, err.Error())
 
 	// A server that cannot listen: Serve runs the sequence and returns both.
 	c = New(Config{Logger: discard})
@@ -65,4 +67,21 @@ func TestOnePrefixPerError(t *testing.T) {
 			require.Equal(t, 1, strings.Count(line, "shutdown:"), line)
 		}
 	}
+}
+
+// TestMultiLineHookErrorIsOneLine: a hook's error of several lines (an
+// errors.Join) is one line of Report.Err, so every line still starts with
+// "shutdown: ", and errors.Is and errors.As still reach each part. Its
+// second line used to come without the prefix.
+func TestMultiLineHookErrorIsOneLine(t *testing.T) {
+	errCache := errors.New("close cache: broken pipe")
+	errDB := &net.OpError{Op: "close", Net: "tcp", Err: errors.New("timeout")}
+	c := New(Config{Logger: discard})
+	c.Register("stores", func(context.Context) error { return errors.Join(errCache, errDB) })
+	_, err := c.Shutdown(context.Background())
+	require.EqualError(t, err, `shutdown: hook "stores": close cache: broken pipe; close tcp: timeout`)
+	require.ErrorIs(t, err, errCache)
+	var opErr *net.OpError
+	require.ErrorAs(t, err, &opErr)
+	require.Same(t, errDB, opErr)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/dedw3n/hardening/internal/redact"
@@ -78,22 +79,36 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}{plain(r), r.DrainDelay.Seconds(), r.Duration.Seconds()})
 }
 
-// Err joins the errors of the hooks that failed, each prefixed with the
-// hook's name. It is nil when every hook succeeded.
+// Err joins the errors of the hooks that failed, one line each, prefixed
+// with the hook's name. It is nil when every hook succeeded.
 func (r Report) Err() error {
 	var errs []error
 	for _, h := range r.Hooks {
 		if h.Err == nil {
 			continue
 		}
+		head := fmt.Sprintf("shutdown: hook %q: ", h.Name)
 		if h.TimedOut {
-			errs = append(errs, fmt.Errorf("shutdown: hook %q timed out after %v: %w", h.Name, h.Share, h.Err))
-		} else {
-			errs = append(errs, fmt.Errorf("shutdown: hook %q: %w", h.Name, h.Err))
+			head = fmt.Sprintf("shutdown: hook %q timed out after %v: ", h.Name, h.Share)
 		}
+		errs = append(errs, &hookError{head: head, err: h.Err})
 	}
 	return errors.Join(errs...)
 }
+
+// hookError is a failed hook's line in Report.Err: head, then the hook's
+// error with its lines (an errors.Join, say) joined by "; ", so that every
+// line of Report.Err starts with "shutdown: ". Unwrap gives the hook's error.
+type hookError struct {
+	head string
+	err  error
+}
+
+func (e *hookError) Error() string {
+	return e.head + strings.ReplaceAll(e.err.Error(), "\n", "; ")
+}
+
+func (e *hookError) Unwrap() error { return e.err }
 
 // TimedOut counts the hooks that timed out.
 func (r Report) TimedOut() int {
