@@ -18,15 +18,19 @@ const ellipsis = "…"
 var (
 	// urlPattern matches a URL of any scheme: a DSN such as
 	// postgres://user:pass@host/db must never be shown, with or without
-	// credentials, so the whole URL after the scheme goes.
-	urlPattern = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://)[^\s"'<>]*`)
+	// credentials, so the whole URL after the scheme goes. Its user info
+	// runs to the last '@' of the whitespace-delimited text, whatever it
+	// holds (pgx accepts a password with '"' or '<'); after it, or without
+	// one, the URL ends before a space, a quote or an angle bracket.
+	urlPattern = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://)(?:\S*@)?[^\s"'<>]*`)
 
 	// secretPattern matches key=value and key: value pairs whose key names a
 	// secret, in libpq/pgx connection strings, query strings, headers, JSON.
-	// A value that is already Redacted, ended as a quoted value's redaction
-	// ends, is kept with what ends it (group 4), so a second Scrub changes
-	// nothing.
-	secretPattern = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credentials?|authorization|cookie|session[_\-]?id|dsn|conn[_\-]?str(?:ing)?))(["']?\s*[=:]\s*)((?:(?:bearer|basic|token|digest|negotiate)\s+)?(?:\[redacted\]([\s,;}]|$)|"[^"]*"[^\s,;}]*|'[^']*'[^\s,;}]*|\S+))`)
+	// A quoted value ends at its closing quote, not at one escaped with a
+	// backslash (libpq's password='a\'b c'). A value that is already
+	// Redacted, ended as a quoted value's redaction ends, is kept with what
+	// ends it (group 4), so a second Scrub changes nothing.
+	secretPattern = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|pass|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credentials?|authorization|cookie|session[_\-]?id|dsn|conn[_\-]?str(?:ing)?))(["']?\s*[=:]\s*)((?:(?:bearer|basic|token|digest|negotiate)\s+)?(?:\[redacted\]([\s,;}]|$)|"(?:[^"\\]|\\.)*"[^\s,;}]*|'(?:[^'\\]|\\.)*'[^\s,;}]*|\S+))`)
 
 	// schemePattern matches HTTP authentication scheme credentials outside
 	// an Authorization header ("Token x" is left alone there: "token
@@ -50,11 +54,15 @@ func Scrub(s string) string {
 	if len(s) > maxScrubInput {
 		s = s[:maxScrubInput] + ellipsis
 	}
+	// URLs first, then key/value pairs, then scheme credentials: each must
+	// find its text before a later pattern eats into it ("Bearer
+	// postgres://...", "Bearer password='a b'"). URLs again last: a
+	// redacted quoted value may join a URL to an '@' after it, which the
+	// URL's user info then reaches.
 	s = urlPattern.ReplaceAllString(s, "${1}"+Redacted)
-	// Scheme credentials first: "Authorization: Bearer x" must lose x, not
-	// only the word Bearer.
-	s = schemePattern.ReplaceAllString(s, "${1}${2}"+Redacted)
 	s = secretPattern.ReplaceAllString(s, "${1}${2}"+Redacted+"${4}")
+	s = schemePattern.ReplaceAllString(s, "${1}${2}"+Redacted)
+	s = urlPattern.ReplaceAllString(s, "${1}"+Redacted)
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) > MaxScrubbed {
 		cut := MaxScrubbed - len(ellipsis)

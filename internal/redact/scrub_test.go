@@ -31,6 +31,20 @@ func TestScrub(t *testing.T) {
 		{`token:[redacted],`, `token:[redacted],`},
 		// A value that only starts like a redaction is redacted whole.
 		{"password=[redacted]hunter2 x", "password=[redacted] x"},
+		// pgx accepts a URL password with '"' or '<': the user info runs to
+		// the last '@' of the URL's text.
+		{`connect postgres://app:Xy"Zw9kLm2@db.internal:5432/shop failed`, "connect postgres://[redacted] failed"},
+		{`connect postgres://app:Xy<Zw9kLm2@db.internal:5432/shop failed`, "connect postgres://[redacted] failed"},
+		{`dial postgres://app:a@b"c'd@db/x: refused`, "dial postgres://[redacted] refused"},
+		// A quoted value ends at its closing quote, not an escaped one.
+		{`connect host=db password='Xy\'Zw9k Lm2pQr' user=app failed`, "connect host=db password=[redacted] user=app failed"},
+		{`{"password": "Xy\"Zw9k Lm2pQr", "id": 1}`, `{"password": [redacted], "id": 1}`},
+		// A redacted quoted value that joins a URL to an '@' after it.
+		{`x://a'password='b c',@d e`, "x://[redacted] e"},
+		// A word that looks like a scheme credential does not hide a URL or
+		// a key/value pair after it.
+		{`Bearer postgres://app:Xy"Zw9k@db/x`, "Bearer [redacted]://[redacted]"},
+		{`Bearer password='Xy\'Zw9k Lm' x`, "Bearer [redacted][redacted] x"},
 	} {
 		assert.Equal(t, tc.want, Scrub(tc.in), "Scrub(%q)", tc.in)
 	}
@@ -54,6 +68,11 @@ func FuzzScrub(f *testing.F) {
 		{"\xff\xfe invalid utf8", "secretsecret"},
 		{"", "aaaaaaaaaaaa"},
 		{strings.Repeat("dial postgres://u:p@h/d ", 20), "longinputsecret"},
+		{`connect postgres://app:Xy"Zw9kLm2@db.internal:5432/shop failed`, "Qw8er7ty6u"},
+		{`connect postgres://app:Xy<Zw9kLm2@db.internal:5432/shop failed`, "Qw8er7ty6u"},
+		{`connect host=db password='Xy\'Zw9k Lm2pQr' user=app failed`, "Qw8er7ty6u"},
+		{`x://a'password='b c',@d`, "Qw8er7ty6u"},
+		{"Bearer", "Qw8er7ty6u"},
 	} {
 		f.Add(s.prefix, s.secret)
 	}
@@ -72,13 +91,20 @@ func FuzzScrub(f *testing.F) {
 			t.Fatalf("not idempotent: %q then %q", out, again)
 		}
 
-		if len(secret) < 8 || !isAlnum(secret) || strings.Contains(strings.ToLower(prefix), strings.ToLower(secret)) ||
-			strings.Contains(strings.ToLower(Redacted+"password"), strings.ToLower(secret)) {
+		// The password planted as a key=value pair, in a URL's user info
+		// after a '"' and before a '<', and in a quoted value after an
+		// escaped quote.
+		plants := []string{" password=%s tail", ` postgres://app:Xy"%s<@db/x tail`, ` password='Xy\'%s Lm' tail`}
+		lower := strings.ToLower(secret)
+		if len(secret) < 8 || !isAlnum(secret) || strings.Contains(strings.ToLower(prefix), lower) ||
+			strings.Contains(strings.ToLower(Redacted+strings.Join(plants, "")), lower) {
 			return
 		}
-		in := prefix + " password=" + secret + " tail"
-		if got := Scrub(in); strings.Contains(strings.ToLower(got), strings.ToLower(secret)) {
-			t.Fatalf("Scrub(%q) = %q: the password leaked", in, got)
+		for _, plant := range plants {
+			in := prefix + strings.Replace(plant, "%s", secret, 1)
+			if got := Scrub(in); strings.Contains(strings.ToLower(got), lower) {
+				t.Fatalf("Scrub(%q) = %q: the password leaked", in, got)
+			}
 		}
 	})
 }
