@@ -50,9 +50,14 @@ const maxScrubInput = 16 * MaxScrubbed
 func Scrub(s string) string {
 	// Only a text's start can be shown, so the patterns run over a bounded
 	// prefix and their cost is bounded too (they take about 0.25 s a
-	// megabyte). A cut can only shorten a secret the patterns then redact.
+	// megabyte). The cut drops the word it splits: a URL cut before its
+	// '@' would no longer show where its user info ends.
 	if len(s) > maxScrubInput {
-		s = s[:maxScrubInput] + ellipsis
+		s = s[:maxScrubInput]
+		if i := strings.LastIndexAny(s, " \t\n\f\r"); i > 0 {
+			s = s[:i]
+		}
+		s += ellipsis
 	}
 	// URLs first, then key/value pairs, then scheme credentials: each must
 	// find its text before a later pattern eats into it ("Bearer

@@ -144,3 +144,14 @@ func TestScrubLongText(t *testing.T) {
 		t.Fatalf("a long text and its first %d bytes scrub differently", len(cut))
 	}
 }
+
+// TestScrubCutDropsTheSplitWord: a long text cut inside a URL's user info,
+// after a '"' and before the '@', shows nothing of the part after the '"':
+// the cut drops the word it splits.
+func TestScrubCutDropsTheSplitWord(t *testing.T) {
+	dsn := ` postgres://app:Xy"Zw9kLm2pQr@db/x failed`
+	long := "x://" + strings.Repeat("a", maxScrubInput-4-len(` postgres://app:Xy"Zw9k`)) + dsn
+	got := Scrub(long)
+	assert.NotContains(t, got, "Zw9k")
+	assert.NotContains(t, got, "postgres", "the split word is dropped")
+}
