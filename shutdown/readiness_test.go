@@ -271,3 +271,26 @@ func TestReadinessBodyHasNoSecrets(t *testing.T) {
 	assert.Contains(t, body.Checks[1].Error, "invalid port")
 	assert.Contains(t, body.Checks[1].Error, "password=[redacted]")
 }
+
+// TestReadinessBodyHidesDSNsPgxAccepts: DSNs pgx accepts, quoted in a
+// check's error, with a URL password holding '"' or '<' or a quoted
+// password with an escaped quote, show no piece of the password. The part
+// after the '"', '<' or "\'" used to reach the body.
+func TestReadinessBodyHidesDSNsPgxAccepts(t *testing.T) {
+	for _, msg := range []string{
+		`connect postgres://app:Xy"Zw9kLm2pQr@db.internal:5432/shop failed`,
+		`connect postgres://app:Xy<Zw9kLm2pQr@db.internal:5432/shop failed`,
+		`connect host=db password='Xy\'Zw9k Lm2pQr' user=app failed`,
+	} {
+		c := New(Config{Logger: discard})
+		c.AddCheck("db", func(context.Context) error { return errors.New(msg) })
+		rec := httptest.NewRecorder()
+		c.Readiness().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		body := rec.Body.String()
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		for _, piece := range []string{"Zw9k", "Lm2pQr", "db.internal"} {
+			assert.NotContains(t, body, piece, msg)
+		}
+		assert.Contains(t, body, "failed", "what is left still helps an operator")
+	}
+}
