@@ -3,6 +3,7 @@ package cryptorates
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,30 +138,46 @@ func TestRetryAfterParsing(t *testing.T) {
 		{"-5", time.Time{}, false},
 		{"soon", time.Time{}, false},
 		{"1.5", time.Time{}, false},
+		{"99999999999999999999x", time.Time{}, false},
+		{"+5", time.Time{}, false},
 	}
 	for _, tc := range cases {
 		got, ok := parseRetryAfter(tc.in, now)
 		require.Equal(t, tc.ok, ok, "%q", tc.in)
 		require.True(t, tc.want.Equal(got), "%q: got %v, want %v", tc.in, got, tc.want)
 	}
-	// A huge delay does not overflow, and the client caps it.
-	got, ok := parseRetryAfter("99999999999999999999", now)
-	require.False(t, ok, "not a uint64")
-	require.True(t, got.IsZero())
-	got, ok = parseRetryAfter("18446744073709551615", now)
-	require.True(t, ok)
-	require.True(t, got.After(now))
+	// A huge delay does not overflow: more digits than a uint64 holds is
+	// the longest delay, not an absent one.
+	for _, huge := range []string{"18446744073709551615", "99999999999999999999", strings.Repeat("9", 400)} {
+		got, ok := parseRetryAfter(huge, now)
+		require.True(t, ok, "%.30s", huge)
+		require.True(t, got.After(now.Add(100*365*24*time.Hour)), "%.30s: got %v", huge, got)
+	}
+}
 
-	clk, up := newClock(), newUpstream(t)
-	up.set(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "18446744073709551615")
-		w.WriteHeader(http.StatusTooManyRequests)
-	})
-	c, _ := newTestClient(t, Config{ColdWait: time.Second, MaxRetryAfter: 10 * time.Minute}, clk, up.URL)
-	rate(t, c, "bitcoin", "usd")
-	up.set(nil)
-	clk.Set(10 * time.Minute)
-	require.Equal(t, TierFresh, rate(t, c, "bitcoin", "usd").Tier, "Retry-After capped by MaxRetryAfter")
+// A Retry-After too long for a uint64 was taken for no Retry-After: the
+// client called again after MinInterval instead of waiting MaxRetryAfter.
+func TestHugeRetryAfterIsCappedNotIgnored(t *testing.T) {
+	for _, huge := range []string{"18446744073709551615", "99999999999999999999"} {
+		t.Run(huge, func(t *testing.T) {
+			clk, up := newClock(), newUpstream(t)
+			up.set(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", huge)
+				w.WriteHeader(http.StatusTooManyRequests)
+			})
+			c, _ := newTestClient(t, Config{ColdWait: time.Second, MaxRetryAfter: 10 * time.Minute}, clk, up.URL)
+			rate(t, c, "bitcoin", "usd")
+			up.set(nil)
+			for _, at := range []time.Duration{10 * time.Second, 9 * time.Minute} {
+				clk.Set(at)
+				rate(t, c, "bitcoin", "usd")
+				idle(t, c)
+				require.EqualValues(t, 1, up.calls.Load(), "no call %v in, before the capped Retry-After", at)
+			}
+			clk.Set(10 * time.Minute)
+			require.Equal(t, TierFresh, rate(t, c, "bitcoin", "usd").Tier, "Retry-After capped by MaxRetryAfter")
+		})
+	}
 }
 
 func TestAuthErrorsAreConfigurationErrors(t *testing.T) {

@@ -204,13 +204,18 @@ func members(body []byte) int {
 }
 
 // parseRetryAfter reads a Retry-After value in either of its forms:
-// delay-seconds or an HTTP-date.
+// delay-seconds or an HTTP-date. A delay of more digits than a uint64 holds
+// is the longest delay, not an absent one: the caller caps it.
 func parseRetryAfter(v string, now time.Time) (time.Time, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return time.Time{}, false
 	}
-	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+	if strings.Trim(v, "0123456789") == "" { // delay-seconds: digits only
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil { // digits only, so ErrRange: too many of them
+			n = math.MaxUint64
+		}
 		const maxSecs = uint64(math.MaxInt64 / int64(time.Second))
 		return now.Add(time.Duration(min(n, maxSecs)) * time.Second), true
 	}
