@@ -84,8 +84,12 @@
 // and lets one instance at a time fetch, under an advisory transaction lock
 // with the fetched and attempted times checked in the same transaction, while
 // the others read the snapshot. A restarted instance starts from the stored
-// snapshot instead of the static tier. When the shared state fails, a client
-// keeps working alone, still paced. PostgresState needs no pooler setting:
+// snapshot instead of the static tier. A client believes the stored times
+// only up to its own clock, since another instance's may run ahead: no value
+// fetched after its now, no attempt after what one refresh spends from now,
+// no Retry-After ending more than MaxRetryAfter from now; the holder of the
+// fetch lock stores the snapshot so repaired. When the shared state fails, a
+// client keeps working alone, still paced. PostgresState needs no pooler setting:
 // its lock is transaction-scoped and its statements run in pgx's
 // QueryExecModeExec, so it works through a transaction-mode pooler
 // (PgBouncer, Neon's "-pooler" hosts, Supabase's port 6543) on any pool. A

@@ -81,6 +81,7 @@ func (c *Client) refresh() {
 			}
 			return
 		}
+		snap, _ = c.trusted(snap, now) // repaired by the next holder of the lock
 		if c.adopt(snap) {
 			c.stats.sharedReads.Add(1)
 		}
@@ -98,8 +99,11 @@ func (c *Client) localSnapshot() Snapshot {
 }
 
 // fetchLocked runs under the fleet's fetch lock with the fleet's snapshot.
-func (c *Client) fetchLocked(cur Snapshot) (Snapshot, bool) {
+// It stores the snapshot when it called the upstream, or when it had to
+// repair what was stored (see trusted).
+func (c *Client) fetchLocked(stored Snapshot) (Snapshot, bool) {
 	now := c.cfg.Now()
+	cur, repaired := c.trusted(stored, now)
 	if c.adopt(cur) {
 		c.stats.sharedReads.Add(1)
 	}
@@ -108,16 +112,16 @@ func (c *Client) fetchLocked(cur Snapshot) (Snapshot, bool) {
 		base = v.prices
 	}
 	if c.allFresh(base, now) {
-		return cur, false
+		return cur, repaired
 	}
 	if earliest := c.pace.earliest(cur); now.Before(earliest) {
 		c.pace.hold(earliest) // paced or Retry-After: no round before the call could go
-		return cur, false
+		return cur, repaired
 	}
 	next := cur
 	good, calls := c.fetchAll(base, now, &next)
 	if calls == 0 {
-		return cur, false // the breaker is open
+		return cur, repaired // the breaker is open
 	}
 	c.pace.spend(now, calls, &next)
 	if len(good) > 0 {
@@ -251,6 +255,44 @@ func (c *Client) adopt(snap Snapshot) bool {
 	mergeNewer(merged, snap.Prices)
 	c.setView(merged)
 	return true
+}
+
+// trusted is snap as far as this client believes it. A snapshot comes from
+// other instances, whose clocks may run ahead of this one's: a value
+// fetched "in the future" would be served as fresh, and skip refreshes,
+// until this clock caught up, and a pacing time far ahead would silence the
+// upstream. So no value is fetched (nor its baseline taken) after now, no
+// call is attempted after what a refresh of this client's batches spends
+// from now, and no Retry-After ends more than MaxRetryAfter from now. It
+// reports whether it changed anything, for the caller to store the repaired
+// snapshot: bounding again on every read would make a value look fetched
+// now, or a Retry-After end MaxRetryAfter from now, for ever. snap's Prices
+// map is copied before any change.
+func (c *Client) trusted(snap Snapshot, now time.Time) (Snapshot, bool) {
+	changed := false
+	bound := func(t *time.Time, limit time.Time) {
+		if t.After(limit) {
+			*t, changed = limit, true
+		}
+	}
+	bound(&snap.AttemptedAt, now.Add(time.Duration(len(c.batches)-1)*c.cfg.MinInterval))
+	bound(&snap.NotBefore, now.Add(c.cfg.MaxRetryAfter))
+	var prices map[Pair]Price // a copy of snap.Prices, once one changes
+	for p, pr := range snap.Prices {
+		if !pr.FetchedAt.After(now) && !pr.BaselineAt.After(pr.FetchedAt) {
+			continue
+		}
+		bound(&pr.FetchedAt, now)
+		bound(&pr.BaselineAt, pr.FetchedAt)
+		if prices == nil {
+			prices = maps.Clone(snap.Prices)
+		}
+		prices[p] = pr
+	}
+	if prices != nil {
+		snap.Prices = prices
+	}
+	return snap, changed
 }
 
 func newerThan(a, b map[Pair]Price) bool {
