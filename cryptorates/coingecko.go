@@ -273,32 +273,46 @@ func (c *Client) validate(raw rawPrices, coins []string, prev map[Pair]Price, no
 		err: errors.New("values rejected: " + summary(problems))}
 }
 
-// check accepts v for p, fetched at now, or says why not. With a last good
-// value still servable, v must lie within MaxMove of the pair's baseline;
-// once the baseline is MoveWindow old it is renewed, as of now, to the last
-// good value, so renewals are more than MoveWindow apart. Without a last
-// good value, v must lie within MaxStaticFactor of the static table's rate,
-// when the table has the pair.
+// check accepts v for p, fetched at now, or says why not (see plausible).
 func (c *Client) check(p Pair, v float64, prev map[Pair]Price, now time.Time) (Price, string) {
-	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
-		return Price{}, fmt.Sprintf("%s: %v is not a positive finite value", p, v)
+	base, at, problem := c.plausible(p, v, prev, now)
+	if problem != "" {
+		return Price{}, problem
+	}
+	return Price{Value: v, FetchedAt: now, Baseline: base, BaselineAt: at}, ""
+}
+
+// plausible says why v, a value for p at now, is to be rejected, or returns
+// the baseline it is measured against and that baseline's time. With a
+// last good value still servable, v must lie within MaxMove of the pair's
+// baseline; once the baseline is MoveWindow old it is renewed, as of now,
+// to the last good value, so renewals are more than MoveWindow apart.
+// Without a last good value, v must lie within MaxStaticFactor of the
+// static table's rate, when the table has the pair; it is its own baseline.
+// A baseline is always a positive finite value.
+func (c *Client) plausible(p Pair, v float64, prev map[Pair]Price, now time.Time) (float64, time.Time, string) {
+	if !positiveFinite(v) {
+		return 0, time.Time{}, fmt.Sprintf("%s: %v is not a positive finite value", p, v)
 	}
 	old, ok := prev[p]
-	if ok && now.Sub(old.FetchedAt) <= c.cfg.Fallback {
+	if ok && positiveFinite(old.Value) && now.Sub(old.FetchedAt) <= c.cfg.Fallback {
 		base, at := old.Baseline, old.BaselineAt
-		if !(base > 0) || now.Sub(at) > c.cfg.MoveWindow {
+		if !positiveFinite(base) || now.Sub(at) > c.cfg.MoveWindow {
 			base, at = old.Value, now
 		}
 		if move := math.Abs(v-base) / base; c.cfg.MaxMove > 0 && move > c.cfg.MaxMove {
-			return Price{}, fmt.Sprintf("%s: %v moved %.0f%% from its baseline %v (limit %.0f%% per %v)",
+			return 0, time.Time{}, fmt.Sprintf("%s: %v moved %.0f%% from its baseline %v (limit %.0f%% per %v)",
 				p, v, move*100, base, c.cfg.MaxMove*100, c.cfg.MoveWindow)
 		}
-		return Price{Value: v, FetchedAt: now, Baseline: base, BaselineAt: at}, ""
+		return base, at, ""
 	}
 	if ref, ok := c.cfg.Static.Rates[p]; ok && c.cfg.MaxStaticFactor > 0 {
 		if f := c.cfg.MaxStaticFactor; v > ref*f || v < ref/f {
-			return Price{}, fmt.Sprintf("%s: first value %v is not within %vx of the static rate %v", p, v, f, ref)
+			return 0, time.Time{}, fmt.Sprintf("%s: first value %v is not within %vx of the static rate %v", p, v, f, ref)
 		}
 	}
-	return Price{Value: v, FetchedAt: now, Baseline: v, BaselineAt: now}, ""
+	return v, now, ""
 }
+
+// positiveFinite reports whether v is a number above 0 and below +Inf.
+func positiveFinite(v float64) bool { return v > 0 && !math.IsInf(v, 1) }

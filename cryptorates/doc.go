@@ -56,7 +56,10 @@
 // Config.MoveWindow old, so that a drift in small steps is held to MaxMove
 // per window rather than per fetch; and a first value (none servable
 // before it) must lie within Config.MaxStaticFactor of the static table's
-// rate when the table has the pair. Rejections are counted and logged.
+// rate when the table has the pair. Rejections are counted and logged. A
+// value read from the shared state passes the same checks before it is
+// served, and is dropped when it fails; a stored baseline that is not a
+// positive number within MaxMove of its value is replaced by the value.
 //
 // # Circuit breaker
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -258,41 +259,80 @@ func (c *Client) adopt(snap Snapshot) bool {
 }
 
 // trusted is snap as far as this client believes it. A snapshot comes from
-// other instances, whose clocks may run ahead of this one's: a value
-// fetched "in the future" would be served as fresh, and skip refreshes,
-// until this clock caught up, and a pacing time far ahead would silence the
-// upstream. So no value is fetched (nor its baseline taken) after now, no
-// call is attempted after what a refresh of this client's batches spends
-// from now, and no Retry-After ends more than MaxRetryAfter from now. It
-// reports whether it changed anything, for the caller to store the repaired
+// other instances, whose clocks may run ahead of this one's, through a store
+// others can write. A value fetched "in the future" would be served as
+// fresh, and skip refreshes, until this clock caught up, and a pacing time
+// far ahead would silence the upstream. So no value is fetched (nor its
+// baseline taken) after now, no call is attempted after what a refresh of
+// this client's batches spends from now, and no Retry-After ends more than
+// MaxRetryAfter from now. A value that would be served is checked like an
+// upstream one (see trustedPrice) and dropped when rejected. It reports
+// whether it changed anything, for the caller to store the repaired
 // snapshot: bounding again on every read would make a value look fetched
 // now, or a Retry-After end MaxRetryAfter from now, for ever. snap's Prices
 // map is copied before any change.
 func (c *Client) trusted(snap Snapshot, now time.Time) (Snapshot, bool) {
-	changed := false
-	bound := func(t *time.Time, limit time.Time) {
-		if t.After(limit) {
-			*t, changed = limit, true
-		}
+	orig := snap
+	snap.AttemptedAt = notAfter(snap.AttemptedAt, now.Add(time.Duration(len(c.batches)-1)*c.cfg.MinInterval))
+	snap.NotBefore = notAfter(snap.NotBefore, now.Add(c.cfg.MaxRetryAfter))
+	changed := snap.AttemptedAt != orig.AttemptedAt || snap.NotBefore != orig.NotBefore
+	var held map[Pair]Price
+	if v := c.view.Load(); v != nil {
+		held = v.prices
 	}
-	bound(&snap.AttemptedAt, now.Add(time.Duration(len(c.batches)-1)*c.cfg.MinInterval))
-	bound(&snap.NotBefore, now.Add(c.cfg.MaxRetryAfter))
 	var prices map[Pair]Price // a copy of snap.Prices, once one changes
+	var problems []string
 	for p, pr := range snap.Prices {
-		if !pr.FetchedAt.After(now) && !pr.BaselineAt.After(pr.FetchedAt) {
+		got, problem := c.trustedPrice(p, pr, held, now)
+		if problem == "" && got == pr { // an unchanged copy is equal
 			continue
 		}
-		bound(&pr.FetchedAt, now)
-		bound(&pr.BaselineAt, pr.FetchedAt)
+		changed = true
 		if prices == nil {
 			prices = maps.Clone(snap.Prices)
 		}
-		prices[p] = pr
+		prices[p] = got
+		if problem != "" {
+			delete(prices, p)
+			problems = append(problems, problem)
+		}
 	}
 	if prices != nil {
 		snap.Prices = prices
 	}
+	if len(problems) > 0 {
+		c.cfg.Logger.Warn("cryptorates: stored values rejected", "rejected", len(problems), "problems", summary(problems))
+	}
 	return snap, changed
+}
+
+// trustedPrice is pr, stored for p, with its times bounded by now, or says
+// why it is rejected. A value newer than the held one (so one that adopt
+// takes) must pass the checks an upstream value passes against the held
+// values (see plausible), and a baseline that is not a positive finite value
+// within MaxMove of it is replaced by the value itself.
+func (c *Client) trustedPrice(p Pair, pr Price, held map[Pair]Price, now time.Time) (Price, string) {
+	pr.FetchedAt = notAfter(pr.FetchedAt, now)
+	pr.BaselineAt = notAfter(pr.BaselineAt, pr.FetchedAt)
+	if h, ok := held[p]; ok && !pr.FetchedAt.After(h.FetchedAt) {
+		return pr, "" // the held value is as new: pr is not taken
+	}
+	if _, _, problem := c.plausible(p, pr.Value, held, now); problem != "" {
+		return Price{}, "stored " + problem
+	}
+	if pr.Baseline != 0 && !(positiveFinite(pr.Baseline) &&
+		(c.cfg.MaxMove < 0 || math.Abs(pr.Value-pr.Baseline)/pr.Baseline <= c.cfg.MaxMove)) {
+		pr.Baseline, pr.BaselineAt = pr.Value, pr.FetchedAt
+	}
+	return pr, ""
+}
+
+// notAfter is t, or limit when t is after it.
+func notAfter(t, limit time.Time) time.Time {
+	if t.After(limit) {
+		return limit
+	}
+	return t
 }
 
 func newerThan(a, b map[Pair]Price) bool {

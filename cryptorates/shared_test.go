@@ -1,6 +1,7 @@
 package cryptorates
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -110,4 +111,51 @@ func TestStoredPacingTimesFarAheadAreBounded(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A stored value that validation would refuse from the upstream (zero,
+// negative, absurdly large or small) was adopted as it was: served for the
+// whole Fallback window and, as the baseline of the pair, made every real
+// value look like a move of 100%.
+func TestStoredImplausibleValuesAreNotServed(t *testing.T) {
+	for _, v := range []float64{0, -1, 1e308, 1e-300} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			forStates(t, func(t *testing.T, state func() SharedState) {
+				st := state()
+				store(t, st, Snapshot{Prices: map[Pair]Price{{"bitcoin", "usd"}: {Value: v, FetchedAt: t0}}})
+				clk, up := newClock(), newUpstream(t)
+				c, logs := newTestClient(t, Config{Shared: st}, clk, up.URL)
+
+				q := rate(t, c, "bitcoin", "usd")
+				require.Equal(t, TierFresh, q.Tier)
+				require.Equal(t, 60000.0, q.Value, "the upstream's value, not the stored one")
+				require.EqualValues(t, 1, up.calls.Load())
+				require.Contains(t, logs.String(), "stored values rejected")
+				require.Equal(t, 60000.0, load(t, state()).Prices[Pair{"bitcoin", "usd"}].Value)
+
+				up.setFactor(1.2)
+				clk.Set(10 * time.Minute)
+				rate(t, c, "bitcoin", "usd")
+				idle(t, c)
+				require.Equal(t, 72000.0, rate(t, c, "bitcoin", "usd").Value, "a move of 20% from a sound baseline")
+			})
+		})
+	}
+}
+
+// A stored value with a baseline far from it kept every later upstream
+// value out as a move of about 100%.
+func TestStoredBaselineFarFromItsValueIsReplaced(t *testing.T) {
+	forStates(t, func(t *testing.T, state func() SharedState) {
+		st := state()
+		store(t, st, Snapshot{Prices: map[Pair]Price{{"bitcoin", "usd"}: {
+			Value: 60000, FetchedAt: t0.Add(-6 * time.Minute), Baseline: 1e308, BaselineAt: t0.Add(-6 * time.Minute),
+		}}})
+		clk, up := newClock(), newUpstream(t)
+		up.setFactor(1.1)
+		c, _ := newTestClient(t, Config{Shared: st}, clk, up.URL)
+		q := rate(t, c, "bitcoin", "usd")
+		require.Equal(t, TierFresh, q.Tier)
+		require.Equal(t, 66000.0, q.Value, "a move of 10% from the stored value")
+	})
 }

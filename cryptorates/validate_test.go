@@ -2,6 +2,7 @@ package cryptorates
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,22 @@ func TestDuplicateKeyBodyIsRejected(t *testing.T) {
 			require.Equal(t, TierStatic, rate(t, c, "solana", "usd").Tier, "the whole body is rejected")
 			require.Contains(t, logs.String(), "duplicate key")
 		})
+	}
+}
+
+// A last value that is not a positive finite number is no baseline: 0 made
+// every move infinite (all rejected), +Inf made it NaN (all accepted).
+func TestNonPositiveLastValueIsNoBaseline(t *testing.T) {
+	c, err := New(Config{Logger: discardLogger()})
+	require.NoError(t, err)
+	defer c.Close()
+	p := Pair{"bitcoin", "usd"}
+	for _, last := range []float64{0, -5, math.Inf(1), nan()} {
+		prev := map[Pair]Price{p: {Value: last, FetchedAt: t0}}
+		got, problem := c.check(p, 60000, prev, t0.Add(time.Minute))
+		require.Empty(t, problem, "last %v", last)
+		require.Equal(t, 60000.0, got.Baseline, "last %v: a first value", last)
+		_, problem = c.check(p, 1e9, prev, t0.Add(time.Minute))
+		require.Contains(t, problem, "static rate", "last %v: a first value, held to the static table", last)
 	}
 }
