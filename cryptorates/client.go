@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,7 @@ type Client struct {
 	cfg       Config
 	batches   []batch // the upstream calls of one refresh
 	keyHeader string
+	secrets   []string          // the API key as it may appear in an error: masked there
 	pairs     map[Pair]struct{} // configured pairs
 	all       []Pair            // configured pairs, in Config order
 	shared    SharedState
@@ -88,6 +91,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Plan == PlanPro {
 		c.keyHeader = "x-cg-pro-api-key"
+	}
+	if k := cfg.APIKey; k != "" {
+		quoted := strconv.Quote(k)
+		c.secrets = []string{k, url.QueryEscape(k), url.PathEscape(k), quoted[1 : len(quoted)-1]}
 	}
 	if c.shared == nil {
 		c.shared = NewMemoryState()

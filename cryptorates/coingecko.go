@@ -104,7 +104,7 @@ func batches(cfg Config) ([]batch, error) {
 func (c *Client) call(ctx context.Context, url string, now time.Time) (rawPrices, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, &fetchError{class: failNetwork, err: err}
+		return nil, c.fail(failNetwork, 0, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.cfg.APIKey != "" {
@@ -112,13 +112,13 @@ func (c *Client) call(ctx context.Context, url string, now time.Time) (rawPrices
 	}
 	res, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, &fetchError{class: classifyNetErr(err), err: redact.WithoutURL(err)}
+		return nil, c.fail(classifyNetErr(err), 0, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused; never much.
 		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4<<10))
-		fe := &fetchError{status: res.StatusCode, err: errors.New(http.StatusText(res.StatusCode))}
+		fe := c.fail(failStatus, res.StatusCode, errors.New(http.StatusText(res.StatusCode)))
 		switch {
 		case res.StatusCode == http.StatusTooManyRequests:
 			fe.class = failRateLimited
@@ -129,24 +129,30 @@ func (c *Client) call(ctx context.Context, url string, now time.Time) (rawPrices
 			fe.class = failAuth
 		case res.StatusCode >= 500:
 			fe.class = failServer
-		default:
-			fe.class = failStatus
 		}
 		return nil, fe
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, c.cfg.MaxBodyBytes+1))
 	if err != nil {
-		return nil, &fetchError{class: classifyNetErr(err), status: res.StatusCode, err: redact.WithoutURL(err)}
+		return nil, c.fail(classifyNetErr(err), res.StatusCode, err)
 	}
 	if int64(len(body)) > c.cfg.MaxBodyBytes {
-		return nil, &fetchError{class: failInvalid, status: res.StatusCode,
-			err: fmt.Errorf("body larger than %d bytes", c.cfg.MaxBodyBytes)}
+		return nil, c.fail(failInvalid, res.StatusCode, fmt.Errorf("body larger than %d bytes", c.cfg.MaxBodyBytes))
 	}
 	raw, err := decodePrices(body)
 	if err != nil {
-		return nil, &fetchError{class: failInvalid, status: res.StatusCode, err: err}
+		return nil, c.fail(failInvalid, res.StatusCode, err)
 	}
 	return raw, nil
+}
+
+// fail is the error of a failed call, and the one place the client makes
+// one, so that no error it records or logs quotes the API key: net/http puts
+// what the upstream sent into some errors (a redirect's unparsable Location,
+// which can carry the key it was sent), and the request URL around the rest
+// (dropped).
+func (c *Client) fail(class failClass, status int, err error) *fetchError {
+	return &fetchError{class: class, status: status, err: redact.Error(redact.WithoutURL(err), c.secrets)}
 }
 
 func classifyNetErr(err error) failClass {
@@ -269,8 +275,9 @@ func (c *Client) validate(raw rawPrices, coins []string, prev map[Pair]Price, no
 	if len(problems) == 0 {
 		return good, nil
 	}
-	return good, &fetchError{class: failInvalid, status: http.StatusOK, problems: problems, partial: len(good) > 0,
-		err: errors.New("values rejected: " + summary(problems))}
+	fe := c.fail(failInvalid, http.StatusOK, errors.New("values rejected: "+summary(problems)))
+	fe.problems, fe.partial = problems, len(good) > 0
+	return good, fe
 }
 
 // check accepts v for p, fetched at now, or says why not (see plausible).
