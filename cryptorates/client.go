@@ -95,6 +95,7 @@ func New(cfg Config) (*Client, error) {
 	if k := cfg.APIKey; k != "" {
 		quoted := strconv.Quote(k)
 		c.secrets = []string{k, url.QueryEscape(k), url.PathEscape(k), quoted[1 : len(quoted)-1]}
+		c.cfg.HTTPClient = keyStaysHome(cfg.HTTPClient)
 	}
 	if c.shared == nil {
 		c.shared = NewMemoryState()

@@ -112,6 +112,9 @@ func (c *Client) call(ctx context.Context, url string, now time.Time) (rawPrices
 	}
 	res, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
+		if res != nil { // a redirect refused (see keyStaysHome); its body is closed
+			return nil, c.fail(failStatus, res.StatusCode, err)
+		}
 		return nil, c.fail(classifyNetErr(err), 0, err)
 	}
 	defer res.Body.Close()
@@ -153,6 +156,29 @@ func (c *Client) call(ctx context.Context, url string, now time.Time) (rawPrices
 // (dropped).
 func (c *Client) fail(class failClass, status int, err error) *fetchError {
 	return &fetchError{class: class, status: status, err: redact.Error(redact.WithoutURL(err), c.secrets)}
+}
+
+// keyStaysHome returns a shallow copy of hc that follows no redirect to
+// another host (or port) or scheme than the first request's: net/http
+// forwards every header but a few standard ones to any host, and so would
+// the API key's. Other redirects go through hc's own CheckRedirect, or
+// net/http's default policy (at most 10).
+func keyStaysHome(hc *http.Client) *http.Client {
+	cp := *hc
+	next := hc.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if home := via[0].URL; req.URL.Scheme != home.Scheme || !strings.EqualFold(req.URL.Host, home.Host) {
+			return fmt.Errorf("refused a redirect to another host or scheme: the API key goes only to %s://%s", home.Scheme, home.Host)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cp
 }
 
 func classifyNetErr(err error) failClass {

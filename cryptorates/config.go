@@ -38,8 +38,10 @@ type Config struct {
 	// BaseURL+"/simple/price". The default is DefaultBaseURL, or ProBaseURL
 	// when Plan is PlanPro; "" means the default.
 	BaseURL string
-	// APIKey is sent in the header Plan names. It never appears in logs,
-	// errors or Stats. The default is "": no key (the public, keyless API).
+	// APIKey is sent in the header Plan names, to BaseURL's host only: with
+	// a key, the client follows no redirect to another host, port or scheme
+	// (see HTTPClient). It never appears in logs, errors or Stats, raw or
+	// escaped. The default is "": no key (the public, keyless API).
 	APIKey string
 	// Plan says which header carries APIKey. The default is PlanDemo
 	// (x-cg-demo-api-key); "" means the default. PlanPro sends
@@ -135,7 +137,11 @@ type Config struct {
 
 	// HTTPClient makes the upstream calls. The default is
 	// http.DefaultClient; nil means the default. HTTPTimeout applies either
-	// way, through the request's context.
+	// way, through the request's context. With an APIKey, the client uses a
+	// shallow copy whose CheckRedirect refuses a redirect to another host,
+	// port or scheme than BaseURL's (net/http would forward the key's header
+	// there) and passes the others to this client's CheckRedirect; the
+	// caller's client is left as it is.
 	HTTPClient *http.Client
 	// Now is the clock the client reads for ages, tiers, pacing, MoveWindow
 	// and Retry-After. The breaker's Cooldown, HTTPTimeout and ColdWait run

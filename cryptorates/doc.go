@@ -34,7 +34,9 @@
 // back. A single worker goroutine makes them, so concurrent misses coalesce
 // onto one refresh, and the new values are published together when it ends.
 // A call that fails ends the refresh: the pairs it did not update keep their
-// last good value, and with it their tier.
+// last good value, and with it their tier. With Config.APIKey set, a
+// redirect to another host, port or scheme is refused (a failed call), so
+// that the key's header goes to BaseURL's host only.
 //
 // # Budget and pacing
 //
