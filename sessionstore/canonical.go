@@ -38,9 +38,11 @@ const (
 // wrapping [ErrInvalidValue].
 func canonical(raw []byte) ([]byte, error) { return canonicalWithin(raw, math.MaxInt) }
 
-// canonicalWithin is canonical, refusing with [ErrTooLarge] a value whose
-// canonical form is over limit bytes before writing it: a few bytes of
-// JSON ("1e131071") make a number of 128 KiB.
+// canonicalWithin is canonical, refusing with [ErrTooLarge], before writing
+// them, numbers whose canonical forms together are over limit bytes: a few
+// bytes of JSON ("1e131071") make a number of 128 KiB. Everything else in
+// the canonical form is no longer than in raw, so what canonicalWithin
+// writes is bounded by len(raw) + limit; the caller measures the result.
 func canonicalWithin(raw []byte, limit int) ([]byte, error) {
 	if !json.Valid(raw) {
 		return nil, fmt.Errorf("%w: not valid JSON", ErrInvalidValue)
@@ -51,9 +53,10 @@ func canonicalWithin(raw []byte, limit int) ([]byte, error) {
 
 // parser rewrites valid JSON into its canonical form in one pass.
 type parser struct {
-	b     []byte // valid JSON (json.Valid): the parser does not check syntax
-	i     int    // position in b
-	limit int    // the longest canonical form accepted
+	b       []byte // valid JSON (json.Valid): the parser does not check syntax
+	i       int    // position in b
+	limit   int    // the most bytes of numbers written
+	numbers int    // the bytes of numbers written so far
 }
 
 func (p *parser) skipSpace() {
@@ -90,7 +93,10 @@ func (p *parser) value(dst []byte, depth int) ([]byte, error) {
 	for p.i < len(p.b) && strings.IndexByte("+-.0123456789eE", p.b[p.i]) >= 0 {
 		p.i++
 	}
-	return appendNumber(dst, string(p.b[start:p.i]), p.limit)
+	n := len(dst)
+	dst, err := appendNumber(dst, string(p.b[start:p.i]), p.limit-p.numbers)
+	p.numbers += len(dst) - n
+	return dst, err
 }
 
 // str reads a string token and returns its value; invalid UTF-8 becomes
@@ -322,8 +328,8 @@ func appendString(dst []byte, s string) ([]byte, error) {
 // appendNumber writes the JSON number s as PostgreSQL's numeric prints
 // it: in plain decimal notation, with as many fractional digits as s
 // has after its exponent is applied (its "display scale"), no sign on
-// zero. It writes nothing when dst would pass limit bytes.
-func appendNumber(dst []byte, s string, limit int) ([]byte, error) {
+// zero. It writes nothing when that takes more than room bytes.
+func appendNumber(dst []byte, s string, room int) ([]byte, error) {
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	mant, exp := s, 0
@@ -345,8 +351,8 @@ func appendNumber(dst []byte, s string, limit int) ([]byte, error) {
 	if point > maxIntDigits || scale > maxFracDigits {
 		return nil, errNumberRange
 	}
-	if n := len(dst) + numberLen(neg, digits, point, scale); n > limit {
-		return nil, fmt.Errorf("%w: a number is written with %d digits, over the limit of %d bytes", ErrTooLarge, n-len(dst), limit)
+	if n := numberLen(neg, digits, point, scale); n > room {
+		return nil, fmt.Errorf("%w: a number takes %d bytes written out, over what the limit leaves", ErrTooLarge, n)
 	}
 	if neg && digits != "" {
 		dst = append(dst, '-')

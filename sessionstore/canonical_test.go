@@ -91,9 +91,9 @@ func FuzzCanonical(f *testing.F) {
 			return
 		}
 		require.Equal(t, string(want), string(got))
-		// The size bound refuses nothing that fits, and a number that
-		// does not, before writing it.
-		within, err := canonicalWithin([]byte(raw), len(got))
+		// The size bound refuses no canonical value that fits, and a
+		// number that does not, before writing it.
+		within, err := canonicalWithin(got, len(got))
 		require.NoError(t, err)
 		require.Equal(t, string(got), string(within))
 		if c := got[0]; c == '-' || c >= '0' && c <= '9' {
