@@ -57,6 +57,17 @@ func statusClass(code int) string {
 	return strconv.Itoa(code/100) + "xx"
 }
 
+// upstreamCode is the code label of an upstream answer: the status itself
+// for those that tell an operator what happened (success, redirects, a bad
+// key, rate limiting, the upstream's own failures), else its class.
+func upstreamCode(status int) string {
+	switch status {
+	case 200, 301, 302, 307, 308, 400, 401, 403, 404, 408, 414, 429, 500, 502, 503, 504:
+		return strconv.Itoa(status)
+	}
+	return statusClass(status)
+}
+
 // statusWriter remembers the status code written.
 type statusWriter struct {
 	http.ResponseWriter
@@ -102,7 +113,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Upstream returns base (http.DefaultTransport when nil) recording each
 // call's duration in hardening_rates_upstream_request_duration_seconds{code}:
-// code is the HTTP status, or "error" when no response came back.
+// code is the HTTP status when it is one a rates API answers on purpose
+// (see upstreamCode), its class ("4xx") otherwise, or "error" when no
+// response came back: the upstream cannot make series without bound.
 func Upstream(reg prometheus.Registerer, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -117,7 +130,7 @@ func Upstream(reg prometheus.Registerer, base http.RoundTripper) http.RoundTripp
 		res, err := base.RoundTrip(r)
 		code := "error"
 		if err == nil {
-			code = strconv.Itoa(res.StatusCode)
+			code = upstreamCode(res.StatusCode)
 		}
 		hist.WithLabelValues(code).Observe(time.Since(start).Seconds())
 		return res, err

@@ -9,12 +9,14 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dedw3n/hardening/cdncache"
@@ -212,4 +214,31 @@ func TestReadmeNamesTheExposedFamilies(t *testing.T) {
 	sort.Strings(undocumented)
 	require.Empty(t, missing, "README names families the adapter does not expose")
 	require.Empty(t, undocumented, "the adapter exposes families README does not name")
+}
+
+// TestUpstreamCodesAreBounded: an upstream answering every status from 100
+// to 999 makes a bounded set of code series (the statuses an operator acts
+// on, then classes), not one each.
+func TestUpstreamCodesAreBounded(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	var status atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(int(status.Load()))
+	}))
+	defer up.Close()
+	client := &http.Client{Transport: metrics.Upstream(reg, nil),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for code := 200; code <= 999; code++ {
+		status.Store(int64(code))
+		res, err := client.Get(up.URL)
+		require.NoError(t, err)
+		res.Body.Close()
+	}
+	codes := regexp.MustCompile(`hardening_rates_upstream_request_duration_seconds_count\{code="([^"]+)"\}`).FindAllStringSubmatch(scrape(t, reg), -1)
+	var got []string
+	for _, m := range codes {
+		got = append(got, m[1])
+	}
+	assert.Subset(t, got, []string{"200", "429", "503", "4xx", "5xx", "other"})
+	assert.LessOrEqual(t, len(got), 24, "%v", got)
 }
