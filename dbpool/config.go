@@ -119,9 +119,11 @@ type Config struct {
 	// The default is false.
 	ScaleToZero bool
 
-	// QuietPeriod is how long without application traffic (no acquire
-	// other than the monitor's own) the pool waits before it stops probing,
-	// with ScaleToZero. The default is 1 minute.
+	// QuietPeriod is how long without application traffic (no acquire or
+	// connection attempt other than the monitor's own, failed ones
+	// included: during an outage they are all the traffic there is) the
+	// pool waits before it stops probing, with ScaleToZero. The default is
+	// 1 minute.
 	QuietPeriod time.Duration
 
 	// Pooler says whether the DSN points at a transaction-mode pooler

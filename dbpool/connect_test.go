@@ -207,3 +207,16 @@ func TestBudgetCutAttemptKeepsTheLastCause(t *testing.T) {
 	assert.True(t, errors.As(err, &ce), "a pgx error is the cause")
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "the budget is not the cause")
 }
+
+// TestHugeConnectBudget: a budget long enough to mean "for ever" connects
+// (a deadline past 2262 overflowed Unix nanoseconds and ended at once).
+func TestHugeConnectBudget(t *testing.T) {
+	dsn := pgtest.DB(t)
+	for _, budget := range []time.Duration{250 * 365 * 24 * time.Hour, time.Duration(1<<63 - 1)} {
+		cfg := fastConfig(nil)
+		cfg.ConnectBudget = budget
+		p, err := New(context.Background(), dsn, cfg)
+		require.NoError(t, err, "ConnectBudget %v", budget)
+		require.NoError(t, p.Close(context.Background()))
+	}
+}

@@ -124,6 +124,7 @@ func (p *Pool) Health(context.Context) Report { return p.Report() }
 // monitorState is owned by the monitor goroutine.
 type monitorState struct {
 	lastAcquires int64     // AcquireCount after our last probe
+	lastConnects int64     // Pool.appConnects at our last check
 	lastEmpty    int64     // EmptyAcquireCount after our last probe
 	lastTraffic  time.Time // when application traffic was last seen
 	prevTick     time.Time
@@ -177,8 +178,11 @@ func (p *Pool) check(ctx context.Context, m *monitorState, now time.Time) {
 	}
 
 	if p.s.scaleToZero {
-		if st.AcquireCount() != m.lastAcquires || st.AcquiredConns() > 0 {
-			m.lastTraffic = now
+		// Traffic: acquires, held connections, or connection attempts,
+		// which are all that failing acquires leave during an outage.
+		connects := p.appConnects.Load()
+		if st.AcquireCount() != m.lastAcquires || st.AcquiredConns() > 0 || connects != m.lastConnects {
+			m.lastTraffic, m.lastConnects = now, connects
 		}
 		if now.Sub(m.lastTraffic) >= p.s.quietPeriod {
 			m.lastAcquires, m.lastEmpty = st.AcquireCount(), st.EmptyAcquireCount()
@@ -196,10 +200,14 @@ func (p *Pool) check(ctx context.Context, m *monitorState, now time.Time) {
 	p.record(now, latency, err, waiting, after)
 }
 
+// probing marks the context of the monitor's own acquires, whose
+// connection attempts are not traffic.
+type probing struct{}
+
 // probe acquires a connection and runs SELECT 1 within the check timeout.
 // The latency is the query's round trip alone.
 func (p *Pool) probe(ctx context.Context) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.s.healthTimeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, probing{}, true), p.s.healthTimeout)
 	defer cancel()
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {

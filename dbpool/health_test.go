@@ -189,6 +189,42 @@ func testScaleToZeroReportsIdle(t *testing.T, target pgtest.Target) {
 	})
 }
 
+// TestScaleToZeroOutageIsNotReady: with ScaleToZero, failing application
+// queries are traffic. An outage while the pool is idle wakes the monitor
+// (the report was "idle", ready, for as long as the database was down, since
+// a failed acquire moves no pgxpool counter), and an unhealthy pool whose
+// queries keep failing never turns idle.
+func TestScaleToZeroOutageIsNotReady(t *testing.T) {
+	s := pgtest.NewServer(t, pgtest.Options{})
+	log, _ := testLogger()
+	clk := newTestClock()
+	cfg := fastConfig(log)
+	cfg.Now, cfg.ScaleToZero, cfg.QuietPeriod = clk.Now, true, time.Minute
+	cfg.ConnectTimeout = time.Second
+	p := mustNew(t, s.URL(), cfg)
+	waitFor(t, 10*time.Second, "checks", func() bool { return p.Report().Checks >= 2 })
+	clk.tick(t, p, time.Minute)
+	require.Equal(t, StateIdle, p.Report().State)
+
+	require.NoError(t, s.Stop())
+	failing := func() {
+		_, err := p.Pool().Exec(context.Background(), "SELECT 1")
+		require.Error(t, err)
+	}
+	failing()
+	clk.tick(t, p, 30*time.Second)
+	r := p.Report()
+	assert.Equal(t, StateUnhealthy, r.State, "%+v", r)
+	assert.False(t, r.Ready())
+
+	for range 3 { // past the quiet period, the application still trying
+		failing()
+		clk.tick(t, p, 30*time.Second)
+	}
+	assert.Equal(t, StateUnhealthy, p.Report().State)
+	require.NoError(t, s.Start())
+}
+
 func TestStatsSnapshot(t *testing.T) { forTargets(t, testStatsSnapshot) }
 
 func testStatsSnapshot(t *testing.T, target pgtest.Target) {

@@ -31,6 +31,10 @@ type Pool struct {
 	// New started outlives its budget. 0 once New has returned.
 	connectDeadline atomic.Int64
 
+	// appConnects counts connection attempts for the application (not the
+	// monitor's probes), failed ones too: ScaleToZero's traffic.
+	appConnects atomic.Int64
+
 	mu     sync.Mutex // protects report
 	report Report
 
@@ -147,6 +151,9 @@ func open(ctx context.Context, dsn string, cfg Config, start time.Time) (*Pool, 
 	}
 	user := s.pool.BeforeConnect // Configure's, if any, runs after dbpool's
 	s.pool.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+		if ctx.Value(probing{}) == nil {
+			p.appConnects.Add(1)
+		}
 		if err := p.capConnectTimeout(ctx, cc); err != nil || user == nil {
 			return err
 		}
@@ -165,7 +172,9 @@ func open(ctx context.Context, dsn string, cfg Config, start time.Time) (*Pool, 
 		if budget <= 0 {
 			budget = s.connectTimeout
 		}
-		p.connectDeadline.Store(start.Add(budget).UnixNano())
+		// A deadline past 2262 overflows Unix nanoseconds: a century is
+		// no deadline anyway.
+		p.connectDeadline.Store(start.Add(min(budget, 100*365*24*time.Hour)).UnixNano())
 	}
 	if p.pool, err = pgxpool.NewWithConfig(ctx, s.pool); err != nil {
 		return nil, fmt.Errorf("dbpool: create pool for %s: %w", s.target, redact.Error(err, s.secrets))
