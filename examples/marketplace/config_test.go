@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -213,4 +216,15 @@ func TestConfigIntsFitInt32(t *testing.T) {
 	rep := check(map[string]string{"DB_MAX_CONNS": "2147483648", "SESSION_POOL_MAX_CONNS": "2147483647", "DB_MIN_CONNS": "1"})
 	assert.Equal(t, []string{"DB_MAX_CONNS int"}, problems(rep))
 	assert.Equal(t, int32(math.MaxInt32), configFrom(check(map[string]string{"SESSION_POOL_MAX_CONNS": "2147483647"})).SessionPoolMaxConns)
+}
+
+// TestDBMinConnsZeroMeansNone: DB_MIN_CONNS=0 gives a pool that keeps no
+// idle connection (dbpool reads a MinConns of 0 as its default of 2).
+func TestDBMinConnsZeroMeansNone(t *testing.T) {
+	rep := check(map[string]string{"DATABASE_URL": fmt.Sprintf("postgres://app@127.0.0.1:%d/app?sslmode=disable", freePort(t)), "DB_MIN_CONNS": "0"})
+	require.True(t, rep.OK, rep.String())
+	db, err := openDatabase(configFrom(rep), slog.New(slog.DiscardHandler), nil)
+	require.NoError(t, err)
+	defer db.pool.Close(context.Background())
+	assert.Equal(t, int32(0), db.pool.Pool().Config().MinConns)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +25,7 @@ type database struct {
 func openDatabase(cfg config, log *slog.Logger, configure func(*pgxpool.Config)) (*database, error) {
 	p, err := dbpool.Start(cfg.DatabaseURL, dbpool.Config{
 		MaxConns:          cfg.DBMaxConns,
-		MinConns:          cfg.DBMinConns,
+		MinConns:          cmp.Or(cfg.DBMinConns, -1), // DB_MIN_CONNS=0 is none; dbpool reads 0 as its default
 		MaxConnIdleTime:   cfg.DBIdleTimeout,
 		HealthCheckPeriod: cfg.DBHealthInterval,
 		Pooler:            cfg.DBPooler,

@@ -83,7 +83,11 @@ func (a *app) statusJSON(w http.ResponseWriter, _ *http.Request) {
 		"shutdown": a.coord.Stats(),
 	}
 	if a.db != nil {
-		body["database"] = a.db.pool.Stats()
+		st := a.db.pool.Stats()
+		if st.Health.LastError != "" { // public, like readiness: driver errors name the host, database and user
+			st.Health.LastError = "failed (the error is in the server's log)"
+		}
+		body["database"] = st
 	}
 	if a.public != nil {
 		body["public_objects"] = a.public.Stats()

@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func getBody(t *testing.T, h http.Handler, path string) (int, string) {
@@ -108,5 +112,21 @@ func TestStatusJSON(t *testing.T) {
 	}
 	if got.Shutdown["draining"] != false {
 		t.Errorf("shutdown: %v", got.Shutdown)
+	}
+}
+
+// TestStatusJSONKeepsTheDatabaseAddressOut: /api/status is public like
+// /readyz, and says a health check failed without the driver's error, which
+// names the host, database and user.
+func TestStatusJSONKeepsTheDatabaseAddressOut(t *testing.T) {
+	a := startApp(t, fmt.Sprintf("DATABASE_URL=postgres://billing_admin@127.0.0.1:%d/customers_prod?sslmode=disable", freePort(t)),
+		"COINGECKO_BASE_URL="+closedURL(t))
+	var body []byte
+	require.Eventually(t, func() bool {
+		_, _, body = a.do("GET", "/api/status", nil)
+		return strings.Contains(string(body), `"last_error":"failed`)
+	}, 20*time.Second, 50*time.Millisecond, "a failed check in %s", body)
+	for _, s := range []string{"billing_admin", "customers_prod", "127.0.0.1"} {
+		assert.NotContains(t, string(body), s)
 	}
 }
