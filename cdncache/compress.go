@@ -146,6 +146,9 @@ func (e *encoders) compress(coding int, w io.Writer, src io.Reader) error {
 	return err
 }
 
+// bestZstd pools the kept encodings' zstd encoders (about 50 MiB each to build).
+var bestZstd sync.Pool
+
 // encodeChunk is how much input the kept encodings take between two checks
 // of their context.
 const encodeChunk = 64 << 10
@@ -159,7 +162,15 @@ func (e *encoders) encode(ctx context.Context, coding int, w io.Writer, raw []by
 	case codingBr:
 		enc = brotli.NewWriterLevel(w, brotli.BestCompression)
 	case codingZstd:
-		enc, err = zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
+		if zw, _ := bestZstd.Get().(*zstd.Encoder); zw != nil {
+			zw.Reset(w)
+			enc = zw
+		} else {
+			enc, err = zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
+		}
+		if err == nil {
+			defer func() { enc.(*zstd.Encoder).Reset(nil); bestZstd.Put(enc) }()
+		}
 	default:
 		enc, err = gzip.NewWriterLevel(w, gzip.BestCompression)
 	}

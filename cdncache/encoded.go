@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,11 +100,7 @@ func (h *Handler) cachedEncoding(o *object, c int) []byte {
 		return b
 	}
 	if c == codingBr {
-		if !h.bg.isPending(k) {
-			if raw, err := readIdentity(o); err == nil {
-				h.bg.start(k, func(ctx context.Context) { h.encodeAndKeep(ctx, k, raw) })
-			}
-		}
+		h.queueBrotli(o)
 		return nil
 	}
 	v, err, _ := h.encoding.Do(k.etag+"\x00"+codingNames[c], func() (any, error) {
@@ -123,6 +120,9 @@ func (h *Handler) cachedEncoding(o *object, c int) []byte {
 	}
 	return v.([]byte)
 }
+
+// encodeSlots bounds the kept encodings made at once, process-wide.
+var encodeSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
 // errChanged: an object's bytes no longer match its ETag.
 var errChanged = errors.New("cdncache: object changed while read")
@@ -151,6 +151,8 @@ func readIdentity(o *object) ([]byte, error) {
 // encodeAndKeep encodes raw in k's coding, keeps the result and counts the
 // time spent.
 func (h *Handler) encodeAndKeep(ctx context.Context, k encodedKey, raw []byte) ([]byte, error) {
+	encodeSlots <- struct{}{} // each best-compression encoder holds tens of MiB
+	defer func() { <-encodeSlots }()
 	start := time.Now()
 	var buf bytes.Buffer
 	buf.Grow(len(raw) / 3)
@@ -162,4 +164,29 @@ func (h *Handler) encodeAndKeep(ctx context.Context, k encodedKey, raw []byte) (
 	b := bytes.Clone(buf.Bytes())
 	h.encoded.add(k, b)
 	return b, nil
+}
+
+// queueBrotli queues the brotli encoding of o's content. The job reads the
+// object itself, so a request never reads it for a job that is refused,
+// and at most one object's bytes are held for brotli.
+func (h *Handler) queueBrotli(o *object) {
+	k := encodedKey{etag: o.m.etag, coding: codingBr}
+	if h.bg.isPending(k) {
+		return
+	}
+	src, key, vk, m := o.src, o.key, versionOf(o.src, o.key, o.info), o.m
+	h.bg.start(k, func(ctx context.Context) {
+		obj, info, err := h.sources[src].Open(ctx, key)
+		if err != nil {
+			return
+		}
+		defer obj.Close()
+		if versionOf(src, key, info) != vk {
+			return
+		}
+		raw, err := readIdentity(&object{body: obj, info: info, m: m})
+		if err == nil {
+			h.encodeAndKeep(ctx, k, raw)
+		}
+	})
 }

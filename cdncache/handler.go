@@ -118,6 +118,7 @@ type object struct {
 type representation struct {
 	body    io.ReadSeekCloser
 	data    []byte // a kept encoded body, instead of body
+	pending bool   // a gzip/zstd body to be kept, made after the preconditions
 	size    int64  // -1 when compressed on the fly
 	etag    string
 	coding  int // -1 for identity
@@ -161,6 +162,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, stat bool) bool 
 	addVary(hdr)
 	if h.answeredPreconditions(w, r, &o, rep) {
 		return true
+	}
+	if rep.pending { // made only now: a 304 or 412 needs no body
+		if b := h.cachedEncoding(&o, rep.coding); b != nil {
+			rep.data, rep.size, rep.pending = b, int64(len(b)), false
+		} else {
+			rep = representation{body: o.body, size: o.info.Size, etag: o.m.etag, coding: -1}
+		}
 	}
 	if rep.data == nil { // bytes of a file are sent: open it (lazyFile)
 		f, err := opened(rep.body)
@@ -390,9 +398,13 @@ func (h *Handler) selectEncoding(ctx context.Context, o *object, identity repres
 		}
 		etag := withSuffix(o.m.etag, codingNames[c])
 		if h.encoded != nil && o.info.Size <= h.maxEncoded {
-			if b := h.cachedEncoding(o, c); b != nil {
+			if b, ok := h.encoded.get(encodedKey{etag: o.m.etag, coding: c}); ok {
 				return representation{data: b, size: int64(len(b)), etag: etag, coding: c}
 			}
+			if c != codingBr {
+				return representation{size: -1, etag: etag, coding: c, pending: true}
+			}
+			h.queueBrotli(o)
 			continue // brotli not ready yet: the next coding
 		}
 		if c != codingBr {

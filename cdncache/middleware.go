@@ -1,7 +1,9 @@
 package cdncache
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"path"
 	"strings"
@@ -40,6 +42,9 @@ func (h *Handler) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pw := &policyWriter{ResponseWriter: w, h: h, r: r}
 		next.ServeHTTP(pw, r)
+		if pw.hijacked {
+			return // the connection is the handler's now
+		}
 		if !pw.wroteHeader {
 			pw.WriteHeader(http.StatusOK)
 		}
@@ -53,6 +58,7 @@ type policyWriter struct {
 	h           *Handler
 	r           *http.Request
 	wroteHeader bool
+	hijacked    bool
 	status      int
 	n           int64
 }
@@ -96,6 +102,16 @@ func (pw *policyWriter) Flush() {
 		pw.WriteHeader(http.StatusOK)
 	}
 	_ = http.NewResponseController(pw.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker (also for http.ResponseController): a
+// hijacked connection gets no response from the Middleware.
+func (pw *policyWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(pw.ResponseWriter).Hijack()
+	if err == nil {
+		pw.hijacked = true
+	}
+	return c, rw, err
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

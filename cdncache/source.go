@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -127,7 +128,9 @@ func (d *dirSource) Open(_ context.Context, key string) (io.ReadSeekCloser, Obje
 	if err != nil {
 		return nil, ObjectInfo{}, notFound(key, err)
 	}
-	f, err := root.Open(key)
+	// O_NONBLOCK: a FIFO is opened without waiting for a writer, then
+	// refused as not regular; it changes nothing for regular files.
+	f, err := root.OpenFile(key, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		// Escapes, symlink loops and permission errors are all "not found":
 		// the client learns nothing about what lies outside or is hidden.
