@@ -61,3 +61,27 @@ func testCloseIsIdempotentAndStopsTheMonitor(t *testing.T, target pgtest.Target)
 	_, err = p.Pool().Exec(context.Background(), "SELECT 1")
 	assert.Error(t, err, "a closed pool refuses queries")
 }
+
+// TestCloseSaysWhatIsBeingOpened: Close of a pool from Start whose
+// connection attempts hang (a compute stuck while waking) says at its
+// deadline that connections are being opened, not only "0 acquired":
+// pgxpool's Close waits for attempts in flight.
+func TestCloseSaysWhatIsBeingOpened(t *testing.T) {
+	addr := holdingServer(t, time.Time{})
+	log, logs := testLogger()
+	cfg := fastConfig(log)
+	cfg.ConnectTimeout, cfg.MinConns = 2*time.Second, 2
+	p, err := Start("postgres://app@"+addr+"/shop?sslmode=disable", cfg)
+	require.NoError(t, err)
+	// Start's own attempt ends with Close; pgxpool's top-ups to MinConns
+	// (at least one of two in flight) run to their timeout.
+	waitFor(t, 5*time.Second, "top-ups in flight", func() bool { return p.Stats().ConstructingConns >= 2 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err = p.Close(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Regexp(t, `dbpool: close: 0 connection\(s\) still acquired, [1-9]\d* being opened`, err.Error())
+	assert.NotEmpty(t, logs.Lines(`"msg":"close timed out`, `"constructing":`))
+	require.NoError(t, p.Close(context.Background()), "the attempts end within ConnectTimeout")
+}

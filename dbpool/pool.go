@@ -291,9 +291,10 @@ func (p *Pool) Pool() *pgxpool.Pool { return p.pool }
 // Close stops the health monitor and closes the pool. pgxpool's Close
 // waits for every acquired connection to be released; Close waits at most
 // until ctx ends, and then returns an error wrapping ctx.Err() that says how
-// many connections were still acquired. The pool still closes once they are
-// released. Close may be called again (with a new ctx) to wait for that;
-// it returns nil once the pool is closed.
+// many connections were still acquired, and how many still being opened
+// (pgxpool waits for a connection attempt in flight, up to ConnectTimeout).
+// The pool still closes once they are released. Close may be called again
+// (with a new ctx) to wait for that; it returns nil once the pool is closed.
 func (p *Pool) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.stopMonitor()
@@ -313,9 +314,10 @@ func (p *Pool) Close(ctx context.Context) error {
 			return nil
 		default:
 		}
-		n := p.pool.Stat().AcquiredConns()
-		p.log.Error("close timed out with connections still acquired",
-			"acquired", n, "err", ctx.Err().Error())
-		return fmt.Errorf("dbpool: close: %d connection(s) still acquired: %w", n, ctx.Err())
+		st := p.pool.Stat()
+		n, opening := st.AcquiredConns(), st.ConstructingConns()
+		p.log.Error("close timed out with connections still acquired or being opened",
+			"acquired", n, "constructing", opening, "err", ctx.Err().Error())
+		return fmt.Errorf("dbpool: close: %d connection(s) still acquired, %d being opened: %w", n, opening, ctx.Err())
 	}
 }
