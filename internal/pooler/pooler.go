@@ -27,7 +27,9 @@ const (
 	// so: Neon's pooled endpoints contain "-pooler"
 	// (ep-name-123456-pooler.region.aws.neon.tech), and Supabase's pooler
 	// answers in transaction mode on port 6543 (*.pooler.supabase.com,
-	// db.*.supabase.co). Anything else is treated as direct.
+	// db.*.supabase.co). Host names are compared in any case and without
+	// a fully qualified name's trailing dot. Anything else is treated as
+	// direct.
 	Auto Mode = iota
 	// None: a direct connection to PostgreSQL (or a session-mode pooler).
 	None
@@ -118,7 +120,9 @@ func Host(cc *pgconn.Config) string {
 		all = append(all, hp{f.Host, f.Port})
 	}
 	for _, h := range all {
-		name := strings.ToLower(h.host)
+		// A fully qualified name may end in a dot (host.example.com.);
+		// names are compared without it, and without regard to case.
+		name := strings.ToLower(strings.TrimSuffix(h.host, "."))
 		switch {
 		case strings.Contains(name, "-pooler"): // Neon
 			return h.host
