@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dedw3n/hardening/internal/redact/pgdsn"
@@ -15,10 +16,11 @@ import (
 const dsnHint = "use postgres://user:password@host:5432/dbname?sslmode=verify-full (pool_* options as in pgxpool.ParseConfig)"
 
 // PostgresDSN parses the value with pgx (pgxpool.ParseConfig, as the pool
-// will) and fails on a connection string pgx rejects, on sslmode=disable or
-// allow in production (sslmode=prefer, the default, is a warning there: it
-// falls back to plain text), on pool_* values that make no sense (min above
-// max, non-positive lifetimes and periods, negative timeouts), and on unknown
+// will) and fails on a connection string pgx rejects; in production, on
+// sslmode=disable or allow for any TCP host it lists, a host listed after a
+// Unix socket too (sslmode=prefer, the default, is a warning there: it falls
+// back to plain text); on pool_* values that make no sense (min above max,
+// non-positive lifetimes and periods, negative timeouts); and on unknown
 // pool_* options, which PostgreSQL would reject as run-time parameters.
 //
 // pgx also reads the PG* variables of the process environment (PGSSLMODE,
@@ -112,25 +114,40 @@ func checkPoolOptions(pc *pgxpool.Config, set map[string]bool) []finding {
 	return fs
 }
 
-// dsnTLS judges the TLS the pool would use: pgx turns sslmode into a TLS
-// config for the first attempt and fallbacks, nil meaning plain text.
+// dsnTLS judges the TLS the pool would use. pgx turns the hosts and sslmode
+// into a list of attempts, the primary config and then its fallbacks, each
+// with its own TLS config, nil meaning plain text. Unix sockets are local
+// and never use TLS; every TCP attempt is judged, wherever it stands in the
+// list: plain text as the first attempt at an address (sslmode=disable or
+// allow) is an error, plain text after a TLS attempt at the same address
+// (sslmode=prefer) a warning. The findings never name a host.
 func dsnTLS(pc *pgxpool.Config) []finding {
 	cc := pc.ConnConfig.Config
-	if strings.HasPrefix(cc.Host, "/") {
-		return nil // a Unix socket: local, and never TLS
-	}
-	if cc.TLSConfig == nil {
-		return one("uses no TLS (sslmode=disable or allow) in production",
-			"set sslmode=verify-full (or require) in the connection string")
-	}
-	for _, fb := range cc.Fallbacks {
-		if fb.TLSConfig == nil && !strings.HasPrefix(fb.Host, "/") {
-			return []finding{{
-				msg:  "may fall back to plain text (sslmode=prefer, the default) in production",
-				hint: "set sslmode=verify-full (or require) in the connection string",
-				warn: true,
-			}}
+	attempts := append([]*pgconn.FallbackConfig{{Host: cc.Host, Port: cc.Port, TLSConfig: cc.TLSConfig}}, cc.Fallbacks...)
+	triedTLS := map[string]bool{}
+	plainFirst, plainAfterTLS := false, false
+	for _, a := range attempts {
+		network, addr := pgconn.NetworkAddress(a.Host, a.Port)
+		switch {
+		case network == "unix": // local, and never TLS
+		case a.TLSConfig != nil:
+			triedTLS[addr] = true
+		case triedTLS[addr]:
+			plainAfterTLS = true
+		default:
+			plainFirst = true
 		}
+	}
+	const hint = "set sslmode=verify-full (or require) in the connection string"
+	switch {
+	case plainFirst:
+		return one("uses no TLS (sslmode=disable or allow) in production", hint)
+	case plainAfterTLS:
+		return []finding{{
+			msg:  "may fall back to plain text (sslmode=prefer, the default) in production",
+			hint: hint,
+			warn: true,
+		}}
 	}
 	return nil
 }

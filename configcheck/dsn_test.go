@@ -77,6 +77,49 @@ func TestPostgresDSN(t *testing.T) {
 	}
 }
 
+// TestPostgresDSNJudgesEveryTCPHost is the regression test of a Unix socket
+// listed first hiding the TCP hosts after it: pgx tries each host in turn,
+// so a plain-text attempt at db.internal is plain text in production
+// whatever comes before it. The findings name no host.
+func TestPostgresDSNJudgesEveryTCPHost(t *testing.T) {
+	clearPGEnv(t)
+	kv := "user=app password=" + pgPassword + " dbname=app host="
+	url := "postgres://app:" + pgPassword + "@%2Fvar%2Frun%2Fpostgresql,db.internal/app"
+	cases := []struct {
+		name, dsn string
+		want      []got3
+		message   string
+	}{
+		{"socket then TCP, disable", kv + "/var/run/postgresql,db.internal sslmode=disable", []got3{{"DATABASE_URL", "postgres-dsn", E}}, "no TLS"},
+		{"socket then TCP, URL, disable", url + "?sslmode=disable", []got3{{"DATABASE_URL", "postgres-dsn", E}}, "no TLS"},
+		{"socket then TCP, allow", kv + "/var/run/postgresql,db.internal sslmode=allow", []got3{{"DATABASE_URL", "postgres-dsn", E}}, "no TLS"},
+		{"socket then TCP, prefer", kv + "/var/run/postgresql,db.internal sslmode=prefer", []got3{{"DATABASE_URL", "postgres-dsn", W}}, "plain text"},
+		{"socket then TCP, default sslmode", kv + "/var/run/postgresql,db.internal", []got3{{"DATABASE_URL", "postgres-dsn", W}}, "plain text"},
+		{"socket then TCP, URL, prefer", url + "?sslmode=prefer", []got3{{"DATABASE_URL", "postgres-dsn", W}}, "plain text"},
+		{"socket then TCP, require", kv + "/var/run/postgresql,db.internal sslmode=require", nil, ""},
+		{"TCP, socket, TCP, verify-full", kv + "db.internal,/tmp,db2.internal sslmode=verify-full", nil, ""},
+		{"TCP, socket, TCP, disable", kv + "db.internal,/tmp,db2.internal sslmode=disable", []got3{{"DATABASE_URL", "postgres-dsn", E}}, "no TLS"},
+		{"sockets only, disable", kv + "/var/run/postgresql,/tmp sslmode=disable", nil, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := dsnRules().Check(Production, Map(map[string]string{"DATABASE_URL": tc.dsn}))
+			want := tc.want
+			if want == nil {
+				want = []got3{}
+			}
+			assert.Equal(t, want, reduce(rep), dump(rep))
+			if tc.message != "" && len(rep.Problems) > 0 {
+				assert.Contains(t, rep.Problems[0].Message, tc.message)
+			}
+			for _, part := range []string{"db.internal", "db2.internal", "/tmp", "postgresql"} {
+				assert.NotContains(t, dump(rep), part)
+			}
+			assertNoPassword(t, rep)
+		})
+	}
+}
+
 func assertNoPassword(t *testing.T, rep *Report) {
 	t.Helper()
 	var js strings.Builder
