@@ -50,7 +50,9 @@
 // Variables are read through a [Source]: the process environment by
 // default, a map ([Map]), or a .env file ([ParseEnvFile]). Every
 // variable NAME may instead be given as NAME_FILE, the path of a file holding
-// the value (Docker and Kubernetes secrets); setting both is an error.
+// the value (Docker and Kubernetes secrets); setting both is an error, and
+// the rules then check NAME's value, so that its problems show in the same
+// report (the file is not read).
 // Set variables that are not declared but look like typos of declared ones,
 // or use the application's prefixes, are reported as warnings.
 //

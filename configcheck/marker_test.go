@@ -144,8 +144,9 @@ func panicText(f func()) (s string) {
 // TestMarkerNeverShown is the property behind "no error path ever quotes a
 // secret": secret values carrying a random marker, in every shape that
 // reaches a rule's message, given directly, through NAME_FILE (and a reader
-// whose errors quote the marker) and through an env file in every quoting,
-// never show the marker in any output of any entry point.
+// whose errors quote the marker), through both at once, and through an env
+// file in every quoting, never show the marker in any output of any entry
+// point.
 func TestMarkerNeverShown(t *testing.T) {
 	clearPGEnv(t)
 	r := rand.New(rand.NewPCG(12, 2))
@@ -155,7 +156,7 @@ func TestMarkerNeverShown(t *testing.T) {
 		files := map[string]string{}
 		for _, v := range markerRules().Vars[1:] {
 			val := markerValue(r, marker)
-			switch r.IntN(5) {
+			switch r.IntN(6) {
 			case 0:
 				m[v.Name+FileSuffix] = "/run/" + v.Name
 				files["/run/"+v.Name] = val
@@ -163,6 +164,10 @@ func TestMarkerNeverShown(t *testing.T) {
 				m[v.Name+FileSuffix] = "/missing/" + v.Name
 			case 2:
 				continue
+			case 3: // both set: the rules judge NAME's value
+				m[v.Name] = val
+				m[v.Name+FileSuffix] = "/run/" + v.Name
+				files["/run/"+v.Name] = markerValue(r, marker)
 			default:
 				m[v.Name] = val
 			}

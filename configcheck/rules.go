@@ -35,7 +35,7 @@ func Required() Rule {
 func NonEmpty() Rule {
 	return Rule{kind: "non-empty", always: true, check: func(_ *checkCtx, v *varState) []finding {
 		raw := v.res.value
-		if !v.res.set || v.res.conflict || v.res.fileErr != "" || strings.TrimSpace(raw) != "" {
+		if !v.res.set || v.res.fileErr != "" || strings.TrimSpace(raw) != "" {
 			return nil
 		}
 		msg := "is set but empty"

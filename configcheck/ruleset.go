@@ -84,7 +84,7 @@ func (v *varState) name() string { return v.spec.Name }
 func (v *varState) present() bool { return v.value != "" && (v.defaulted || v.setNonBlank()) }
 
 func (v *varState) setNonBlank() bool {
-	return v.res.set && v.res.fileErr == "" && !v.res.conflict && strings.TrimSpace(v.res.value) != ""
+	return v.res.set && v.res.fileErr == "" && strings.TrimSpace(v.res.value) != ""
 }
 
 // describe renders the value for a report: quoted for plain variables, a
@@ -216,7 +216,8 @@ func checkFile(st *varState) []finding {
 	switch {
 	case st.res.conflict:
 		return []finding{{
-			msg:  fmt.Sprintf("both %s and %s%s are set", name, name, FileSuffix),
+			msg: fmt.Sprintf("both %s and %s%s are set, so neither is used; the other rules check %s's value, and the file %s%s names is not read",
+				name, name, FileSuffix, name, name, FileSuffix),
 			hint: fmt.Sprintf("unset one of them: %s%s reads the value from a file (Docker and Kubernetes secrets), %s holds it directly", name, FileSuffix, name),
 		}}
 	case st.res.fileErr != "":

@@ -11,7 +11,8 @@ import (
 // FileSuffix is appended to a variable's name to read its value from a file,
 // the convention of Docker and Kubernetes secrets: SESSION_SECRET_FILE=/run/secrets/s
 // makes the content of /run/secrets/s the value of SESSION_SECRET. Setting both
-// NAME and NAME_FILE is an error.
+// NAME and NAME_FILE is an error; the rules then check NAME's value, as if
+// NAME_FILE were unset, so that its own problems are reported in the same run.
 const FileSuffix = "_FILE"
 
 // Source is where a check reads variables from. The zero Source reads the
@@ -89,7 +90,7 @@ type resolved struct {
 	set      bool   // NAME or NAME_FILE is set
 	fromFile string // the path when the value came from NAME_FILE
 	fileErr  string // a safe description of why NAME_FILE could not be used
-	conflict bool   // both NAME and NAME_FILE are set
+	conflict bool   // both NAME and NAME_FILE are set: value is NAME's, the file is not read
 }
 
 // maxFileSize bounds what a NAME_FILE may hold: secrets are small, and a

@@ -48,6 +48,28 @@ func TestFileConvention(t *testing.T) {
 		assert.Equal(t, []got3{{"SESSION_SECRET", "file", E}}, reduce(rep), dump(rep))
 		assert.Contains(t, rep.Problems[0].Message, "both SESSION_SECRET and SESSION_SECRET_FILE are set")
 	})
+	t.Run("both set: NAME's own problems are reported too", func(t *testing.T) {
+		// The regression: the conflict alone was reported, the rules
+		// checked the default, and PORT=http failed again on the next run.
+		m := with(validProduction(), "PORT", "http", "PORT_FILE", writeFile(t, "8080\n"))
+		rep := testRules().Check(Production, Map(m))
+		require.Equal(t, []got3{{"PORT", "file", E}, {"PORT", "int", E}}, reduce(rep), dump(rep))
+		assert.Contains(t, rep.Problems[0].Message, "neither is used; the other rules check PORT's value")
+		assert.Contains(t, rep.Problems[1].Message, `"http"`)
+	})
+	t.Run("both set: a secret NAME is judged but not shown", func(t *testing.T) {
+		weak := "Zq8v-Lw3kP0x"
+		m := with(validProduction(), "SESSION_SECRET", weak, "SESSION_SECRET_FILE", writeFile(t, secret))
+		rep := testRules().Check(Production, Map(m))
+		assert.Equal(t, []got3{{"SESSION_SECRET", "file", E}, {"SESSION_SECRET", "min-length", E}, {"SESSION_SECRET", "strength", E}}, reduce(rep), dump(rep))
+		assert.NotContains(t, dump(rep), weak)
+		assert.NotContains(t, dump(rep), secret[:10])
+	})
+	t.Run("both set: an empty NAME is reported as empty", func(t *testing.T) {
+		m := with(validProduction(), "SESSION_SECRET", "", "SESSION_SECRET_FILE", writeFile(t, secret))
+		rep := testRules().Check(Production, Map(m))
+		assert.Equal(t, []got3{{"SESSION_SECRET", "file", E}, {"SESSION_SECRET", "non-empty", E}}, reduce(rep), dump(rep))
+	})
 	t.Run("missing file", func(t *testing.T) {
 		m := with(validProduction(), "SESSION_SECRET", "<unset>", "SESSION_SECRET_FILE", filepath.Join(t.TempDir(), "nope"))
 		rep := testRules().Check(Production, Map(m))
