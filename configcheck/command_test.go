@@ -101,6 +101,21 @@ func TestCommandEnvFile(t *testing.T) {
 	assert.Contains(t, errOut, "line 2: sets a variable already set on line 1")
 }
 
+// TestCommandEnvFileWarnsOfLowerCaseNames: an env file's app_env is not
+// APP_ENV, so the check runs in development; the report must say why.
+func TestCommandEnvFileWarnsOfLowerCaseNames(t *testing.T) {
+	secret := validProduction()["SESSION_SECRET"]
+	envFile := filepath.Join(t.TempDir(), ".env")
+	require.NoError(t, os.WriteFile(envFile, []byte("app_env=production\nsession_secret="+secret+"\n"), 0o600))
+	code, out, errOut := run(t, Map(nil), "--env-file", envFile)
+	assert.Equal(t, ExitOK, code, "warnings alone do not fail: "+out+errOut)
+	assert.Contains(t, out, "development: OK (0 errors, 2 warnings)")
+	assert.Contains(t, out, "app_env [unknown]")
+	assert.Contains(t, out, "did you mean APP_ENV?")
+	assert.Contains(t, out, "did you mean SESSION_SECRET?")
+	assert.NotContains(t, out, secret[:8])
+}
+
 func TestCommandList(t *testing.T) {
 	var want strings.Builder
 	require.NoError(t, testRules().WriteList(&want))

@@ -53,8 +53,9 @@
 // the value (Docker and Kubernetes secrets); setting both is an error, and
 // the rules then check NAME's value, so that its problems show in the same
 // report (the file is not read).
-// Set variables that are not declared but look like typos of declared ones,
-// or use the application's prefixes, are reported as warnings.
+// Set variables that are not declared but look like typos of declared ones
+// (in any case: app_env for APP_ENV), or use the application's prefixes,
+// are reported as warnings.
 //
 // # Secrets
 //

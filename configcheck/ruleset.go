@@ -60,7 +60,9 @@ type RuleSet struct {
 	// Prefixes are the application's variable prefixes, such as "SESSION_".
 	// A set variable that is not known but starts with one of them, or that
 	// is one or two edits away from a known name, is reported as a warning
-	// (a likely typo). The default (nil) reports only near misses.
+	// (a likely typo); names and prefixes are compared in any case, so
+	// app_env is reported as a misspelling of APP_ENV. The default (nil)
+	// reports only near misses.
 	Prefixes []string
 }
 

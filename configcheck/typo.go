@@ -8,14 +8,17 @@ import (
 
 // typos reports set variables that are not known but look like they were
 // meant to be: under one of the rule set's prefixes, or within a small edit
-// distance of a known name. Only names are reported, never values.
+// distance of a known name. Names and prefixes are compared without regard
+// to case, so a name that differs from a known one only by case (app_env in
+// an env file) is reported too. Only names are reported, never values.
 func (rs *RuleSet) typos(src Source) []Problem {
 	known := make(map[string]bool, 2*len(rs.Vars))
-	var names []string
+	var names, folded []string
 	for _, v := range rs.Vars {
 		known[v.Name] = true
 		known[v.Name+FileSuffix] = true
 		names = append(names, v.Name, v.Name+FileSuffix)
+		folded = append(folded, strings.ToUpper(v.Name), strings.ToUpper(v.Name+FileSuffix))
 	}
 	set := src.names()
 	sort.Strings(set)
@@ -25,25 +28,24 @@ func (rs *RuleSet) typos(src Source) []Problem {
 		if known[n] || n == "" || (i > 0 && set[i-1] == n) {
 			continue
 		}
-		best, bestD := "", 3
-		for _, k := range names {
-			if d := editDistance(n, k, bestD, &scratch); d < bestD {
-				best, bestD = k, d
-			}
-		}
+		upper := strings.ToUpper(n)
+		best, bestD := nearest(upper, names, folded, &scratch)
 		limit := 2
 		if len(n) <= 5 {
 			limit = 1
 		}
 		prefix := ""
 		for _, p := range rs.Prefixes {
-			if strings.HasPrefix(n, p) {
+			if strings.HasPrefix(upper, strings.ToUpper(p)) {
 				prefix = p
 				break
 			}
 		}
 		var msg, hint string
 		switch {
+		case best != "" && bestD == 0:
+			msg = "is not a known variable (names are case-sensitive); did you mean " + best + "?"
+			hint = fmt.Sprintf("rename it to %s, or remove it", best)
 		case best != "" && bestD <= limit:
 			msg = "is not a known variable; did you mean " + best + "?"
 			hint = fmt.Sprintf("rename it to %s, or remove it", best)
@@ -56,6 +58,19 @@ func (rs *RuleSet) typos(src Source) []Problem {
 		out = append(out, Problem{Var: safeName(n), Rule: "unknown", Severity: SeverityWarning, Message: msg, Hint: hint})
 	}
 	return out
+}
+
+// nearest returns the name of names whose upper-case form (folded[i]) is
+// closest to upper and its edit distance, or "" and 3 when none is closer
+// than 3 edits.
+func nearest(upper string, names, folded []string, scratch *[]int) (best string, bestD int) {
+	bestD = 3
+	for i, k := range folded {
+		if d := editDistance(upper, k, bestD, scratch); d < bestD {
+			best, bestD = names[i], d
+		}
+	}
+	return best, bestD
 }
 
 // safeName returns a variable name fit for a report: quoted when it holds

@@ -43,6 +43,54 @@ func TestTypos(t *testing.T) {
 	assert.NotContains(t, dump(rep), "sk_live_zzz", "values of unknown variables are never shown")
 }
 
+// TestTyposInAnyCase is the regression test of lower-case names passing
+// unnoticed: app_env=production in an env file was not APP_ENV, so the
+// check ran in development and said nothing of it.
+func TestTyposInAnyCase(t *testing.T) {
+	m := with(validProduction(),
+		"app_env", "production", // case only
+		"Session_Secret", "x", // case only, mixed
+		"database_url_file", "/run/x", // a _FILE name, case only
+		"stripe_secret_ky", "sk_live_zzz", // case and one edit
+		"db_password", "x", // the prefix DB_ in lower case
+		"http_proxy", "x", "no_proxy", "x", "home", "/root", "path", "/bin", "term", "xterm", "pwd", "/", // unrelated
+	)
+	rep := testRules().Check(Production, Map(m))
+	assert.Equal(t, []got3{
+		{"Session_Secret", "unknown", W},
+		{"app_env", "unknown", W},
+		{"database_url_file", "unknown", W},
+		{"db_password", "unknown", W},
+		{"stripe_secret_ky", "unknown", W},
+	}, reduce(rep), dump(rep))
+	msgs := map[string]string{}
+	for _, p := range rep.Problems {
+		msgs[p.Var] = p.Message
+	}
+	assert.Contains(t, msgs["app_env"], "(names are case-sensitive); did you mean APP_ENV?")
+	assert.Contains(t, msgs["Session_Secret"], "did you mean SESSION_SECRET?")
+	assert.Contains(t, msgs["database_url_file"], "did you mean DATABASE_URL_FILE?")
+	assert.Contains(t, msgs["stripe_secret_ky"], "did you mean STRIPE_SECRET_KEY?")
+	assert.Contains(t, msgs["db_password"], "prefix DB_")
+	assert.NotContains(t, dump(rep), "sk_live_zzz", "values of unknown variables are never shown")
+
+	t.Run("in the process environment", func(t *testing.T) {
+		t.Setenv("configcheck_test_port", "1")
+		rs := &RuleSet{Vars: []Var{{Name: "CONFIGCHECK_TEST_PORT"}}}
+		rep := rs.Check(Development, Source{})
+		if assert.Equal(t, []got3{{"configcheck_test_port", "unknown", W}}, reduce(rep), dump(rep)) {
+			assert.Contains(t, rep.Problems[0].Message, "did you mean CONFIGCHECK_TEST_PORT?")
+		}
+	})
+	t.Run("a known name declared in lower case", func(t *testing.T) {
+		rs := &RuleSet{Vars: []Var{{Name: "app_env"}}}
+		rep := rs.Check(Development, Map(map[string]string{"APP_ENV": "x", "app_env": "y"}))
+		if assert.Equal(t, []got3{{"APP_ENV", "unknown", W}}, reduce(rep), dump(rep)) {
+			assert.Contains(t, rep.Problems[0].Message, "did you mean app_env?")
+		}
+	})
+}
+
 func TestTypoNamesAreQuoted(t *testing.T) {
 	rs := &RuleSet{Prefixes: []string{"APP_"}, Vars: []Var{{Name: "APP_ENV"}}}
 	rep := rs.Check(Development, Map(map[string]string{"APP_\x1b[31mRED": "x"}))
