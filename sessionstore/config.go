@@ -27,7 +27,8 @@ type Config struct {
 	// write. The default is 2 hours; it must be shorter than IdleTimeout.
 	TouchAfter time.Duration
 	// Lifetime ends a session that long after its creation, however active.
-	// The default is 30 days.
+	// A request still changing it then gets 409 ([ErrConflict]): its
+	// changes are not saved. The default is 30 days.
 	Lifetime time.Duration
 
 	// MaxSize bounds a session's data, in bytes of its canonical JSON

@@ -78,10 +78,11 @@
 // the delta on it and saves again. Put on different keys therefore merges,
 // Put on the same key is last-writer-wins, and [Update] re-runs its
 // function on the fresh value, so two tabs adding to one cart both count.
-// A session that ended meanwhile (destroyed, revoked, or renewed by a
-// login in another tab) is not resurrected, and the delta is not moved to a
-// new session, which would give the client another cookie (logging it out
-// of the tab that logged in): the request gets 409 ([ErrConflict]).
+// A session that ended meanwhile (destroyed, revoked, renewed by a login
+// in another tab, or past its Lifetime while the request ran) is not
+// resurrected, and the delta is not moved to a new session, which would
+// give the client another cookie (logging it out of the tab that logged
+// in): the request gets 409 ([ErrConflict]).
 //
 // # Tokens and cookies
 //

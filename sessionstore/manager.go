@@ -199,8 +199,16 @@ func (m *Manager) expiry(now, deadline time.Time) time.Time {
 }
 
 // save writes the session, replaying the request's changes on a fresh copy
-// after each version conflict.
+// after each version conflict. A session whose absolute deadline passed
+// while the request ran has ended: its changes are refused, as reload
+// refuses those of a session that ended otherwise, rather than written
+// into a row no request can load again (and answered 200 with the cookie
+// deleted). The deadline is the only end a stored copy can tell: it never
+// changes, while the idle expiry moves with every touch.
 func (m *Manager) save(ctx context.Context, s *Session, now time.Time) error {
+	if s.found && !now.Before(s.rec.Deadline) {
+		return wrapf("%w: the session reached the end of its lifetime while this request changed it; its changes were not saved", ErrConflict)
+	}
 	for replay := 0; ; replay++ {
 		if err := s.parseCanonical(); err != nil {
 			m.storeErrors.Add(1)
