@@ -350,7 +350,8 @@ func (m *Manager) Ready(ctx context.Context) error {
 
 // ListUser returns the live sessions of a user (without their data), for
 // a "your devices" page. IDs are hashes, safe to show and to pass to
-// [Manager.Revoke].
+// [Manager.Revoke]. A user ID that [Session.SetUserID] refuses as no store
+// can hold it (U+0000, invalid UTF-8) has none, in every store.
 func (m *Manager) ListUser(ctx context.Context, userID string) ([]Record, error) {
 	if userID == "" {
 		return nil, nil
@@ -382,7 +383,8 @@ func (m *Manager) Revoke(ctx context.Context, id ID) error {
 
 // RevokeUser ends every session of a user except keep (the zero ID keeps
 // none; pass [Session.ID] to keep the current one): "log out everywhere".
-// It returns how many sessions it ended.
+// It returns how many sessions it ended: 0, and no error, for a user ID
+// that [Session.SetUserID] refuses, in every store.
 func (m *Manager) RevokeUser(ctx context.Context, userID string, keep ID) (int, error) {
 	if userID == "" {
 		return 0, nil

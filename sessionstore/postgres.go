@@ -657,6 +657,13 @@ func (s *PostgresStore) Delete(ctx context.Context, id ID) error {
 	return nil
 }
 
+// storableText reports whether PostgreSQL's text can hold userID. One it
+// cannot (U+0000, invalid UTF-8) names no session, since
+// [Session.SetUserID] refuses it: ListUser and DeleteUser answer none, as
+// a MemoryStore does, instead of failing with an encoding error that
+// would count as the store's.
+func storableText(userID string) bool { return checkKey(userID) == nil }
+
 // ListUser implements [Store].
 func (s *PostgresStore) ListUser(ctx context.Context, userID string) ([]Record, error) {
 	ctx, cancel, err := s.op(ctx)
@@ -664,6 +671,9 @@ func (s *PostgresStore) ListUser(ctx context.Context, userID string) ([]Record, 
 		return nil, err
 	}
 	defer cancel()
+	if !storableText(userID) {
+		return nil, nil
+	}
 	rows, err := s.pool.Query(ctx, s.q.list, userID)
 	if err != nil {
 		return nil, s.fail("list", err)
@@ -697,6 +707,9 @@ func (s *PostgresStore) DeleteUser(ctx context.Context, userID string, keep ID) 
 		return 0, err
 	}
 	defer cancel()
+	if !storableText(userID) {
+		return 0, nil
+	}
 	tag, err := s.pool.Exec(ctx, s.q.delUser, userID, keep[:])
 	if err != nil {
 		return 0, s.fail("revoke", err)
