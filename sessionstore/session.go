@@ -331,7 +331,8 @@ func (s *Session) SetUserID(userID string) error {
 // RenewToken gives the session a new token, keeping its data, when the
 // request commits: the old token stops working at once (it is deleted in
 // the same transaction). Call it when privileges change, at login above
-// all, against session fixation.
+// all, against session fixation. A session not stored yet gets a new
+// token when it is first saved anyway: renewing it alone stores nothing.
 func (s *Session) RenewToken() error {
 	return s.edit(func() error {
 		s.renew = true
@@ -341,8 +342,9 @@ func (s *Session) RenewToken() error {
 
 // Destroy ends the session (logout): its data is dropped and, when the
 // request commits, it is deleted from the store and the cookie is
-// removed. Changes made after Destroy start a new session with a new
-// token.
+// removed. Changes made after Destroy (a Put, a user) start a new session
+// with a new token; RenewToken after Destroy adds nothing, and the cookie
+// is still removed.
 func (s *Session) Destroy() error {
 	return s.edit(func() error {
 		if s.found {
@@ -395,7 +397,13 @@ func (s *Session) ID() ID {
 	return s.rec.ID
 }
 
-// modified reports whether the request changed anything to save.
+// modified reports whether the request changed anything to save. A
+// session not stored yet (new, or destroyed by this request) is saved only
+// once it holds something, data or a user: renewing its token, which is
+// new anyway, or untying it from a user gives it nothing to store.
 func (s *Session) modified() bool {
+	if !s.found {
+		return len(s.ops) > 0 || s.userID != ""
+	}
 	return len(s.ops) > 0 || s.userSet || s.renew
 }
