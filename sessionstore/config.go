@@ -148,17 +148,16 @@ func (ck CookieConfig) withDefaults() (CookieConfig, error) {
 	if ck.SameSite == 0 {
 		ck.SameSite = http.SameSiteLaxMode
 	}
-	if strings.HasPrefix(ck.Name, "__Host-") {
+	// Browsers match the prefixes in any case (RFC 6265bis), so does this.
+	if hasPrefixFold(ck.Name, "__Host-") {
 		ck.HostPrefix = true
-		ck.Name = strings.TrimPrefix(ck.Name, "__Host-")
-	}
-	if ck.HostPrefix {
-		if ck.Insecure || ck.Domain != "" || ck.Path != "/" {
-			return ck, errors.New("sessionstore: a __Host- cookie must be Secure, with Path=/ and no Domain")
-		}
+	} else if ck.HostPrefix {
 		ck.Name = "__Host-" + ck.Name
 	}
-	if strings.HasPrefix(ck.Name, "__Secure-") && ck.Insecure {
+	if ck.HostPrefix && (ck.Insecure || ck.Domain != "" || ck.Path != "/") {
+		return ck, errors.New("sessionstore: a __Host- cookie must be Secure, with Path=/ and no Domain")
+	}
+	if hasPrefixFold(ck.Name, "__Secure-") && ck.Insecure {
 		return ck, errors.New("sessionstore: a __Secure- cookie must be Secure")
 	}
 	if ck.SameSite == http.SameSiteNoneMode && ck.Insecure {
@@ -168,6 +167,11 @@ func (ck CookieConfig) withDefaults() (CookieConfig, error) {
 		return ck, fmt.Errorf("sessionstore: cookie: %w", err)
 	}
 	return ck, nil
+}
+
+// hasPrefixFold reports whether s begins with prefix, in any case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // unavailable is the default ErrorHandler.

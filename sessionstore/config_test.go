@@ -58,6 +58,22 @@ func TestHostPrefixCookie(t *testing.T) {
 	assert.NotContains(t, sc, "Domain")
 }
 
+// TestCookiePrefixesInAnyCase: browsers match __Host- and __Secure- in any
+// case, so a name such as "__host-s" must follow their rules too (it was
+// accepted Insecure, and browsers refused the cookie: no session stuck).
+func TestCookiePrefixesInAnyCase(t *testing.T) {
+	store := NewMemoryStore(MemoryConfig{PruneInterval: -1})
+	defer store.Close()
+	for _, ck := range []CookieConfig{{Name: "__host-s", Insecure: true}, {Name: "__HOST-s", Path: "/app"},
+		{Name: "__host-s", Domain: "example.com"}, {Name: "__secure-s", Insecure: true}} {
+		_, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Cookie: ck})
+		assert.Error(t, err, "%+v", ck)
+	}
+	m, err := NewManager(store, Config{Secrets: [][]byte{testSecret}, Cookie: CookieConfig{Name: "__host-s"}})
+	require.NoError(t, err)
+	assert.Equal(t, "__host-s", m.cfg.Cookie.Name, "the name is kept as written")
+}
+
 func TestNilSession(t *testing.T) {
 	var s *Session
 	assert.ErrorIs(t, s.Put("k", 1), ErrNoSession)
