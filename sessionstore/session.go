@@ -257,7 +257,10 @@ func Get[T any](s *Session, key string) (v T, found bool, err error) {
 // it and calls fn again on the fresh value before saving, so concurrent
 // updates (two tabs adding to one cart) both take effect. fn must
 // therefore be a pure function of its argument, and must not call the
-// session. An error from fn is returned and nothing changes.
+// session. An error from fn is returned and nothing changes. The merged
+// value is in the session once the response has started (the commit runs
+// then): a handler that answers with it reads it after WriteHeader, or its
+// answer may lack the other request's change.
 func Update[T any](s *Session, key string, fn func(v *T) error) error {
 	return s.change(op{kind: opUpdate, key: key, fn: func(old json.RawMessage, found bool) (json.RawMessage, error) {
 		var v T

@@ -379,3 +379,38 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	require.Equal(t, 0, a.exit)
 	require.Less(t, time.Since(sent), 10*time.Second)
 }
+
+// TestConcurrentAddsAnswerTheSavedCart: two tabs adding to one cart at once.
+// When an add is replayed on the cart another tab saved meanwhile, its
+// answer is the cart as stored, the other tab's item included: every add
+// of one item answers a different total, and the last is the final cart.
+func TestConcurrentAddsAnswerTheSavedCart(t *testing.T) {
+	a := startApp(t, "COINGECKO_BASE_URL="+closedURL(t))
+	code, _, body := a.do("POST", "/api/cart/items", map[string]any{"product_id": "mug", "quantity": 1})
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	const tabs, adds = 2, 100
+	var mu sync.Mutex
+	answered := map[int]int{} // lamp total in an answer → answers
+	var wg sync.WaitGroup
+	for range tabs {
+		wg.Go(func() {
+			for range adds {
+				code, _, body := a.do("POST", "/api/cart/items", map[string]any{"product_id": "lamp", "quantity": 1})
+				var c cartJSON
+				if !assert.Equal(t, http.StatusOK, code, "%s", body) || !assert.NoError(t, json.Unmarshal(body, &c)) {
+					continue
+				}
+				mu.Lock()
+				answered[quantity(c, "lamp")]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	_, c := a.cart()
+	require.Equal(t, tabs*adds, quantity(c, "lamp"), "every acknowledged add counts")
+	for total, n := range answered {
+		assert.Equal(t, 1, n, "%d answers said %d lamps: an answer showed a cart that was never stored", n, total)
+	}
+	require.Len(t, answered, tabs*adds)
+}

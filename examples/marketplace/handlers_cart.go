@@ -71,20 +71,36 @@ func loadCart(s *sessionstore.Session) (cart, error) {
 }
 
 // writeCart answers GET /api/cart's shape: items and the user, or null.
+// The body is the session as saved: httpjson.Write starts the response,
+// which commits the session (a change another tab saved meanwhile is merged
+// by replaying this request's changes on it), before it encodes the body,
+// and cartBody reads the session only then. A body built before the commit
+// would show a cart that was never stored.
 func writeCart(w http.ResponseWriter, s *sessionstore.Session) {
-	c, err := loadCart(s)
-	if err != nil {
+	if _, err := loadCart(s); err != nil {
 		jsonError(w, http.StatusInternalServerError, "unreadable cart")
 		return
+	}
+	httpjson.Write(w, http.StatusOK, cartBody{s})
+}
+
+// cartBody encodes the session's cart and user when it is encoded, that is
+// once the response has started and the session is saved.
+type cartBody struct{ s *sessionstore.Session }
+
+func (b cartBody) MarshalJSON() ([]byte, error) {
+	c, err := loadCart(b.s)
+	if err != nil {
+		return nil, err
 	}
 	if c == nil {
 		c = cart{}
 	}
 	var user *string
-	if u := s.UserID(); u != "" {
+	if u := b.s.UserID(); u != "" {
 		user = &u
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"items": c, "user": user})
+	return json.Marshal(map[string]any{"items": c, "user": user})
 }
 
 func (a *app) getCart(w http.ResponseWriter, r *http.Request) {
