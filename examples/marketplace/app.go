@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -164,7 +165,7 @@ func (a *app) startRates() error {
 		BaseURL:          cfg.CoinGeckoBaseURL,
 		APIKey:           cfg.CoinGeckoAPIKey,
 		Coins:            cfg.RatesCoins,
-		Currencies:       cfg.RatesCurrencies,
+		Currencies:       withCatalogCurrency(cfg.RatesCurrencies),
 		Fresh:            cfg.RatesFresh,
 		Acceptable:       cfg.RatesAcceptable,
 		Fallback:         cfg.RatesFallback,
@@ -184,6 +185,20 @@ func (a *app) startRates() error {
 	a.coord.Register("rates client", func(context.Context) error { return a.rates.Close() })
 	a.registry.MustRegister(metrics.Rates(a.rates.Stats))
 	return nil
+}
+
+// catalogCurrency is the currency of the catalog's prices: the storefront
+// and /api/products convert them with the coin/usd rates.
+const catalogCurrency = "usd"
+
+// withCatalogCurrency is currencies with catalogCurrency added when missing:
+// without it the storefront would show the static table's prices for ever,
+// with a healthy upstream (RATES_CURRENCIES=eur,gbp).
+func withCatalogCurrency(currencies []string) []string {
+	if slices.Contains(currencies, catalogCurrency) {
+		return currencies
+	}
+	return append(slices.Clip(currencies), catalogCurrency)
 }
 
 // openObjects makes the object handlers: the embedded static assets, and

@@ -414,3 +414,28 @@ func TestConcurrentAddsAnswerTheSavedCart(t *testing.T) {
 	}
 	require.Len(t, answered, tabs*adds)
 }
+
+// TestStorefrontPricesLiveWithoutUSDInRatesCurrencies: the catalog is priced
+// in US dollars, so the storefront converts with the coin/usd rates. With
+// RATES_CURRENCIES=eur,gbp (check-config passes it) and a healthy upstream,
+// those rates must still be fetched: the page says "live" and prices the
+// lamp at the upstream's bitcoin rate, not at the static table's.
+func TestStorefrontPricesLiveWithoutUSDInRatesCurrencies(t *testing.T) {
+	up := newUpstream(t)
+	a := startApp(t, "COINGECKO_BASE_URL="+up.URL(), "RATES_CURRENCIES=eur,gbp")
+	eventually(t, 10*time.Second, "the storefront shows live prices", func() bool {
+		_, _, body := a.do("GET", "/", nil)
+		return strings.Contains(string(body), `id="rates-status">live<`)
+	})
+	code, _, body := a.do("GET", "/api/products", nil)
+	require.Equal(t, http.StatusOK, code)
+	var got struct {
+		Products []struct {
+			ID     string             `json:"id"`
+			Prices map[string]float64 `json:"prices"`
+		} `json:"products"`
+	}
+	require.NoError(t, json.Unmarshal(body, &got), "%s", body)
+	require.Equal(t, "lamp", got.Products[0].ID)
+	require.InEpsilon(t, 89.0/60000, got.Products[0].Prices["bitcoin"], 1e-9, "priced at the upstream's bitcoin/usd")
+}

@@ -24,7 +24,7 @@ type productJSON struct {
 func (a *app) usdQuotes(ctx context.Context) []cryptorates.Quote {
 	pairs := make([]cryptorates.Pair, len(a.cfg.RatesCoins))
 	for i, c := range a.cfg.RatesCoins {
-		pairs[i] = cryptorates.Pair{Coin: c, Currency: "usd"}
+		pairs[i] = cryptorates.Pair{Coin: c, Currency: catalogCurrency}
 	}
 	quotes, err := a.rates.Rates(ctx, pairs...)
 	if err != nil && !errors.Is(err, cryptorates.ErrUnknownPair) {
