@@ -118,13 +118,19 @@ func compare(a, b string) (int64, int64, bool) {
 }
 
 // Differs fails when this variable and other are both set to the same value,
-// such as a "previous" signing key equal to the current one.
+// such as a "previous" signing key equal to the current one, or two table
+// names. The fix offered for a secret is a rotation's (the old value, or
+// none); for any other variable, another value.
 func Differs(other string) Rule {
 	return Rule{kind: "differs", detail: other, check: func(c *checkCtx, v *varState) []finding {
 		o := c.other(other)
 		if o == nil || !o.present() || o.value != v.value {
 			return nil
 		}
-		return one("equals "+other, fmt.Sprintf("set %s to the old value after a rotation, or unset it", v.name()))
+		fix := fmt.Sprintf("give %s a value other than %s's", v.name(), other)
+		if v.spec.Secret {
+			fix = fmt.Sprintf("set %s to the old value after a rotation, or unset it", v.name())
+		}
+		return one("equals "+other, fix)
 	}}
 }

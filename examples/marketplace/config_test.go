@@ -228,3 +228,25 @@ func TestDBMinConnsZeroMeansNone(t *testing.T) {
 	defer db.pool.Close(context.Background())
 	assert.Equal(t, int32(0), db.pool.Pool().Config().MinConns)
 }
+
+// TestEqualTableNamesGetAFixThatWorks: RATES_TABLE and SESSION_TABLE naming
+// one table is an error whose fix must help: "set RATES_TABLE to the old
+// value after a rotation, or unset it" was the advice for a rotated secret,
+// and unsetting RATES_TABLE keeps a default equal to SESSION_TABLE. The
+// rotation advice stays for SESSION_SECRET_PREVIOUS.
+func TestEqualTableNamesGetAFixThatWorks(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"SESSION_TABLE": "cryptorates_snapshot"},
+		{"RATES_TABLE": "sessions"},
+		{"SESSION_TABLE": "shop", "RATES_TABLE": "shop"},
+	} {
+		var out, errOut strings.Builder
+		code := rules().Command(nil, configcheck.Map(env), &out, &errOut)
+		require.Equal(t, 1, code, "%v: %s%s", env, out.String(), errOut.String())
+		assert.Contains(t, out.String(), "fix: give RATES_TABLE a value other than SESSION_TABLE's", env)
+		assert.NotContains(t, out.String(), "rotation", env)
+	}
+	prev := "q3Jx9Vb0sK2mN7wR4tY8uZ1aC6dE5fG0hI3jL9oP2rS7"
+	rep := check(map[string]string{"SESSION_SECRET": prev, "SESSION_SECRET_PREVIOUS": prev})
+	assert.Contains(t, rep.String(), "set SESSION_SECRET_PREVIOUS to the old value after a rotation, or unset it")
+}
