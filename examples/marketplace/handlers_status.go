@@ -164,13 +164,13 @@ func verdict(prefix string, m map[string]*dto.MetricFamily) (string, bool) {
 		lookups := sum(m, "hardening_sessions_lookups_total")
 		errs := sum(m, "hardening_sessions_store_errors_total")
 		state := map[bool]string{true: "store ready", false: "STORE UNAVAILABLE"}[ready == 1]
-		return fmt.Sprintf("%s, %s of cookies found a session, %g store errors", state, ratio(hits, lookups), errs), ready == 1
+		return fmt.Sprintf("%s, %s, %g store errors", state, "cookies that found a session: "+ratio(hits, lookups), errs), ready == 1
 	case "hardening_rates_":
 		open := sum(m, "hardening_rates_breaker_state", "state", "open")
 		cached := sum(m, "hardening_rates_served_total", "tier", "fresh")
 		acceptable := sum(m, "hardening_rates_served_total", "tier", "acceptable")
 		served := sum(m, "hardening_rates_served_total")
-		return fmt.Sprintf("breaker %s, %s of quotes fresh or acceptable", stateOf(m, "hardening_rates_breaker_state"), ratio(cached+acceptable, served)), open == 0
+		return fmt.Sprintf("breaker %s, quotes fresh or acceptable: %s", stateOf(m, "hardening_rates_breaker_state"), ratio(cached+acceptable, served)), open == 0
 	case "hardening_cdn_":
 		hits := sum(m, "hardening_cdn_etag_lookups_total", "result", "hit")
 		lookups := sum(m, "hardening_cdn_etag_lookups_total")

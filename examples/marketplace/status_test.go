@@ -115,6 +115,15 @@ func TestStatusJSON(t *testing.T) {
 	}
 }
 
+// TestStatusPageReadsBeforeTraffic: before any traffic, the verdicts read
+// as sentences ("no traffic yet of cookies found a session" before).
+func TestStatusPageReadsBeforeTraffic(t *testing.T) {
+	code, body := getBody(t, testApp(t), "/status")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "cookies that found a session: no traffic yet")
+	assert.NotContains(t, body, "no traffic yet of")
+}
+
 // TestStatusJSONKeepsTheDatabaseAddressOut: /api/status is public like
 // /readyz, and says a health check failed without the driver's error, which
 // names the host, database and user.
