@@ -126,11 +126,12 @@ func (a *app) startSessions(store sessionstore.Store) error {
 	}
 	store = metrics.SessionStore(a.registry, store)
 	a.sessions, err = sessionstore.NewManager(store, sessionstore.Config{
-		Secrets:     secrets,
-		IdleTimeout: a.cfg.SessionTTL,
-		TouchAfter:  a.cfg.SessionTouchAfter,
-		Cookie:      sessionstore.CookieConfig{Insecure: !a.cfg.Production},
-		Logger:      a.log.With("component", "sessions"),
+		Secrets:      secrets,
+		IdleTimeout:  a.cfg.SessionTTL,
+		TouchAfter:   a.cfg.SessionTouchAfter,
+		Cookie:       sessionstore.CookieConfig{Insecure: !a.cfg.Production},
+		Logger:       a.log.With("component", "sessions"),
+		ErrorHandler: sessionError,
 	})
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)

@@ -246,9 +246,13 @@ func TestDatabaseOutageWhileServing(t *testing.T) {
 	require.NotContains(t, string(body), `id="cart-count"`)
 	require.Contains(t, string(body), `class="product"`, "products are listed")
 	for _, r := range []struct{ method, path string }{{"GET", "/api/cart"}, {"POST", "/login"}, {"POST", "/logout"}} {
-		code, h, _ := a.do(r.method, r.path, map[string]any{"user": "zoe"})
+		code, h, body := a.do(r.method, r.path, map[string]any{"user": "zoe"})
 		require.Equal(t, http.StatusServiceUnavailable, code, "%s %s during the outage", r.method, r.path)
 		require.NotEmpty(t, h.Get("Retry-After"))
+		require.Contains(t, h.Get("Content-Type"), "application/json", "%s %s: %s", r.method, r.path, body)
+		var e struct{ Error string }
+		require.NoError(t, json.Unmarshal(body, &e))
+		require.NotEmpty(t, e.Error)
 	}
 	code, h, _ := a.do("GET", "/api/cart", nil)
 	require.Equal(t, http.StatusServiceUnavailable, code, "an outage is a 503, not an empty cart")

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dedw3n/hardening/examples/marketplace/metrics"
 	"github.com/dedw3n/hardening/internal/httpjson"
+	"github.com/dedw3n/hardening/sessionstore"
 )
 
 // routes is the server's HTTP surface. Session routes sit behind the session
@@ -53,6 +55,23 @@ func crossOriginProtection() *http.CrossOriginProtection {
 		jsonError(w, http.StatusForbidden, "cross-origin request refused")
 	}))
 	return p
+}
+
+// sessionError is the session middleware's ErrorHandler: the statuses of
+// sessionstore's default (409 when the request's changes no longer apply
+// after a concurrent one's, 503 with Retry-After when the store failed),
+// answered in JSON like every other error of these routes.
+func sessionError(w http.ResponseWriter, _ *http.Request, err error) {
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case errors.Is(err, sessionstore.ErrTooLarge):
+		jsonError(w, http.StatusConflict, "the session is full once a concurrent request's changes are merged; this change was not saved")
+	case errors.Is(err, sessionstore.ErrConflict):
+		jsonError(w, http.StatusConflict, "a concurrent request changed the session and this change no longer applies; it was not saved")
+	default:
+		w.Header().Set("Retry-After", "5")
+		jsonError(w, http.StatusServiceUnavailable, "sessions are unavailable; retry shortly")
+	}
 }
 
 // jsonError answers {"error": msg}.
